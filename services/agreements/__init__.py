@@ -1,0 +1,1 @@
+"""Agreements service: settlement agreements and their signing."""

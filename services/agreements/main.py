@@ -1,0 +1,27 @@
+"""Agreements: settlement agreements drafted from agreed terms, sent, and signed."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.agreements import api
+from services.agreements.handlers import build_handlers
+from services.agreements.models import Base, bus
+from shared.service import ServiceDefinition
+from shared.service import create_app as _create_app
+from shared.settings import Settings
+
+DEFINITION = ServiceDefinition(
+    name="agreements",
+    title="Parley agreements",
+    description="Settlement & release agreements: drafted from the terms both sides accepted, sent to the "
+    "provider, signed.",
+    metadata=Base.metadata,
+    bus=bus,
+    routers=[api.router],
+    build_handlers=build_handlers,
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return _create_app(DEFINITION, settings)

@@ -1,0 +1,51 @@
+"""Queries on agreements' tables. Repositories flush; the caller's transaction commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.agreements.models import Agreement
+
+
+class AgreementRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, agreement_id: uuid.UUID, *, for_update: bool = False) -> Agreement | None:
+        stmt = select(Agreement).where(Agreement.id == agreement_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_case(self, case_id: uuid.UUID) -> Agreement | None:
+        stmt = select(Agreement).where(Agreement.case_id == case_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def search(
+        self,
+        *,
+        bill_id: uuid.UUID | None,
+        case_id: uuid.UUID | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> Sequence[Agreement]:
+        stmt = (
+            select(Agreement).order_by(Agreement.created_at.desc(), Agreement.id).limit(limit).offset(offset)
+        )
+        if bill_id is not None:
+            stmt = stmt.where(Agreement.bill_id == bill_id)
+        if case_id is not None:
+            stmt = stmt.where(Agreement.case_id == case_id)
+        if status is not None:
+            stmt = stmt.where(Agreement.status == status)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def add(self, agreement: Agreement) -> Agreement:
+        self.session.add(agreement)
+        await self.session.flush()
+        return agreement

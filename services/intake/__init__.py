@@ -1,0 +1,1 @@
+"""Intake service: bills from partners (JSON), idempotent submission, partner-facing status."""

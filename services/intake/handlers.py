@@ -1,0 +1,97 @@
+"""Intake follows each bill downstream, so partners can ask one place where their bill stands."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from services.intake.repository import BillRepository
+from services.intake.status import BillStatus
+from shared.bus.consumer import Handlers, PermanentError
+from shared.bus.outbox import Tx
+from shared.contracts import (
+    AgreementSentV1,
+    AgreementSignedV1,
+    BillPricedV1,
+    CaseAgreedV1,
+    CaseClosedV1,
+    CaseNotOpenedV1,
+    CaseOpenedV1,
+    CaseOutcome,
+    Envelope,
+)
+from shared.settings import Settings
+
+
+async def _record(
+    tx: Tx,
+    bill_id: uuid.UUID,
+    status: BillStatus,
+    detail: str,
+    event: Envelope,
+    at: datetime,
+    *,
+    priced_amount: Decimal | None = None,
+    agreed_amount: Decimal | None = None,
+) -> None:
+    repository = BillRepository(tx.session)
+    bill = await repository.get(bill_id, for_update=True)
+    if bill is None:
+        raise PermanentError(f"{event.type} for unknown bill {bill_id}")
+    await repository.record_status(
+        bill,
+        status,
+        detail=detail,
+        event_id=event.id,
+        at=at,
+        priced_amount=priced_amount,
+        agreed_amount=agreed_amount,
+    )
+
+
+def build_handlers(_: Settings) -> Handlers:
+    handlers = Handlers()
+
+    @handlers.on(BillPricedV1)
+    async def priced(tx: Tx, e: BillPricedV1, event: Envelope) -> None:
+        unpriced = [line.line_number for line in e.lines if line.allowed is None]
+        detail = f"priced by {e.method.value} ({e.jurisdiction}) at {e.total_allowed}"
+        if unpriced:
+            detail += f"; lines {', '.join(map(str, unpriced))} could not be priced"
+        await _record(
+            tx, e.bill_id, BillStatus.priced, detail, event, e.priced_at, priced_amount=e.total_allowed
+        )
+
+    @handlers.on(CaseOpenedV1)
+    async def opened(tx: Tx, e: CaseOpenedV1, event: Envelope) -> None:
+        detail = f"negotiation case {e.case_id} opened; opening offer {e.opening_offer}"
+        await _record(tx, e.bill_id, BillStatus.in_negotiation, detail, event, e.opened_at)
+
+    @handlers.on(CaseNotOpenedV1)
+    async def not_opened(tx: Tx, e: CaseNotOpenedV1, event: Envelope) -> None:
+        await _record(tx, e.bill_id, BillStatus.not_negotiated, e.detail, event, e.decided_at)
+
+    @handlers.on(CaseAgreedV1)
+    async def agreed(tx: Tx, e: CaseAgreedV1, event: Envelope) -> None:
+        detail = f"provider and payer agreed on {e.agreed_amount}"
+        await _record(
+            tx, e.bill_id, BillStatus.agreed, detail, event, e.agreed_at, agreed_amount=e.agreed_amount
+        )
+
+    @handlers.on(AgreementSentV1)
+    async def sent(tx: Tx, e: AgreementSentV1, event: Envelope) -> None:
+        detail = f"settlement agreement {e.agreement_id} sent to the provider for signature"
+        await _record(tx, e.bill_id, BillStatus.agreement_sent, detail, event, e.sent_at)
+
+    @handlers.on(AgreementSignedV1)
+    async def signed(tx: Tx, e: AgreementSignedV1, event: Envelope) -> None:
+        detail = f"settlement agreement signed by {e.signer_name}"
+        await _record(tx, e.bill_id, BillStatus.signed, detail, event, e.signed_at)
+
+    @handlers.on(CaseClosedV1)
+    async def closed(tx: Tx, e: CaseClosedV1, event: Envelope) -> None:
+        status = BillStatus.settled if e.outcome is CaseOutcome.settled else BillStatus.closed
+        await _record(tx, e.bill_id, status, e.reason, event, e.closed_at, agreed_amount=e.agreed_amount)
+
+    return handlers

@@ -1,0 +1,27 @@
+"""Intake: bills from partners in, ``bill.received`` out; the partner-facing status of every bill."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.intake import api
+from services.intake.handlers import build_handlers
+from services.intake.models import Base, bus
+from shared.service import ServiceDefinition
+from shared.service import create_app as _create_app
+from shared.settings import Settings
+
+DEFINITION = ServiceDefinition(
+    name="intake",
+    title="Parley intake",
+    description="Partners submit medical bills here and follow each bill's status through pricing, "
+    "negotiation and settlement.",
+    metadata=Base.metadata,
+    bus=bus,
+    routers=[api.router],
+    build_handlers=build_handlers,
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return _create_app(DEFINITION, settings)

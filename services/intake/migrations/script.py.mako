@@ -1,0 +1,1 @@
+../../../shared/migrations/script.py.mako

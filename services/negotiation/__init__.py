@@ -1,0 +1,1 @@
+"""Negotiation service: cases, offers and agreement on terms."""

@@ -1,0 +1,95 @@
+"""Negotiation opens a case for each priced bill that can save money, and settles it once signed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.negotiation.cases import open_case, opening_for, settle
+from services.negotiation.repository import CaseRepository
+from shared.bus.consumer import Handlers, PermanentError
+from shared.bus.outbox import Tx
+from shared.contracts import (
+    AgreementSignedV1,
+    BillPricedV1,
+    CaseClosedV1,
+    CaseNotOpenedV1,
+    CaseOpenedV1,
+    CaseOutcome,
+    Envelope,
+    OfferMadeV1,
+    Party,
+)
+from shared.settings import Settings
+
+
+def build_handlers(_: Settings) -> Handlers:
+    handlers = Handlers()
+
+    @handlers.on(BillPricedV1)
+    async def priced(tx: Tx, priced: BillPricedV1, _: Envelope) -> None:
+        repository = CaseRepository(tx.session)
+        if await repository.by_bill(priced.bill_id) is not None:
+            return  # a re-pricing of a bill already in negotiation does not open a second case
+        now = datetime.now(UTC)
+        subject = str(priced.bill_id)
+        opening = opening_for(priced)
+        if opening.opening_offer is None:
+            assert opening.reason is not None
+            await tx.emit(
+                CaseNotOpenedV1(
+                    bill_id=priced.bill_id,
+                    client_id=priced.client_id,
+                    reason=opening.reason,
+                    detail=opening.detail,
+                    decided_at=now,
+                ),
+                subject=subject,
+            )
+            return
+        case = await repository.add(open_case(priced, opening.opening_offer, now))
+        await tx.emit(
+            CaseOpenedV1(
+                case_id=case.id,
+                bill_id=case.bill_id,
+                client_id=case.client_id,
+                provider=priced.provider,
+                billed=case.billed,
+                opening_offer=case.opening_offer,
+                opened_at=now,
+            ),
+            subject=subject,
+        )
+        first = case.offers[0]
+        await tx.emit(
+            OfferMadeV1(
+                case_id=case.id,
+                bill_id=case.bill_id,
+                offer_id=first.id,
+                party=Party.payer,
+                amount=first.amount,
+                made_at=now,
+            ),
+            subject=subject,
+        )
+
+    @handlers.on(AgreementSignedV1)
+    async def signed(tx: Tx, signed: AgreementSignedV1, _: Envelope) -> None:
+        case = await CaseRepository(tx.session).get(signed.case_id, for_update=True)
+        if case is None:
+            raise PermanentError(f"agreement {signed.agreement_id} signed for unknown case {signed.case_id}")
+        now = datetime.now(UTC)
+        if settle(case, now):
+            await tx.session.flush()
+            await tx.emit(
+                CaseClosedV1(
+                    case_id=case.id,
+                    bill_id=case.bill_id,
+                    outcome=CaseOutcome.settled,
+                    agreed_amount=case.agreed_amount,
+                    reason=f"agreement signed by {signed.signer_name}",
+                    closed_at=now,
+                ),
+                subject=str(case.bill_id),
+            )
+
+    return handlers

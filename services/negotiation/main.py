@@ -1,0 +1,26 @@
+"""Negotiation: a case per priced bill that can save money, offers until both sides agree, then settled."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.negotiation import api
+from services.negotiation.handlers import build_handlers
+from services.negotiation.models import Base, bus
+from shared.service import ServiceDefinition
+from shared.service import create_app as _create_app
+from shared.settings import Settings
+
+DEFINITION = ServiceDefinition(
+    name="negotiation",
+    title="Parley negotiation",
+    description="Negotiation cases with providers: offers, counter-offers and agreement on terms.",
+    metadata=Base.metadata,
+    bus=bus,
+    routers=[api.router],
+    build_handlers=build_handlers,
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return _create_app(DEFINITION, settings)

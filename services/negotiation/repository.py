@@ -1,0 +1,45 @@
+"""Queries on negotiation's tables. Repositories flush; the caller's transaction commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.negotiation.models import Case
+
+
+class CaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
+        stmt = select(Case).where(Case.id == case_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_bill(self, bill_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
+        stmt = select(Case).where(Case.bill_id == bill_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def search(
+        self, *, bill_id: uuid.UUID | None, status: str | None, client_id: str | None, limit: int, offset: int
+    ) -> Sequence[Case]:
+        stmt = select(Case).order_by(Case.opened_at.desc(), Case.id).limit(limit).offset(offset)
+        if bill_id is not None:
+            stmt = stmt.where(Case.bill_id == bill_id)
+        if status is not None:
+            stmt = stmt.where(Case.status == status)
+        if client_id is not None:
+            stmt = stmt.where(Case.client_id == client_id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def add(self, case: Case) -> Case:
+        self.session.add(case)
+        await self.session.flush()
+        return case

@@ -1,0 +1,1 @@
+"""Pricing service: fee-schedule pricing of received bills, with per-line evidence."""

@@ -1,0 +1,1 @@
+"""Reporting service: KPI projections from every event."""

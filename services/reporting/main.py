@@ -1,0 +1,26 @@
+"""Reporting: every event in, KPIs out."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.reporting import api
+from services.reporting.handlers import build_handlers
+from services.reporting.models import Base, bus
+from shared.service import ServiceDefinition
+from shared.service import create_app as _create_app
+from shared.settings import Settings
+
+DEFINITION = ServiceDefinition(
+    name="reporting",
+    title="Parley reporting",
+    description="Volume and savings KPIs, built from every event the platform emits.",
+    metadata=Base.metadata,
+    bus=bus,
+    routers=[api.router],
+    build_handlers=build_handlers,
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return _create_app(DEFINITION, settings)

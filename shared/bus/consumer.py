@@ -1,0 +1,241 @@
+"""The consumer runner: at-least-once delivery in, exactly-once effects out.
+
+For each message, in partition order:
+1. Parse the envelope and find the handler for its (type, version). A message that cannot be parsed or
+   validated goes straight to the dead-letter topic; retrying would not change it. A type this group has
+   no handler for is skipped.
+2. In one database transaction: insert the event id into the inbox (``ON CONFLICT DO NOTHING``); if it
+   was new, run the handler, which writes its effect and any outgoing events (outbox) in the same
+   transaction. A duplicate changes nothing.
+3. A failing handler is retried with exponential backoff. Infrastructure failures (database or network
+   unreachable, serialization conflicts) are retried without limit, because dead-lettering every message
+   during an outage would be worse than waiting; other errors get ``consumer_max_attempts`` tries, then
+   the message goes to ``<group>.dlq`` with the error in its headers and the consumer moves on.
+4. Offsets are committed only after the batch's database commits, so a crash re-delivers, never skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import structlog
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import CommitFailedError, KafkaError
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared import observability as obs
+from shared.bus.kafka import make_consumer
+from shared.bus.outbox import Outbox, Tx
+from shared.contracts import Envelope, Payload, UnknownEventError, dead_letter_topic
+from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+P = TypeVar("P", bound=Payload)
+Handler = Callable[[Tx, Any, Envelope], Awaitable[None]]
+
+# SQLSTATE classes that say "try again later", not "this message is bad".
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "40001", "40P01", "53", "57P", "55P03")
+
+
+class PermanentError(Exception):
+    """Raised by a handler for a message that can never succeed: dead-letter it without retrying."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, PermanentError):
+        return False
+    if isinstance(exc, OSError | ConnectionError | TimeoutError | KafkaError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES):
+            return True
+        if isinstance(cause, OSError | ConnectionError):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+class Handlers:
+    """Which function handles which event contract, for one consumer group."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, int], tuple[type[Payload], Handler]] = {}
+
+    def on(self, payload_cls: type[P]) -> Callable[[Callable[[Tx, P, Envelope], Awaitable[None]]], Handler]:
+        def register(fn: Callable[[Tx, P, Envelope], Awaitable[None]]) -> Handler:
+            key = (payload_cls.event_type, payload_cls.version)
+            if key in self._by_key:
+                raise ValueError(f"two handlers for {key}")
+            self._by_key[key] = (payload_cls, fn)
+            return fn
+
+        return register
+
+    def topics(self) -> list[str]:
+        return sorted({cls.topic.value for cls, _ in self._by_key.values()})
+
+    def find(self, envelope: Envelope) -> tuple[type[Payload], Handler] | None:
+        return self._by_key.get((envelope.event_type, envelope.version))
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    envelope: Envelope
+    payload: Payload
+    handler: Handler
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        settings: Settings,
+        group: str,
+        handlers: Handlers,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        producer: AIOKafkaProducer,
+    ) -> None:
+        self._settings = settings
+        self._group = group
+        self._handlers = handlers
+        self._sessions = sessions
+        self._outbox = outbox
+        self._producer = producer
+        self.assigned = asyncio.Event()
+
+    async def run(self) -> None:
+        """Consume until cancelled."""
+        consumer = make_consumer(self._settings, self._group, self._handlers.topics())
+        await consumer.start()
+        log.info("consumer.started", group=self._group, topics=self._handlers.topics())
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500)
+                if consumer.assignment():
+                    self.assigned.set()
+                if not batches:
+                    continue
+                await asyncio.gather(*(self._process_partition(msgs) for msgs in batches.values()))
+                offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items()}
+                try:
+                    await consumer.commit(offsets)
+                except CommitFailedError as exc:
+                    # The group rebalanced while we worked; the new owner re-reads and its inbox
+                    # drops what we already applied.
+                    log.warning("consumer.commit_failed", group=self._group, error=str(exc))
+        finally:
+            await consumer.stop()
+
+    async def _process_partition(self, messages: Iterable[ConsumerRecord[bytes, bytes]]) -> None:
+        for message in messages:
+            await self._process(message)
+
+    def _parse(self, message: ConsumerRecord[bytes, bytes]) -> _Parsed | None:
+        envelope = Envelope.from_bytes(message.value or b"")
+        found = self._handlers.find(envelope)
+        if found is None:
+            return None
+        payload_cls, handler = found
+        return _Parsed(envelope, envelope.payload(payload_cls), handler)
+
+    async def _process(self, message: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            parsed = self._parse(message)
+        except (ValidationError, UnknownEventError, ValueError) as exc:
+            await self._dead_letter(message, exc, attempts=0, event_type="unreadable")
+            return
+        if parsed is None:
+            obs.EVENTS.labels(self._settings.service, self._group, "unhandled", "skipped").inc()
+            return
+        envelope = parsed.envelope
+        with structlog.contextvars.bound_contextvars(
+            event_id=str(envelope.id), event_type=envelope.type, bill_id=envelope.subject
+        ):
+            attempt = 0
+            while True:
+                attempt += 1
+                started = time.perf_counter()
+                try:
+                    outcome = await self._apply(parsed)
+                except Exception as exc:
+                    transient = is_transient(exc)
+                    if not transient and (isinstance(exc, PermanentError) or attempt >= self._max_attempts):
+                        log.error("event.dead_lettered", attempts=attempt, error=repr(exc))
+                        await self._dead_letter(
+                            message, exc, attempts=attempt, event_type=envelope.event_type
+                        )
+                        return
+                    delay = self._backoff(attempt)
+                    log.warning(
+                        "event.retry",
+                        attempt=attempt,
+                        transient=transient,
+                        delay=round(delay, 2),
+                        error=repr(exc),
+                    )
+                    obs.EVENTS.labels(
+                        self._settings.service, self._group, envelope.event_type, "retried"
+                    ).inc()
+                    await asyncio.sleep(delay)
+                    continue
+                obs.EVENT_SECONDS.labels(self._settings.service, envelope.event_type).observe(
+                    time.perf_counter() - started
+                )
+                obs.EVENTS.labels(self._settings.service, self._group, envelope.event_type, outcome).inc()
+                return
+
+    @property
+    def _max_attempts(self) -> int:
+        return self._settings.consumer_max_attempts
+
+    def _backoff(self, attempt: int) -> float:
+        base = self._settings.consumer_backoff_seconds * 2 ** (attempt - 1)
+        return min(self._settings.consumer_backoff_max_seconds, base) * random.uniform(0.8, 1.2)
+
+    async def _apply(self, parsed: _Parsed) -> str:
+        async with self._sessions() as session, session.begin():
+            if not await self._outbox.first_delivery(session, self._group, parsed.envelope):
+                return "duplicate"
+            await parsed.handler(Tx(session, self._outbox), parsed.payload, parsed.envelope)
+        log.debug("event.processed")
+        return "processed"
+
+    async def _dead_letter(
+        self, message: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int, event_type: str
+    ) -> None:
+        headers = [
+            ("parley.error", repr(exc)[:4000].encode()),
+            ("parley.consumer_group", self._group.encode()),
+            ("parley.original_topic", message.topic.encode()),
+            ("parley.original_partition", str(message.partition).encode()),
+            ("parley.original_offset", str(message.offset).encode()),
+            ("parley.attempts", str(attempts).encode()),
+            ("parley.failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        topic = dead_letter_topic(self._group)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._producer.send_and_wait(
+                    topic, value=message.value, key=message.key, headers=headers
+                )
+                break
+            except KafkaError as send_exc:
+                # Moving on without the dead letter would lose the message: wait for the broker.
+                log.warning("dlq.send_failed", topic=topic, error=repr(send_exc))
+                await asyncio.sleep(self._backoff(attempt))
+        obs.EVENTS.labels(self._settings.service, self._group, event_type, "dead_lettered").inc()

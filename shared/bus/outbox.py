@@ -1,0 +1,68 @@
+"""Writing events: the outbox row joins the caller's transaction.
+
+There is no other way to publish from a service. A request handler or an event handler calls
+``tx.emit(payload)``; the row commits with the business change or not at all, and the relay
+(:mod:`shared.bus.relay`) publishes it afterwards. ``pg_notify`` is transactional too, so the relay is
+woken exactly when there is something committed to send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import insert, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.bus.tables import BusTables
+from shared.contracts import Envelope, Payload
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Outbox:
+    tables: BusTables
+    source: str
+
+    async def add(self, session: AsyncSession, payload: Payload, *, subject: str) -> Envelope:
+        envelope = Envelope.wrap(payload, source=self.source, subject=subject)
+        await session.execute(
+            insert(self.tables.outbox).values(
+                event_id=envelope.id,
+                topic=payload.topic.value,
+                key=subject,
+                event_type=envelope.type,
+                body=envelope.model_dump_json(),
+            )
+        )
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.tables.notify_channel})
+        log.info("event.recorded", event_type=envelope.type, event_id=str(envelope.id), subject=subject)
+        return envelope
+
+    async def first_delivery(self, session: AsyncSession, consumer_group: str, envelope: Envelope) -> bool:
+        """Record ``envelope`` as processed by ``consumer_group``; False if it already was.
+
+        Runs in the handler's transaction: if the handler fails, the inbox row rolls back with it, and
+        a concurrent duplicate blocks on the primary key until the first commits, then sees it.
+        """
+        inbox = self.tables.inbox
+        stmt = (
+            pg_insert(inbox)
+            .values(consumer_group=consumer_group, event_id=envelope.id, event_type=envelope.type)
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id)
+        )
+        return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+@dataclass(frozen=True)
+class Tx:
+    """One unit of work: a session inside an open transaction, and the outbox that writes into it."""
+
+    session: AsyncSession
+    outbox: Outbox
+
+    async def emit(self, payload: Payload, *, subject: str) -> Envelope:
+        return await self.outbox.add(self.session, payload, subject=subject)

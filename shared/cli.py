@@ -1,0 +1,293 @@
+"""``parley``: start the platform, run a service, migrate, and operate the bus.
+
+Services add their own sub-commands in ``services/<name>/cli.py`` (a typer app named ``app``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import signal
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.bus import dlq
+from shared.bus.kafka import ensure_topics
+from shared.bus.relay import republish
+from shared.catalog import SERVICE_NAMES, SERVICES, service
+from shared.migrations import revision as alembic_revision
+from shared.migrations import upgrade
+from shared.observability import configure_logging
+from shared.settings import Settings
+from shared.stack.demo import DEMO_FEE_SCHEDULES, load_demo
+from shared.stack.devstack import DEFAULT_ROOT, DevStack
+
+app = typer.Typer(help="Parley: medical-bill negotiation platform.", no_args_is_help=True)
+console = Console()
+
+
+@app.callback()
+def _quiet_logs() -> None:
+    # The command line speaks through rich; library logs only matter when something is wrong.
+    configure_logging(Settings(log_json=False, log_level="WARNING", service="cli"))
+
+
+ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICE_NAMES)}")]
+
+
+def _check_service(name: str) -> str:
+    try:
+        return service(name).name
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command()
+def up(
+    root: Annotated[
+        Path, typer.Option(help="Where the embedded stack keeps its data and logs.")
+    ] = DEFAULT_ROOT,
+    broker_port: Annotated[int, typer.Option(help="Loopback port of the embedded broker.")] = 19092,
+    demo: Annotated[bool, typer.Option(help="Load demo bills and play their negotiations.")] = True,
+    fresh: Annotated[bool, typer.Option(help="Delete the kept data first.")] = False,
+) -> None:
+    """Start everything on this machine: Postgres, the broker, the five services. Ctrl-C stops it all."""
+    stack = DevStack(
+        root=root,
+        broker_port=broker_port,
+        service_env={"pricing": {"PARLEY_FEE_SCHEDULE_MULTIPLIERS": json.dumps(DEMO_FEE_SCHEDULES)}},
+    )
+    if fresh:
+        stack.postgres.destroy()
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        started = time.monotonic()
+        stack.check_ports()
+        console.print("[bold]Starting Postgres and the broker…[/bold]")
+        await stack.start_infrastructure()
+        redelivered = await stack.redeliver_recent_events()
+        if redelivered:
+            console.print(
+                f"  re-publishing {redelivered} recent events to the fresh broker (duplicates are dropped)"
+            )
+        console.print("[bold]Starting the services…[/bold]")
+        stack.start_services()
+        await stack.wait_ready()
+        ready_in = time.monotonic() - started
+        urls = {name: proc.base_url for name, proc in stack.services.items()}
+        if demo:
+            console.print("[bold]Loading demo bills…[/bold]")
+            for row in await load_demo(urls):
+                console.print(f"  {row['claim']}: bill {row['bill_id']} is [cyan]{row['status']}[/cyan]")
+        _print_where_to_look(stack, ready_in)
+        while not stop.is_set():
+            crashed = [name for name, proc in stack.services.items() if not proc.running()]
+            if crashed:
+                console.print(f"[red]{', '.join(crashed)} stopped; see {stack.logs}. Shutting down.[/red]")
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+    try:
+        asyncio.run(run())
+    except (RuntimeError, TimeoutError) as exc:
+        console.print(f"[red]Could not start: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        console.print("[bold]Stopping…[/bold]")
+        stack.stop()
+        console.print("Stopped. Data kept in " + str(stack.root))
+
+
+def _print_where_to_look(stack: DevStack, ready_in: float) -> None:
+    table = Table(title=f"Parley is up (ready in {ready_in:.1f}s)")
+    table.add_column("service")
+    table.add_column("API docs")
+    table.add_column("try")
+    tries = {
+        "intake": "/v1/bills/{id}",
+        "pricing": "/v1/pricings/{bill_id}",
+        "negotiation": "/v1/cases",
+        "agreements": "/v1/agreements",
+        "reporting": "/v1/kpis",
+    }
+    for name, proc in stack.services.items():
+        table.add_row(name, f"{proc.base_url}/docs", f"{proc.base_url}{tries[name]}")
+    console.print(table)
+    console.print(f"Broker: {stack.broker.bootstrap}   Postgres socket: {stack.postgres.socket_dir}")
+    console.print(f"Logs: {stack.logs}   Press Ctrl-C to stop.")
+
+
+@app.command()
+def serve(
+    name: ServiceName,
+    host: str = "0.0.0.0",  # noqa: S104 - a container's service listens on its interface
+    port: int | None = None,
+    migrate: Annotated[bool, typer.Option(help="Upgrade the service's schema before serving.")] = True,
+    workers: int = 1,
+) -> None:
+    """Run one service (what containers run). Reads PARLEY_* from the environment."""
+    info = service(_check_service(name))
+    if migrate:
+        upgrade(info.name, Settings().database_url)
+    uvicorn.run(
+        info.app_factory,
+        factory=True,
+        host=host,
+        port=port or info.port,
+        workers=workers,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+@app.command()
+def migrate(
+    names: Annotated[list[str] | None, typer.Argument(help="Services to migrate (default: all).")] = None,
+    embedded: Annotated[bool, typer.Option(help="Use the embedded stack's database under --root.")] = False,
+    root: Path = DEFAULT_ROOT,
+) -> None:
+    """Upgrade service schemas to the latest revision.
+
+    With --embedded, starts the embedded Postgres if needed and migrates every service as its own role.
+    Otherwise migrates each named service with PARLEY_DATABASE_URL (that service's role).
+    """
+    chosen = [_check_service(n) for n in (names or list(SERVICE_NAMES))]
+    if embedded:
+        stack = DevStack(root=root)
+        was_running = stack.postgres.is_running()
+        stack.postgres.start()
+        try:
+            from shared.stack.bootstrap import create_database, create_roles_and_schemas, migrate_all
+
+            async def run() -> None:
+                await create_database(stack.superuser_url("postgres"))
+                await create_roles_and_schemas(stack.superuser_url())
+                await migrate_all(stack.database_url, tuple(service(n) for n in chosen))
+
+            asyncio.run(run())
+        finally:
+            if not was_running:
+                stack.postgres.stop()
+    else:
+        url = Settings().database_url
+        for name in chosen:
+            upgrade(name, url)
+    console.print(f"migrated: {', '.join(chosen)}")
+
+
+@app.command("new-migration")
+def new_migration(
+    name: ServiceName,
+    message: Annotated[str, typer.Option("-m", "--message")],
+    root: Path = DEFAULT_ROOT,
+) -> None:
+    """Autogenerate a migration for one service against the embedded database; review it before committing."""
+    info = service(_check_service(name))
+    stack = DevStack(root=root)
+    was_running = stack.postgres.is_running()
+    stack.postgres.start()
+    try:
+        alembic_revision(info.name, stack.database_url(info), message)
+    finally:
+        if not was_running:
+            stack.postgres.stop()
+
+
+@app.command()
+def topics() -> None:
+    """Create every topic (and dead-letter topic) on PARLEY_KAFKA_BOOTSTRAP."""
+    created = asyncio.run(ensure_topics(Settings()))
+    console.print(f"created: {', '.join(created) or 'nothing (all exist)'}")
+
+
+dlq_app = typer.Typer(help="Dead letters: what a consumer group gave up on.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list(name: ServiceName) -> None:
+    """List the dead letters of a service's consumer group, with the error that stopped each."""
+    letters = asyncio.run(dlq.read_dead_letters(Settings(), _check_service(name)))
+    table = Table(title=f"{name}.dlq: {len(letters)} message(s)")
+    for column in ("failed at", "event", "type", "from", "attempts", "error"):
+        table.add_column(column)
+    for dl in letters:
+        table.add_row(
+            dl.failed_at.isoformat() if dl.failed_at else "?",
+            dl.event_id or "?",
+            dl.event_type or "?",
+            dl.original_topic,
+            str(dl.attempts),
+            dl.error[:200],
+        )
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    name: ServiceName,
+    event_id: Annotated[list[str] | None, typer.Option(help="Only these events (default: all).")] = None,
+) -> None:
+    """Send dead letters back to their original topic, after the cause has been fixed."""
+    sent = asyncio.run(dlq.replay(Settings(), _check_service(name), set(event_id) if event_id else None))
+    console.print(f"replayed {len(sent)} message(s)")
+
+
+outbox_app = typer.Typer(help="The transactional outbox of a service.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("republish")
+def outbox_republish(
+    name: ServiceName,
+    hours: Annotated[float, typer.Option(help="Re-send events published in the last N hours.")] = 24.0,
+) -> None:
+    """Send a service's recent events again (PARLEY_DATABASE_URL: that service's role).
+
+    For a broker that lost its log; consumers drop the events they already handled.
+    """
+    info = service(_check_service(name))
+
+    async def run() -> int:
+        engine = create_async_engine(Settings().database_url)
+        try:
+            return await republish(engine, info.schema, timedelta(hours=hours))
+        finally:
+            await engine.dispose()
+
+    console.print(f"{asyncio.run(run())} event(s) will be published again by {info.name}'s relay")
+
+
+def _add_service_commands() -> None:
+    for info in SERVICES:
+        try:
+            module = importlib.import_module(f"{info.package}.cli")
+        except ModuleNotFoundError:
+            continue
+        app.add_typer(module.app, name=info.name)
+
+
+_add_service_commands()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Errors an API returns on purpose, rendered as ``application/problem+json`` (RFC 9457)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ProblemError(Exception):
+    status_code: int = 400
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class NotFound(ProblemError):
+    status_code = 404
+    title = "Not found"
+
+
+class Conflict(ProblemError):
+    status_code = 409
+    title = "Conflict"
+
+
+class Unprocessable(ProblemError):
+    """The request is well-formed but breaks a rule (a business rule, or a reused Idempotency-Key)."""
+
+    status_code = 422
+    title = "Unprocessable request"
+
+
+class PayloadTooLarge(ProblemError):
+    status_code = 413
+    title = "Payload too large"

@@ -1,0 +1,183 @@
+"""HTTP edges every service shares: error bodies, body-size limit, metrics, health endpoints.
+
+Bad input is answered with 422 and a list naming each wrong field and why; the input values themselves
+are never echoed (they may be protected health information). Nothing a client sends can produce a 500:
+validation happens before any handler runs, and handlers raise :class:`shared.errors.ProblemError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import observability as obs
+from shared.db import ping
+from shared.errors import PayloadTooLarge, ProblemError
+
+if TYPE_CHECKING:
+    from shared.service import Runtime
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """``("body", "lines", 2, "charge")`` → ``"lines[2].charge"``; the location kind stays a prefix."""
+    parts = list(loc)
+    prefix = ""
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        kind = parts.pop(0)
+        prefix = "" if kind == "body" else f"{kind}:"
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return prefix + (out or "body")
+
+
+def validation_errors(errors: Any) -> list[dict[str, Any]]:
+    return [
+        {"field": field_path(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(exc.errors())
+        fields = ", ".join(sorted({e["field"] for e in errors}))
+        return problem(422, "Invalid request", f"{len(errors)} problem(s) with: {fields}", errors)
+
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem(exc.status_code, exc.title, exc.detail, exc.errors)
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+        log.error("http.database_unavailable", error=repr(exc))
+        return problem(503, "Service unavailable", "The database is not reachable; retry later.")
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return problem(503, "Service unavailable", "The database connection was lost; retry later.")
+        log.exception("http.database_error", error=repr(exc))
+        return problem(500, "Internal error", "The request could not be completed; nothing was saved.")
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over ``limit`` bytes with 413, whether or not the client sent Content-Length.
+
+    A declared length is checked up front. A chunked body is read here, up to the limit, and handed on
+    from memory: the framework would otherwise turn an error raised while reading into a vague 400.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replay = iter(messages)
+
+        async def buffered_receive() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, buffered_receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            413, PayloadTooLarge.title, f"Request body exceeds the limit of {self.limit} bytes."
+        )
+        await response(scope, receive, send)
+
+
+def install_request_middleware(app: FastAPI, service: str) -> None:
+    @app.middleware("http")
+    async def _observe(request: Request, call_next: Any) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        started = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            response: Response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        obs.HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
+        obs.HTTP_SECONDS.labels(service, request.method, path).observe(time.perf_counter() - started)
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: the database and the broker are reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(ping(runtime.engine), timeout=3)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(runtime.producer.client.fetch_all_metadata(), timeout=3)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

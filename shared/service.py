@@ -1,0 +1,179 @@
+"""One way to build a service: a definition in, a FastAPI app out.
+
+The app's lifespan builds everything that talks to the outside (engine, producer), starts the outbox
+relay and the event consumer as supervised tasks, and stops them in reverse order. Nothing is built at
+import time, so tests and tools can import any module freely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.bus.consumer import EventConsumer, Handlers
+from shared.bus.kafka import make_producer
+from shared.bus.outbox import Outbox, Tx
+from shared.bus.relay import OutboxRelay
+from shared.bus.tables import BusTables
+from shared.db import create_engine, session_factory
+from shared.http import BodyLimitMiddleware, health_router, install_error_handlers, install_request_middleware
+from shared.observability import configure_logging
+from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+BROKER_WAIT_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    title: str
+    description: str
+    metadata: MetaData
+    bus: BusTables
+    settings_cls: type[Settings] = Settings
+    routers: Sequence[APIRouter] = ()
+    build_handlers: Callable[[Any], Handlers] | None = None
+    # Runs after the engine and producer exist and before consumers start (e.g. loading reference data).
+    on_startup: Callable[[Runtime], Awaitable[None]] | None = None
+    version: str = "0.1.0"
+
+
+@dataclass
+class Runtime:
+    """What a running service holds: one of each, built in the lifespan, shared by requests and tasks."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    producer: AIOKafkaProducer
+    outbox: Outbox
+    relay: OutboxRelay
+    consumer: EventConsumer | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+async def _start_producer(producer: AIOKafkaProducer) -> None:
+    """Wait for the broker rather than crash: in a compose or Kubernetes start-up it may come up later."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BROKER_WAIT_SECONDS
+    delay = 0.5
+    while True:
+        try:
+            await producer.start()
+            return
+        except KafkaConnectionError as exc:
+            if loop.time() > deadline:
+                raise
+            log.warning("broker.unreachable", error=str(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Keep a background loop alive: a crash is logged and the loop restarted after a pause."""
+    delay = 1.0
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("task.crashed", task=name, restart_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
+    settings = settings or definition.settings_cls(service=definition.name)
+    configure_logging(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        producer = make_producer(settings)
+        await _start_producer(producer)
+        outbox = Outbox(definition.bus, source=f"/parley/{definition.name}")
+        runtime = Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            producer=producer,
+            outbox=outbox,
+            relay=OutboxRelay(settings, engine, definition.bus, producer),
+        )
+        if definition.on_startup is not None:
+            await definition.on_startup(runtime)
+        runtime.tasks.append(asyncio.create_task(_supervise("outbox-relay", runtime.relay.run)))
+        if definition.build_handlers is not None:
+            runtime.consumer = EventConsumer(
+                settings,
+                definition.name,
+                definition.build_handlers(settings),
+                runtime.sessions,
+                outbox,
+                producer,
+            )
+            runtime.tasks.append(asyncio.create_task(_supervise("consumer", runtime.consumer.run)))
+        app.state.runtime = runtime
+        log.info("service.started", service=definition.name)
+        try:
+            yield
+        finally:
+            for task in runtime.tasks:
+                task.cancel()
+            for task in runtime.tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await producer.stop()
+            await engine.dispose()
+            log.info("service.stopped", service=definition.name)
+
+    app = FastAPI(
+        title=definition.title,
+        description=definition.description,
+        version=definition.version,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    install_request_middleware(app, definition.name)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.include_router(health_router())
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def transaction(request: Request) -> AsyncIterator[Tx]:
+    """One transaction per request, committed when the endpoint returns and before the response is sent."""
+    runtime = runtime_of(request)
+    async with runtime.sessions() as session, session.begin():
+        yield Tx(session, runtime.outbox)
+
+
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with runtime_of(request).sessions() as session:
+        yield session
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+# scope="function": the commit happens before the response leaves, so a 201 means it is stored.
+TxDep = Annotated[Tx, Depends(transaction, scope="function")]
+SessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]

@@ -1,0 +1,152 @@
+"""Demo data for the dev stack: a handful of bills driven through the real APIs.
+
+Every request carries a fixed Idempotency-Key, so running the demo again on kept data changes nothing.
+The bills show each path: settled after the provider accepts, settled after a counter-offer, a case
+waiting for the provider, lines that cannot be priced, and a bill with nothing to negotiate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+# Demo values, not real fee schedules: each jurisdiction pays this multiple of Medicare.
+DEMO_FEE_SCHEDULES = {"FL": "1.40", "MD": "1.25", "CA": "1.20", "TX": "1.60", "GA": "1.30"}
+
+PROVIDER = {"npi": "1912301953", "tin": "587654321", "name": "Ben Kildare Service"}
+
+
+def _line(code: str, charge: str, days_ago: int = 30, **extra: Any) -> dict[str, Any]:
+    return {
+        "procedure_code": code,
+        "units": 1,
+        "charge": charge,
+        "service_date": (datetime.now(UTC).date() - timedelta(days=days_ago)).isoformat(),
+        **extra,
+    }
+
+
+def _bill(claim: str, client: str, state: str, zip_code: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    total = sum(float(line["charge"]) for line in lines)
+    return {
+        "partner_claim_id": claim,
+        "client_id": client,
+        "provider": PROVIDER,
+        "facility": {"state": state, "zip": zip_code},
+        "place_of_service": "11",
+        "lines": lines,
+        "total_charge": f"{total:.2f}",
+    }
+
+
+# (bill, what happens next): "accept", "counter", "wait" or "none" (no case expected).
+DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
+    (
+        _bill(
+            "DEMO-1001", "acme-employers", "FL", "33111", [_line("99214", "310.00"), _line("73030", "120.00")]
+        ),
+        "accept",
+    ),
+    (
+        _bill(
+            "DEMO-1002", "acme-employers", "MD", "21236", [_line("98940", "145.50"), _line("99213", "220.00")]
+        ),
+        "counter",
+    ),
+    (
+        _bill(
+            "DEMO-1003",
+            "harbor-comp",
+            "CA",
+            "94103",
+            [_line("99215", "480.00"), _line("71046", "160.00", modifiers=["26"])],
+        ),
+        "wait",
+    ),
+    (
+        _bill("DEMO-1004", "harbor-comp", "TX", "75201", [_line("87070", "90.00"), _line("86663", "60.00")]),
+        "none",
+    ),
+    (_bill("DEMO-1005", "harbor-comp", "GA", "30303", [_line("99213", "50.00")]), "none"),
+]
+
+
+async def _wait_for(client: httpx.AsyncClient, url: str, ready: Any, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await client.get(url)
+        if response.status_code == 200:
+            body = response.json()
+            if ready(body):
+                return body
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting on {url}")
+        await asyncio.sleep(0.3)
+
+
+async def load_demo(urls: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Post the demo bills and play their negotiations. Returns one summary row per bill."""
+    summary = []
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        for bill, plan in DEMO_BILLS:
+            key = {"Idempotency-Key": f"demo-{bill['partner_claim_id']}"}
+            posted = await client.post(f"{urls['intake']}/v1/bills", json=bill, headers=key)
+            posted.raise_for_status()
+            bill_id = posted.json()["id"]
+            if plan == "none":
+                status = await _wait_for(
+                    client,
+                    f"{urls['intake']}/v1/bills/{bill_id}",
+                    lambda b: b["status"] in ("not_negotiated", "settled"),
+                )
+                summary.append(
+                    {"claim": bill["partner_claim_id"], "bill_id": bill_id, "status": status["status"]}
+                )
+                continue
+            cases = await _wait_for(
+                client, f"{urls['negotiation']}/v1/cases?bill_id={bill_id}", lambda body: bool(body["items"])
+            )
+            case = cases["items"][0]
+            respond = f"{urls['negotiation']}/v1/cases/{case['id']}/responses"
+            if plan == "accept":
+                await client.post(respond, json={"party": "provider", "decision": "accept"}, headers=key)
+            elif plan == "counter":
+                counter = f"{float(case['opening_offer']) * 1.15:.2f}"
+                await client.post(
+                    respond,
+                    json={
+                        "party": "provider",
+                        "decision": "counter",
+                        "amount": counter,
+                        "note": "our floor for this visit",
+                    },
+                    headers=key,
+                )
+                await client.post(
+                    respond,
+                    json={"party": "payer", "decision": "accept"},
+                    headers={"Idempotency-Key": f"{key['Idempotency-Key']}-payer"},
+                )
+            if plan in ("accept", "counter"):
+                agreements = await _wait_for(
+                    client,
+                    f"{urls['agreements']}/v1/agreements?case_id={case['id']}",
+                    lambda body: bool(body["items"]),
+                )
+                agreement = agreements["items"][0]
+                await client.post(
+                    f"{urls['agreements']}/v1/agreements/{agreement['id']}/signature",
+                    json={"signer_name": "Dana Smith", "signer_title": "Business office manager"},
+                    headers=key,
+                )
+                await _wait_for(
+                    client, f"{urls['intake']}/v1/bills/{bill_id}", lambda b: b["status"] == "settled"
+                )
+            final = (await client.get(f"{urls['intake']}/v1/bills/{bill_id}")).json()
+            summary.append({"claim": bill["partner_claim_id"], "bill_id": bill_id, "status": final["status"]})
+    return summary

@@ -1,0 +1,192 @@
+"""The embedded stack: Postgres + broker + the five services as processes, on one machine, no Docker.
+
+Used by ``parley up`` (data under ``.parley/`` in the project, kept between runs) and by the tests (a
+throwaway folder and free ports). Services run as real uvicorn processes, each connecting as its own
+database role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.bus.relay import republish
+from shared.catalog import SERVICES, ServiceInfo
+from shared.settings import Settings
+from shared.stack.bootstrap import DATABASE, PROJECT_ROOT, prepare
+from shared.stack.broker import TansuBroker, port_is_free
+from shared.stack.postgres import EmbeddedPostgres
+
+DEFAULT_ROOT = PROJECT_ROOT / ".parley"
+
+
+@dataclass
+class ServiceProcess:
+    info: ServiceInfo
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+@dataclass
+class DevStack:
+    root: Path = DEFAULT_ROOT
+    broker_port: int = 19092
+    service_ports: Mapping[str, int] = field(default_factory=lambda: {s.name: s.port for s in SERVICES})
+    durable: bool = True
+    # Extra PARLEY_* variables for every service process (and per service, by name).
+    env: Mapping[str, str] = field(default_factory=dict)
+    service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root = self.root.resolve()
+        self.postgres = EmbeddedPostgres(self.root / "pg", durable=self.durable)
+        self.broker = TansuBroker(self.root / "broker", self.broker_port)
+        self.logs = self.root / "logs"
+        self.services = {
+            info.name: ServiceProcess(info, self.service_ports[info.name], self.logs / f"{info.name}.log")
+            for info in SERVICES
+        }
+
+    # --- infrastructure --------------------------------------------------------------------------
+
+    def database_url(self, info: ServiceInfo) -> str:
+        return self.postgres.url(info.role, DATABASE)
+
+    def superuser_url(self, database: str = DATABASE) -> str:
+        return self.postgres.url(database=database)
+
+    def kafka_settings(self) -> Settings:
+        partitions = int(
+            self.env.get("PARLEY_TOPIC_PARTITIONS", Settings.model_fields["topic_partitions"].default)
+        )
+        return Settings(kafka_bootstrap=self.broker.bootstrap, topic_partitions=partitions)
+
+    def check_ports(self) -> None:
+        taken = [f"{name} ({p.port})" for name, p in self.services.items() if not port_is_free(p.port)]
+        if taken:
+            raise RuntimeError(f"ports already in use: {', '.join(taken)}; is another stack running?")
+
+    async def start_infrastructure(self) -> None:
+        self.postgres.start()
+        self.broker.start()
+        await prepare(
+            superuser_url=self.superuser_url, url_for=self.database_url, kafka=self.kafka_settings()
+        )
+
+    async def redeliver_recent_events(self, hours: float = 24.0) -> int:
+        """After a broker restart its log is empty: publish recent events again (inboxes drop repeats)."""
+        engine = create_async_engine(self.superuser_url())
+        try:
+            return sum([await republish(engine, info.schema, timedelta(hours=hours)) for info in SERVICES])
+        finally:
+            await engine.dispose()
+
+    # --- services ----------------------------------------------------------------------------------
+
+    def service_environment(self, info: ServiceInfo) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "PARLEY_DATABASE_URL": self.database_url(info),
+                "PARLEY_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+                "PARLEY_ENVIRONMENT": env.get("PARLEY_ENVIRONMENT", "development"),
+            }
+        )
+        env.update(self.env)
+        env.update(self.service_env.get(info.name, {}))
+        return env
+
+    def start_service(self, name: str) -> ServiceProcess:
+        proc = self.services[name]
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = proc.log_path.open("ab")
+        proc.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                proc.info.app_factory,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(proc.port),
+                "--no-access-log",
+                "--lifespan",
+                "on",
+            ],
+            cwd=PROJECT_ROOT,
+            env=self.service_environment(proc.info),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        return proc
+
+    def start_services(self) -> None:
+        for name in self.services:
+            self.start_service(name)
+
+    async def wait_ready(self, names: list[str] | None = None, timeout: float = 120.0) -> None:
+        pending = set(names or self.services)
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while pending:
+                for name in list(pending):
+                    proc = self.services[name]
+                    if proc.process is not None and proc.process.poll() is not None:
+                        raise RuntimeError(
+                            f"{name} exited with {proc.process.returncode}; see {proc.log_path}"
+                        )
+                    try:
+                        response = await client.get(f"{proc.base_url}/readyz")
+                        if response.status_code == 200:
+                            pending.discard(name)
+                    except httpx.HTTPError:
+                        pass
+                if pending:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"not ready after {timeout}s: {', '.join(sorted(pending))}")
+                    await asyncio.sleep(0.2)
+
+    def stop_service(self, name: str, *, kill: bool = False, timeout: float = 15.0) -> None:
+        proc = self.services[name]
+        if proc.process is None or proc.process.poll() is not None:
+            return
+        proc.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            proc.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.process.kill()
+            proc.process.wait(5)
+
+    def stop_services(self) -> None:
+        for proc in self.services.values():
+            if proc.running():
+                assert proc.process is not None
+                proc.process.send_signal(signal.SIGTERM)
+        for name in self.services:
+            self.stop_service(name)
+
+    def stop(self) -> None:
+        self.stop_services()
+        self.broker.stop()
+        self.postgres.stop()
