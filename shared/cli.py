@@ -30,7 +30,8 @@ from shared.migrations import upgrade
 from shared.observability import configure_logging
 from shared.settings import Settings
 from shared.stack.demo import DEMO_FEE_SCHEDULES, load_demo
-from shared.stack.devstack import DEFAULT_ROOT, DevStack
+from shared.stack.devstack import DEFAULT_ROOT, DevStack, EmbeddedInfrastructure
+from shared.stack.postgres import EmbeddedPostgres
 
 app = typer.Typer(help="Parley: medical-bill negotiation platform.", no_args_is_help=True)
 console = Console()
@@ -67,8 +68,10 @@ def up(
         broker_port=broker_port,
         service_env={"pricing": {"PARLEY_FEE_SCHEDULE_MULTIPLIERS": json.dumps(DEMO_FEE_SCHEDULES)}},
     )
+    embedded = stack.infra
+    assert isinstance(embedded, EmbeddedInfrastructure)
     if fresh:
-        stack.postgres.destroy()
+        embedded.postgres.destroy()
     stop = asyncio.Event()
 
     async def run() -> None:
@@ -93,7 +96,7 @@ def up(
             console.print("[bold]Loading demo bills…[/bold]")
             for row in await load_demo(urls):
                 console.print(f"  {row['claim']}: bill {row['bill_id']} is [cyan]{row['status']}[/cyan]")
-        _print_where_to_look(stack, ready_in)
+        _print_where_to_look(stack, embedded, ready_in)
         while not stop.is_set():
             crashed = [name for name, proc in stack.services.items() if not proc.running()]
             if crashed:
@@ -113,7 +116,7 @@ def up(
         console.print("Stopped. Data kept in " + str(stack.root))
 
 
-def _print_where_to_look(stack: DevStack, ready_in: float) -> None:
+def _print_where_to_look(stack: DevStack, embedded: EmbeddedInfrastructure, ready_in: float) -> None:
     table = Table(title=f"Parley is up (ready in {ready_in:.1f}s)")
     table.add_column("service")
     table.add_column("API docs")
@@ -128,7 +131,7 @@ def _print_where_to_look(stack: DevStack, ready_in: float) -> None:
     for name, proc in stack.services.items():
         table.add_row(name, f"{proc.base_url}/docs", f"{proc.base_url}{tries[name]}")
     console.print(table)
-    console.print(f"Broker: {stack.broker.bootstrap}   Postgres socket: {stack.postgres.socket_dir}")
+    console.print(f"Broker: {embedded.bootstrap}   Postgres socket: {embedded.postgres.socket_dir}")
     console.print(f"Logs: {stack.logs}   Press Ctrl-C to stop.")
 
 
@@ -169,8 +172,9 @@ def migrate(
     chosen = [_check_service(n) for n in (names or list(SERVICE_NAMES))]
     if embedded:
         stack = DevStack(root=root)
-        was_running = stack.postgres.is_running()
-        stack.postgres.start()
+        postgres = _embedded_postgres(stack)
+        was_running = postgres.is_running()
+        postgres.start()
         try:
             from shared.stack.bootstrap import create_database, create_roles_and_schemas, migrate_all
 
@@ -182,7 +186,7 @@ def migrate(
             asyncio.run(run())
         finally:
             if not was_running:
-                stack.postgres.stop()
+                postgres.stop()
     else:
         url = Settings().database_url
         for name in chosen:
@@ -199,13 +203,19 @@ def new_migration(
     """Autogenerate a migration for one service against the embedded database; review it before committing."""
     info = service(_check_service(name))
     stack = DevStack(root=root)
-    was_running = stack.postgres.is_running()
-    stack.postgres.start()
+    postgres = _embedded_postgres(stack)
+    was_running = postgres.is_running()
+    postgres.start()
     try:
         alembic_revision(info.name, stack.database_url(info), message)
     finally:
         if not was_running:
-            stack.postgres.stop()
+            postgres.stop()
+
+
+def _embedded_postgres(stack: DevStack) -> EmbeddedPostgres:
+    assert isinstance(stack.infra, EmbeddedInfrastructure)
+    return stack.infra.postgres
 
 
 @app.command()

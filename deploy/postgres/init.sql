@@ -17,7 +17,8 @@ BEGIN
         EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I', svc, role);
         EXECUTE format('ALTER SCHEMA %I OWNER TO %I', svc, role);
         EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', svc);
-        EXECUTE format('ALTER ROLE %I SET search_path = %I', role, svc);
+        -- Every statement names its schema; a search_path would only blur which schema is meant.
+        EXECUTE format('ALTER ROLE %I RESET search_path', role);
         EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
         EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), role);
     END LOOP;

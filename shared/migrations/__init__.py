@@ -44,6 +44,16 @@ def revision(service_name: str, database_url: str, message: str, *, autogenerate
     command.revision(alembic_config(service_name, database_url), message=message, autogenerate=autogenerate)
 
 
+def _include_name(schema: str) -> Any:
+    # Reflection stays inside the service's schema: the role may not even look at the others.
+    def include(name: str | None, type_: str, parent_names: Any) -> bool:
+        if type_ == "schema":
+            return name == schema
+        return True
+
+    return include
+
+
 def _include_object(schema: str) -> Any:
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
         if type_ == "table":
@@ -58,6 +68,7 @@ def _configure(metadata: MetaData, schema: str, **kwargs: Any) -> None:
         target_metadata=metadata,
         version_table_schema=schema,
         include_schemas=True,
+        include_name=_include_name(schema),
         include_object=_include_object(schema),
         compare_type=True,
         **kwargs,

@@ -8,7 +8,7 @@ hands to the Postgres image.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -56,9 +56,12 @@ async def prepare(
     superuser_url: Callable[[str], str],
     url_for: Callable[[ServiceInfo], str],
     kafka: Settings,
+    after_roles: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Database, roles, schemas, migrations and topics; ``superuser_url(db)`` names the admin connection."""
     await create_database(superuser_url("postgres"))
     await create_roles_and_schemas(superuser_url(DATABASE))
+    if after_roles is not None:
+        await after_roles()
     await migrate_all(url_for)
     await ensure_topics(kafka)

