@@ -67,7 +67,7 @@ async def stack() -> AsyncIterator[DevStack]:
 
 @pytest.fixture(scope="session")
 def settings(stack: DevStack) -> Settings:
-    """Settings for code the tests run in-process: the superuser on the parley database, the stack's broker."""
+    """Settings for code run in-process by the tests: the superuser on the parley database, the broker."""
     return Settings(
         environment="test",
         service="tests",

@@ -32,10 +32,13 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
         lambda: _json(http, f"{urls['pricing']}/v1/pricings/{bill_id}"), what="pricing"
     )
     lines = {ln["line_number"]: ln for ln in pricing["latest"]["lines"]}
-    assert lines[1]["code"] == "99214" and lines[1]["allowed"] is not None
+    assert lines[1]["code"] == "99214"
+    assert lines[1]["allowed"] is not None
     assert Decimal(lines[1]["allowed"]) < Decimal("310.00")
-    assert "REST OF FLORIDA" in lines[1]["basis"] and "1.40" in lines[1]["basis"]
-    assert lines[3]["allowed"] is None and "status X" in lines[3]["reason"]
+    assert "REST OF FLORIDA" in lines[1]["basis"]
+    assert "1.40" in lines[1]["basis"]
+    assert lines[3]["allowed"] is None
+    assert "status X" in lines[3]["reason"]
     allowed = Decimal(lines[1]["allowed"]) + Decimal(lines[2]["allowed"])
     assert Decimal(pricing["latest"]["total_allowed"]) == allowed
     assert Decimal(pricing["latest"]["unpriced_billed"]) == Decimal("45.00")
@@ -67,7 +70,8 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
         return found["items"][0] if found and found["items"] else None
 
     agreement = await wait_until(sent_agreement, what="agreement")
-    assert agreement["status"] == "sent" and Decimal(agreement["agreed_amount"]) == counter
+    assert agreement["status"] == "sent"
+    assert Decimal(agreement["agreed_amount"]) == counter
     signed = await http.post(
         f"{urls['agreements']}/v1/agreements/{agreement['id']}/signature", json={"signer_name": "Dana Smith"}
     )
@@ -96,7 +100,8 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
         return found if found and found["bills_settled"] == 1 else None
 
     figures = await wait_until(kpis, what="kpis")
-    assert figures["bills_received"] == 1 and figures["bills_priced"] == 1
+    assert figures["bills_received"] == 1
+    assert figures["bills_priced"] == 1
     assert Decimal(figures["total_billed"]) == Decimal("475.00")
     assert Decimal(figures["total_agreed"]) == counter
     assert Decimal(figures["savings"]) == Decimal("475.00") - counter

@@ -315,7 +315,8 @@ async def test_a_failing_event_is_retried_then_dead_lettered_and_the_consumer_mo
 
     letters = await _wait(lambda: _letters_for(s.settings, group, str(poison.id)), timeout=15)
     assert "cannot handle poison-1" in letters[0].error
-    assert letters[0].attempts == 3 and letters[0].original_topic == "agreements.events"
+    assert letters[0].attempts == 3
+    assert letters[0].original_topic == "agreements.events"
 
 
 async def _letters_for(settings: Settings, group: str, event_id: str) -> list[dlq.DeadLetter]:
@@ -349,7 +350,8 @@ async def test_an_unreadable_message_is_dead_lettered_at_once(consumer_under_tes
         return [dl for dl in await dlq.read_dead_letters(s.settings, group) if dl.key == key]
 
     letters = await _wait(letter, timeout=15)
-    assert letters[0].attempts == 0 and letters[0].event_id is None
+    assert letters[0].attempts == 0
+    assert letters[0].event_id is None
 
 
 async def test_replay_sends_a_dead_letter_back_to_its_group(consumer_under_test) -> None:  # type: ignore[no-untyped-def]
