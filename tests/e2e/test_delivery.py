@@ -32,7 +32,10 @@ async def test_a_redelivered_bill_received_is_priced_once(
         lambda: db.fetchval("SELECT count(*) FROM pricing.pricings WHERE bill_id = $1", uuid.UUID(bill_id)),
         what="first pricing",
     )
-    duplicates = r'parley_events_total\{event_type="bill.received",group="pricing",outcome="duplicate",service="pricing"\}'
+    duplicates = (
+        r'parley_events_total\{event_type="bill.received",group="pricing",'
+        r'outcome="duplicate",service="pricing"\}'
+    )
     before = await _metric(http, urls["pricing"], duplicates)
 
     # Deliver the very same event (same id) again, as a relay retry or a rebalance would.
