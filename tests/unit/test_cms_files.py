@@ -1,0 +1,45 @@
+"""The CMS readers on the real 2025 files bundled with pricing (no database needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.pricing.config import BUNDLED_CMS_DIR
+from services.pricing.reference import ReferenceFileError, find_cms_files, read_gpci_rows, read_rvu_rows
+
+
+def test_rvu_columns_are_found_by_their_stacked_header_names() -> None:
+    rvu, _ = find_cms_files(BUNDLED_CMS_DIR)
+    rows = {(r["hcpcs"], r["modifier"]): r for _, r in read_rvu_rows(rvu) if isinstance(r, dict)}
+    assert len(rows) > 18_000
+    visit = rows[("99213", "")]
+    assert (
+        visit["status_code"],
+        visit["work_rvu"],
+        visit["pe_nonfacility_rvu"],
+        visit["pe_facility_rvu"],
+    ) == ("A", "1.30", "1.35", "0.57")
+    assert visit["mp_rvu"] == "0.10"
+    assert visit["conversion_factor"] == "32.3465"
+    assert rows[("71046", "26")]["pe_nonfacility_rvu"] == "0.08"
+
+
+def test_gpci_rows_skip_the_preamble_and_footnotes() -> None:
+    _, gpci = find_cms_files(BUNDLED_CMS_DIR)
+    rows = [r for _, r in read_gpci_rows(gpci) if isinstance(r, dict)]
+    assert len(rows) == 109
+    florida = [r for r in rows if r["state"] == "FL"]
+    assert {r["locality_name"] for r in florida} == {"FORT LAUDERDALE", "MIAMI", "REST OF FLORIDA"}
+
+
+def test_a_file_without_the_needed_columns_is_refused_clearly(tmp_path: Path) -> None:
+    bad = tmp_path / "PPRRVU2099.csv"
+    bad.write_text("HCPCS,MOD,SOMETHING\n99213,,1\n")
+    with pytest.raises(ReferenceFileError, match="STATUS CODE"):
+        list(read_rvu_rows(bad))
+    missing = tmp_path / "empty"
+    missing.mkdir()
+    with pytest.raises(ReferenceFileError, match="PPRRVU"):
+        find_cms_files(missing)
