@@ -135,19 +135,39 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
-def install_request_middleware(app: FastAPI, service: str) -> None:
-    @app.middleware("http")
-    async def _observe(request: Request, call_next: Any) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+class RequestMiddleware:
+    """Request id (echoed, bound to logs) and metrics per route, as plain ASGI (no per-request task)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
         started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
         with structlog.contextvars.bound_contextvars(request_id=request_id):
-            response: Response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        obs.HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
-        obs.HTTP_SECONDS.labels(service, request.method, path).observe(time.perf_counter() - started)
-        response.headers["X-Request-ID"] = request_id
-        return response
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = scope.get("route")
+                path = getattr(route, "path", "unmatched")
+                method = scope.get("method", "")
+                obs.HTTP_REQUESTS.labels(self.service, method, path, str(status)).inc()
+                obs.HTTP_SECONDS.labels(self.service, method, path).observe(time.perf_counter() - started)
 
 
 def health_router() -> APIRouter:

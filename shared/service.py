@@ -26,7 +26,7 @@ from shared.bus.outbox import Outbox, Tx
 from shared.bus.relay import OutboxRelay
 from shared.bus.tables import BusTables
 from shared.db import create_engine, session_factory
-from shared.http import BodyLimitMiddleware, health_router, install_error_handlers, install_request_middleware
+from shared.http import BodyLimitMiddleware, RequestMiddleware, health_router, install_error_handlers
 from shared.observability import configure_logging
 from shared.settings import Settings
 
@@ -148,8 +148,8 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    install_request_middleware(app, definition.name)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(RequestMiddleware, service=definition.name)
     app.include_router(health_router())
     for router in definition.routers:
         app.include_router(router)

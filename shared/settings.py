@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     consumer_heartbeat_interval_ms: int = Field(default=2_000, ge=100)
     consumer_max_records: int = Field(default=200, ge=1)
+    consumer_batch_size: int = Field(
+        default=50, ge=1, le=1000, description="Events of one partition applied in one transaction."
+    )
 
     max_body_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, description="Larger request bodies get 413."

@@ -17,11 +17,9 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.catalog import SERVICES
 from shared.db import asyncpg_dsn
 from shared.settings import Settings
 from shared.stack.bootstrap import PROJECT_ROOT
-from shared.stack.broker import free_port
 from shared.stack.devstack import DevStack, Infrastructure
 
 # Test fee schedules (multiples of Medicare), chosen so typical bills price below their charges.
@@ -39,11 +37,8 @@ def _infrastructure(root_name: str) -> Infrastructure | None:
 @pytest.fixture(scope="session")
 async def stack() -> AsyncIterator[DevStack]:
     root = PROJECT_ROOT / ".parley" / f"test-{os.getpid()}"
-    stack = DevStack(
-        root=root,
-        broker_port=free_port(),
-        service_ports={s.name: free_port() for s in SERVICES},
-        durable=False,
+    stack = DevStack.throwaway(
+        root,
         env={
             "PARLEY_ENVIRONMENT": "test",
             # A SIGKILLed consumer's partitions move after this long.

@@ -18,7 +18,7 @@ def build_handlers(_: Settings) -> Handlers:
     @handlers.on(CaseAgreedV1)
     async def agreed(tx: Tx, agreed: CaseAgreedV1, _: Envelope) -> None:
         repository = AgreementRepository(tx.session)
-        if await repository.by_case(agreed.case_id) is not None:
+        if await repository.exists_for_case(agreed.case_id):
             return
         agreement = await repository.add(draft_and_send(agreed, datetime.now(UTC)))
         assert agreement.sent_at is not None

@@ -21,9 +21,9 @@ class AgreementRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def by_case(self, case_id: uuid.UUID) -> Agreement | None:
-        stmt = select(Agreement).where(Agreement.case_id == case_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+    async def exists_for_case(self, case_id: uuid.UUID) -> bool:
+        stmt = select(Agreement.id).where(Agreement.case_id == case_id)
+        return (await self.session.execute(stmt)).first() is not None
 
     async def search(
         self,

@@ -61,7 +61,7 @@ async def submit_bill(body: BillIn, tx: TxDep, idempotency_key: IdempotencyKey =
 )
 async def get_bill(bill_id: uuid.UUID, session: SessionDep) -> BillOut:
     """The bill as received, its current status (with the reason) and every status change so far."""
-    bill = await BillRepository(session).get(bill_id)
+    bill = await BillRepository(session).get_with_details(bill_id)
     if bill is None:
         raise NotFound(f"no bill {bill_id}")
     return bill_out(bill)

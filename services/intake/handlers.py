@@ -36,7 +36,7 @@ async def _record(
     agreed_amount: Decimal | None = None,
 ) -> None:
     repository = BillRepository(tx.session)
-    bill = await repository.get(bill_id, for_update=True)
+    bill = await repository.lock(bill_id)
     if bill is None:
         raise PermanentError(f"{event.type} for unknown bill {bill_id}")
     await repository.record_status(

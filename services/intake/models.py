@@ -58,12 +58,13 @@ class Bill(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+    # Loaded only where asked for (BillRepository.get_with_details); status updates never need them.
     lines: Mapped[list[BillLine]] = relationship(
-        order_by="BillLine.line_number", cascade="all, delete-orphan", lazy="selectin"
+        order_by="BillLine.line_number", cascade="all, delete-orphan", lazy="raise"
     )
     # In the order things happened, which is not always the order their events arrived.
     history: Mapped[list[StatusHistory]] = relationship(
-        order_by="(StatusHistory.at, StatusHistory.id)", cascade="all, delete-orphan", lazy="selectin"
+        order_by="(StatusHistory.at, StatusHistory.id)", cascade="all, delete-orphan", lazy="raise"
     )
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from services.intake.models import Bill, BillLine, StatusHistory
 from services.intake.schemas import BillIn
@@ -20,10 +21,17 @@ class BillRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, bill_id: uuid.UUID, *, for_update: bool = False) -> Bill | None:
-        stmt = select(Bill).where(Bill.id == bill_id)
-        if for_update:
-            stmt = stmt.with_for_update()
+    async def get_with_details(self, bill_id: uuid.UUID) -> Bill | None:
+        stmt = (
+            select(Bill)
+            .where(Bill.id == bill_id)
+            .options(selectinload(Bill.lines), selectinload(Bill.history))
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def lock(self, bill_id: uuid.UUID) -> Bill | None:
+        """The bill row alone, locked for a status change."""
+        stmt = select(Bill).where(Bill.id == bill_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def find_by_claim(self, client_id: str, partner_claim_id: str) -> Bill | None:
@@ -92,7 +100,9 @@ class BillRepository:
         agreed_amount: Decimal | None = None,
     ) -> None:
         """Keep every change in the history; move the current status only forward."""
-        bill.history.append(StatusHistory(status=status.value, detail=detail, event_id=event_id, at=at))
+        self.session.add(
+            StatusHistory(bill_id=bill.id, status=status.value, detail=detail, event_id=event_id, at=at)
+        )
         if priced_amount is not None:
             bill.priced_amount = priced_amount
         if agreed_amount is not None:

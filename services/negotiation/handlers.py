@@ -28,7 +28,7 @@ def build_handlers(_: Settings) -> Handlers:
     @handlers.on(BillPricedV1)
     async def priced(tx: Tx, priced: BillPricedV1, _: Envelope) -> None:
         repository = CaseRepository(tx.session)
-        if await repository.by_bill(priced.bill_id) is not None:
+        if await repository.exists_for_bill(priced.bill_id):
             return  # a re-pricing of a bill already in negotiation does not open a second case
         now = datetime.now(UTC)
         subject = str(priced.bill_id)

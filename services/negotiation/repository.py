@@ -21,11 +21,9 @@ class CaseRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def by_bill(self, bill_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
-        stmt = select(Case).where(Case.bill_id == bill_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+    async def exists_for_bill(self, bill_id: uuid.UUID) -> bool:
+        stmt = select(Case.id).where(Case.bill_id == bill_id)
+        return (await self.session.execute(stmt)).first() is not None
 
     async def search(
         self, *, bill_id: uuid.UUID | None, status: str | None, client_id: str | None, limit: int, offset: int

@@ -6,7 +6,9 @@ For each message, in partition order:
    no handler for is skipped.
 2. In one database transaction: insert the event id into the inbox (``ON CONFLICT DO NOTHING``); if it
    was new, run the handler, which writes its effect and any outgoing events (outbox) in the same
-   transaction. A duplicate changes nothing.
+   transaction. A duplicate changes nothing. Consecutive events of one partition share a transaction
+   (up to ``consumer_batch_size``) because commits dominate the cost; if anything in the batch fails,
+   the batch rolls back and its events are applied one by one, so a failure is isolated to its event.
 3. A failing handler is retried with exponential backoff. Infrastructure failures (database or network
    unreachable, serialization conflicts) are retried without limit, because dead-lettering every message
    during an outage would be worse than waiting; other errors get ``consumer_max_attempts`` tries, then
@@ -34,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared import observability as obs
 from shared.bus.kafka import make_consumer
 from shared.bus.outbox import Outbox, Tx
-from shared.contracts import Envelope, Payload, UnknownEventError, dead_letter_topic
+from shared.contracts import EVENT_TYPE_PREFIX, Envelope, Payload, UnknownEventError, dead_letter_topic
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -90,6 +92,10 @@ class Handlers:
     def find(self, envelope: Envelope) -> tuple[type[Payload], Handler] | None:
         return self._by_key.get((envelope.event_type, envelope.version))
 
+    def handles_type(self, ce_type: str) -> bool:
+        """Whether any version of this CloudEvents type has a handler."""
+        return any(event_type == ce_type.removeprefix(EVENT_TYPE_PREFIX) for event_type, _ in self._by_key)
+
 
 @dataclass(frozen=True)
 class _Parsed:
@@ -140,10 +146,64 @@ class EventConsumer:
             await consumer.stop()
 
     async def _process_partition(self, messages: Iterable[ConsumerRecord[bytes, bytes]]) -> None:
+        batch: list[tuple[ConsumerRecord[bytes, bytes], _Parsed]] = []
         for message in messages:
-            await self._process(message)
+            try:
+                parsed = self._parse(message)
+            except (ValidationError, UnknownEventError, ValueError) as exc:
+                await self._apply_batch(batch)
+                batch = []
+                await self._dead_letter(message, exc, attempts=0, event_type="unreadable")
+                continue
+            if parsed is None:
+                obs.EVENTS.labels(self._settings.service, self._group, "unhandled", "skipped").inc()
+                continue
+            batch.append((message, parsed))
+            if len(batch) >= self._settings.consumer_batch_size:
+                await self._apply_batch(batch)
+                batch = []
+        await self._apply_batch(batch)
+
+    async def _apply_batch(self, batch: list[tuple[ConsumerRecord[bytes, bytes], _Parsed]]) -> None:
+        if not batch:
+            return
+        if len(batch) > 1:
+            started = time.perf_counter()
+            try:
+                outcomes = await self._apply_together([parsed for _, parsed in batch])
+            except Exception as exc:
+                log.info("consumer.batch_split", size=len(batch), error=repr(exc))
+            else:
+                share = (time.perf_counter() - started) / len(batch)
+                for (_, parsed), outcome in zip(batch, outcomes, strict=True):
+                    self._count(parsed.envelope.event_type, outcome, share)
+                return
+        for message, parsed in batch:
+            await self._process(message, parsed)
+
+    async def _apply_together(self, batch: list[_Parsed]) -> list[str]:
+        outcomes = []
+        async with self._sessions() as session, session.begin():
+            for parsed in batch:
+                envelope = parsed.envelope
+                with structlog.contextvars.bound_contextvars(
+                    event_id=str(envelope.id), event_type=envelope.type, bill_id=envelope.subject
+                ):
+                    if await self._outbox.first_delivery(session, self._group, envelope):
+                        await parsed.handler(Tx(session, self._outbox), parsed.payload, envelope)
+                        outcomes.append("processed")
+                    else:
+                        outcomes.append("duplicate")
+        return outcomes
+
+    def _count(self, event_type: str, outcome: str, seconds: float) -> None:
+        obs.EVENT_SECONDS.labels(self._settings.service, event_type).observe(seconds)
+        obs.EVENTS.labels(self._settings.service, self._group, event_type, outcome).inc()
 
     def _parse(self, message: ConsumerRecord[bytes, bytes]) -> _Parsed | None:
+        ce_type = next((v for k, v in message.headers if k == "ce_type"), None)
+        if ce_type is not None and not self._handlers.handles_type(ce_type.decode(errors="replace")):
+            return None  # not ours: no need to read the body
         envelope = Envelope.from_bytes(message.value or b"")
         found = self._handlers.find(envelope)
         if found is None:
@@ -151,15 +211,8 @@ class EventConsumer:
         payload_cls, handler = found
         return _Parsed(envelope, envelope.payload(payload_cls), handler)
 
-    async def _process(self, message: ConsumerRecord[bytes, bytes]) -> None:
-        try:
-            parsed = self._parse(message)
-        except (ValidationError, UnknownEventError, ValueError) as exc:
-            await self._dead_letter(message, exc, attempts=0, event_type="unreadable")
-            return
-        if parsed is None:
-            obs.EVENTS.labels(self._settings.service, self._group, "unhandled", "skipped").inc()
-            return
+    async def _process(self, message: ConsumerRecord[bytes, bytes], parsed: _Parsed) -> None:
+        """Apply one event on its own, retrying as the module docstring says."""
         envelope = parsed.envelope
         with structlog.contextvars.bound_contextvars(
             event_id=str(envelope.id), event_type=envelope.type, bill_id=envelope.subject
@@ -169,7 +222,7 @@ class EventConsumer:
                 attempt += 1
                 started = time.perf_counter()
                 try:
-                    outcome = await self._apply(parsed)
+                    (outcome,) = await self._apply_together([parsed])
                 except Exception as exc:
                     transient = is_transient(exc)
                     if not transient and (isinstance(exc, PermanentError) or attempt >= self._max_attempts):
@@ -191,10 +244,7 @@ class EventConsumer:
                     ).inc()
                     await asyncio.sleep(delay)
                     continue
-                obs.EVENT_SECONDS.labels(self._settings.service, envelope.event_type).observe(
-                    time.perf_counter() - started
-                )
-                obs.EVENTS.labels(self._settings.service, self._group, envelope.event_type, outcome).inc()
+                self._count(envelope.event_type, outcome, time.perf_counter() - started)
                 return
 
     @property
@@ -205,18 +255,11 @@ class EventConsumer:
         base = self._settings.consumer_backoff_seconds * 2 ** (attempt - 1)
         return min(self._settings.consumer_backoff_max_seconds, base) * random.uniform(0.8, 1.2)
 
-    async def _apply(self, parsed: _Parsed) -> str:
-        async with self._sessions() as session, session.begin():
-            if not await self._outbox.first_delivery(session, self._group, parsed.envelope):
-                return "duplicate"
-            await parsed.handler(Tx(session, self._outbox), parsed.payload, parsed.envelope)
-        log.debug("event.processed")
-        return "processed"
-
     async def _dead_letter(
         self, message: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int, event_type: str
     ) -> None:
         headers = [
+            *[(k, v) for k, v in message.headers if k.startswith("ce_")],
             ("parley.error", repr(exc)[:4000].encode()),
             ("parley.consumer_group", self._group.encode()),
             ("parley.original_topic", message.topic.encode()),

@@ -29,6 +29,7 @@ class DeadLetter:
     failed_at: datetime | None
     event_id: str | None
     event_type: str | None
+    event_headers: list[tuple[str, bytes]]  # the original ce_* headers, sent again on replay
 
 
 def _header(headers: dict[str, bytes], name: str) -> str:
@@ -36,9 +37,9 @@ def _header(headers: dict[str, bytes], name: str) -> str:
 
 
 def _to_dead_letter(
-    partition: int, offset: int, key: bytes | None, value: bytes, raw_headers: list
+    partition: int, offset: int, key: bytes | None, value: bytes, raw_headers: list[tuple[str, bytes]]
 ) -> DeadLetter:
-    headers = {k: v for k, v in raw_headers}
+    headers = dict(raw_headers)
     try:
         envelope: Envelope | None = Envelope.from_bytes(value)
     except ValueError:
@@ -55,6 +56,7 @@ def _to_dead_letter(
         failed_at=datetime.fromisoformat(failed_at) if failed_at else None,
         event_id=str(envelope.id) if envelope else None,
         event_type=envelope.type if envelope else None,
+        event_headers=[(k, v) for k, v in raw_headers if k.startswith("ce_")],
     )
 
 
@@ -64,10 +66,8 @@ async def read_dead_letters(settings: Settings, group: str) -> list[DeadLetter]:
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
+        await consumer.topics()  # fetches metadata for every topic
         partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         if not tps:
             return []
@@ -104,7 +104,10 @@ async def replay(settings: Settings, group: str, event_ids: set[str] | None = No
     try:
         for dl in letters:
             await producer.send_and_wait(
-                dl.original_topic, value=dl.value, key=dl.key.encode() if dl.key else None
+                dl.original_topic,
+                value=dl.value,
+                key=dl.key.encode() if dl.key else None,
+                headers=dl.event_headers,
             )
     finally:
         await producer.stop()

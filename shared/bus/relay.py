@@ -36,6 +36,11 @@ PRUNE_EVERY_SECONDS = 600.0
 FAILED_SEND_RETRY_SECONDS = 2.0
 
 
+def event_headers(event_type: str, event_id: uuid.UUID) -> list[tuple[str, bytes]]:
+    """CloudEvents attributes as Kafka headers, so consumers can skip events without parsing them."""
+    return [("ce_type", event_type.encode()), ("ce_id", str(event_id).encode())]
+
+
 class OutboxRelay:
     def __init__(
         self, settings: Settings, engine: AsyncEngine, tables: BusTables, producer: AIOKafkaProducer
@@ -66,7 +71,7 @@ class OutboxRelay:
             SET lease_token = :token, lease_until = now() + make_interval(secs => :lease),
                 attempts = o.attempts + 1
             FROM claimable c WHERE o.id = c.id
-            RETURNING o.id, o.topic, o.key, o.body
+            RETURNING o.id, o.topic, o.key, o.body, o.event_type, o.event_id
             """
         )
         self._mark_sql = text(
@@ -98,7 +103,12 @@ class OutboxRelay:
         if not rows:
             return 0
         futures = [
-            await self._producer.send(row.topic, value=row.body.encode(), key=row.key.encode())
+            await self._producer.send(
+                row.topic,
+                value=row.body.encode(),
+                key=row.key.encode(),
+                headers=event_headers(row.event_type, row.event_id),
+            )
             for row in rows
         ]
         results = await asyncio.gather(*futures, return_exceptions=True)

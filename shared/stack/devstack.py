@@ -26,7 +26,7 @@ from shared.bus.relay import republish
 from shared.catalog import SERVICES, ServiceInfo
 from shared.settings import Settings
 from shared.stack.bootstrap import DATABASE, PROJECT_ROOT, prepare
-from shared.stack.broker import TansuBroker, port_is_free
+from shared.stack.broker import TansuBroker, free_port, port_is_free
 from shared.stack.postgres import EmbeddedPostgres
 
 DEFAULT_ROOT = PROJECT_ROOT / ".parley"
@@ -115,6 +115,26 @@ class DevStack:
             info.name: ServiceProcess(info, self.service_ports[info.name], self.logs / f"{info.name}.log")
             for info in SERVICES
         }
+
+    @classmethod
+    def throwaway(
+        cls,
+        root: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        service_env: Mapping[str, Mapping[str, str]] | None = None,
+        infrastructure: Infrastructure | None = None,
+    ) -> DevStack:
+        """A stack for tests and benchmarks: free ports, commits without fsync, data meant to be deleted."""
+        return cls(
+            root=root,
+            broker_port=free_port(),
+            service_ports={s.name: free_port() for s in SERVICES},
+            durable=False,
+            env=env or {},
+            service_env=service_env or {},
+            infrastructure=infrastructure,
+        )
 
     # --- infrastructure --------------------------------------------------------------------------
 

@@ -307,10 +307,14 @@ async def test_a_failing_event_is_retried_then_dead_lettered_and_the_consumer_mo
     s, group, calls = consumer_under_test
     subject = str(uuid.uuid4())
     poison = Envelope.wrap(_signed("poison-1"), source="/tests", subject=subject)
+    # Same key, so one partition and probably one batch: the poison must not take its neighbours down.
+    await _publish(s, Envelope.wrap(_signed("good-before-poison"), source="/tests", subject=subject))
     await _publish(s, poison)
     await _publish(s, Envelope.wrap(_signed("good-after-poison"), source="/tests", subject=subject))
     await _wait(lambda: _effects(s, "good-after-poison"))
-    assert calls["poison-1"] == 3  # consumer_max_attempts
+    assert await _effects(s, "good-before-poison") == 1
+    # Three attempts of its own (consumer_max_attempts), plus one if it first failed inside a batch.
+    assert calls["poison-1"] in (3, 4)
     assert await _effects(s, "poison-1") == 0
 
     letters = await _wait(lambda: _letters_for(s.settings, group, str(poison.id)), timeout=15)
@@ -328,7 +332,8 @@ async def test_a_permanent_error_is_dead_lettered_without_retries(consumer_under
     bad = Envelope.wrap(_signed("permanent-1"), source="/tests", subject=str(uuid.uuid4()))
     await _publish(s, bad)
     letters = await _wait(lambda: _letters_for(s.settings, group, str(bad.id)), timeout=15)
-    assert calls["permanent-1"] == 1
+    assert letters[0].attempts == 1
+    assert calls["permanent-1"] in (1, 2)  # 2 if it first failed inside a batch
     assert "can never work" in letters[0].error
 
 
