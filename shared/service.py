@@ -49,6 +49,10 @@ class ServiceDefinition:
     on_startup: Callable[[Runtime], Awaitable[None]] | None = None
     version: str = "0.1.0"
 
+    def create_app(self, settings: Settings | None = None) -> FastAPI:
+        """The app factory uvicorn calls (``services.<name>.main:create_app``)."""
+        return create_app(self, settings)
+
 
 @dataclass
 class Runtime:

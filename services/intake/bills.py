@@ -28,15 +28,8 @@ def received_event(bill: Bill) -> BillReceivedV1:
         ),
         total_charge=bill.total_charge,
         lines=[
-            BillLineV1(
-                line_number=line.line_number,
-                procedure_code=line.procedure_code,
-                revenue_code=line.revenue_code,
-                modifiers=list(line.modifiers),
-                units=line.units,
-                charge=line.charge,
-                service_date=line.service_date,
-                place_of_service=line.place_of_service or bill.place_of_service,
+            BillLineV1.model_validate(line, from_attributes=True).model_copy(
+                update={"place_of_service": line.place_of_service or bill.place_of_service}
             )
             for line in bill.lines
         ],

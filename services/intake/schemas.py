@@ -133,6 +133,8 @@ class BillIn(BaseModel):
 
 
 class LineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     line_number: int
     procedure_code: str | None
     revenue_code: str | None
@@ -157,6 +159,8 @@ class FacilityOut(BaseModel):
 
 
 class StatusChange(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     status: BillStatus
     detail: str | None
     at: datetime

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
 from services.negotiation import api
 from services.negotiation.handlers import build_handlers
 from services.negotiation.models import Base, bus
 from shared.service import ServiceDefinition
-from shared.service import create_app as _create_app
-from shared.settings import Settings
 
 DEFINITION = ServiceDefinition(
     name="negotiation",
@@ -21,6 +17,4 @@ DEFINITION = ServiceDefinition(
     build_handlers=build_handlers,
 )
 
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return _create_app(DEFINITION, settings)
+create_app = DEFINITION.create_app

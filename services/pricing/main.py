@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import cast
 
 import structlog
-from fastapi import FastAPI
 
 from services.pricing import api
 from services.pricing.config import PricingSettings
@@ -13,8 +12,6 @@ from services.pricing.handlers import build_handlers
 from services.pricing.models import Base, bus
 from services.pricing.reference import load_cms
 from shared.service import Runtime, ServiceDefinition
-from shared.service import create_app as _create_app
-from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +43,4 @@ DEFINITION = ServiceDefinition(
     on_startup=load_reference_data,
 )
 
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return _create_app(DEFINITION, settings)
+create_app = DEFINITION.create_app
