@@ -59,9 +59,33 @@ class ClaimType(StrEnum):
     institutional = "institutional"  # UB-04 / 837I
 
 
+class ClaimFrequency(StrEnum):
+    """X12 CLM05-3 / UB-04 type-of-bill frequency, as Parley acts on it."""
+
+    original = "original"  # 1
+    replacement = "replacement"  # 7: replaces an earlier submission of the same claim
+    void = "void"  # 8: cancels it
+
+
+class LineOfBusiness(StrEnum):
+    workers_compensation = "workers_compensation"
+    group_health = "group_health"
+    auto = "auto"
+
+
 class Party(StrEnum):
     payer = "payer"  # Parley's client side
     provider = "provider"
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line1: str
+    line2: str | None = None
+    city: str
+    state: str
+    zip: str
 
 
 class ProviderRef(BaseModel):
@@ -70,6 +94,8 @@ class ProviderRef(BaseModel):
     npi: str
     tin: str
     name: str | None = None
+    taxonomy: str | None = None
+    address: Address | None = None
 
 
 class FacilityRef(BaseModel):
@@ -79,6 +105,7 @@ class FacilityRef(BaseModel):
     zip: str
     npi: str | None = None
     name: str | None = None
+    address: Address | None = None
 
 
 class BillLineV1(BaseModel):
@@ -92,6 +119,7 @@ class BillLineV1(BaseModel):
     charge: Money
     service_date: date
     place_of_service: str | None = None
+    ndc: str | None = None
 
 
 class PricedLineV1(BaseModel):
@@ -109,6 +137,11 @@ class PricedLineV1(BaseModel):
 
 
 class BillReceivedV1(Payload):
+    """A bill to work on. A replacement arrives as the same ``bill_id`` with the next ``revision``.
+
+    Fields added after the first release have defaults, so events written before them still parse.
+    """
+
     event_type: ClassVar[str] = "bill.received"
     version: ClassVar[int] = 1
     topic: ClassVar[Topic] = Topic.bills_received
@@ -122,6 +155,36 @@ class BillReceivedV1(Payload):
     total_charge: Money
     lines: list[BillLineV1]
     received_at: datetime
+    revision: int = 1
+    frequency: ClaimFrequency = ClaimFrequency.original
+    partner_id: str | None = None
+    line_of_business: LineOfBusiness | None = None
+    jurisdiction: str | None = Field(
+        default=None, description="Pricing jurisdiction; the facility's state if None."
+    )
+    type_of_bill: str | None = None  # UB-04 type of bill (institutional)
+    admission_date: date | None = None
+    discharge_date: date | None = None
+    place_of_service: str | None = None
+    diagnoses: list[str] = Field(default_factory=list)  # ICD-10-CM, principal first
+
+    @property
+    def pricing_jurisdiction(self) -> str:
+        return self.jurisdiction or self.facility.state
+
+
+class BillVoidedV1(Payload):
+    """The partner voided the claim: downstream work on the bill stops."""
+
+    event_type: ClassVar[str] = "bill.voided"
+    version: ClassVar[int] = 1
+    topic: ClassVar[Topic] = Topic.bills_received
+
+    bill_id: uuid.UUID
+    client_id: str
+    partner_claim_id: str
+    reason: str
+    voided_at: datetime
 
 
 # --- bills.priced --------------------------------------------------------------------------------
@@ -263,6 +326,7 @@ PAYLOADS: dict[tuple[str, int], type[Payload]] = {
     (cls.event_type, cls.version): cls
     for cls in (
         BillReceivedV1,
+        BillVoidedV1,
         BillPricedV1,
         CaseOpenedV1,
         CaseNotOpenedV1,

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import httpx
+
 T = TypeVar("T")
 
 PROVIDER = {"npi": "1912301953", "tin": "587654321", "name": "Ben Kildare Service"}
@@ -42,6 +44,13 @@ def bill(
         "lines": lines,
         "total_charge": f"{total:.2f}",
     }
+
+
+async def submit_bill(
+    http: httpx.AsyncClient, urls: dict[str, str], body: Any, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """POST a bill to intake the way a partner does. The one place tests submit bills."""
+    return await http.post(f"{urls['intake']}/v1/bills", json=body, headers=headers or {})
 
 
 async def wait_until(

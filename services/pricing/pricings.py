@@ -16,7 +16,7 @@ from shared.contracts import BillPricedV1, BillReceivedV1, PricedLineV1, Pricing
 async def price_received_bill(tx: Tx, bill: BillReceivedV1, settings: PricingSettings) -> Pricing:
     repository = PricingRepository(tx.session)
     year = settings.cms_year
-    jurisdiction = bill.facility.state
+    jurisdiction = bill.pricing_jurisdiction
     quote = price_bill(
         bill.lines,
         jurisdiction=jurisdiction,
@@ -41,7 +41,7 @@ def _record(bill: BillReceivedV1, quote: BillQuote, *, revision: int) -> Pricing
         revision=revision,
         client_id=bill.client_id,
         method=PricingMethod.fee_schedule.value,
-        jurisdiction=bill.facility.state,
+        jurisdiction=bill.pricing_jurisdiction,
         locality=quote.locality.name if quote.locality else None,
         multiplier=quote.multiplier,
         total_billed=quote.total_billed,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from shared.stack.devstack import DevStack
-from tests.helpers import bill, unique, wait_until
+from tests.helpers import bill, submit_bill, unique, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ async def test_sigkill_pricing_while_200_bills_flow(
 
     async def post(body: dict) -> None:
         async with gate:
-            response = await http.post(f"{urls['intake']}/v1/bills", json=body)
+            response = await submit_bill(http, urls, body)
             assert response.status_code == 201, response.text
             bill_ids.append(response.json()["id"])
 

@@ -13,7 +13,7 @@ from shared.bus import dlq
 from shared.bus.kafka import make_producer
 from shared.contracts import AgreementSignedV1, Envelope
 from shared.settings import Settings
-from tests.helpers import bill, wait_until
+from tests.helpers import bill, submit_bill, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ async def _metric(http: httpx.AsyncClient, base: str, pattern: str) -> float:
 async def test_a_redelivered_bill_received_is_priced_once(
     http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection, settings: Settings
 ) -> None:
-    created = await http.post(f"{urls['intake']}/v1/bills", json=bill())
+    created = await submit_bill(http, urls, bill())
     bill_id = created.json()["id"]
     await wait_until(
         lambda: db.fetchval("SELECT count(*) FROM pricing.pricings WHERE bill_id = $1", uuid.UUID(bill_id)),
@@ -102,7 +102,7 @@ async def test_an_event_a_service_cannot_apply_lands_in_its_dead_letter_topic(
     assert "unknown case" in letters[0].error
     assert letters[0].original_topic == "agreements.events"
     # The service keeps going: a normal bill still flows.
-    created = await http.post(f"{urls['intake']}/v1/bills", json=bill())
+    created = await submit_bill(http, urls, bill())
     bill_id = created.json()["id"]
 
     async def opened() -> bool:

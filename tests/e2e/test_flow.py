@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.helpers import bill, line, wait_until
+from tests.helpers import bill, line, submit_bill, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,7 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
 ) -> None:
     body = bill(lines=[line("99214", "310.00"), line("73030", "120.00"), line("87070", "45.00")])
     client_id = body["client_id"]
-    created = await http.post(f"{urls['intake']}/v1/bills", json=body)
+    created = await submit_bill(http, urls, body)
     assert created.status_code == 201, created.text
     bill_id = created.json()["id"]
     assert created.json()["status"] == "received"
@@ -113,7 +113,7 @@ async def test_bill_in_a_jurisdiction_without_fee_schedule_is_reported_not_negot
     http: httpx.AsyncClient, urls: dict[str, str]
 ) -> None:
     body = bill(state="WY", zip_code="82001")
-    created = await http.post(f"{urls['intake']}/v1/bills", json=body)
+    created = await submit_bill(http, urls, body)
     bill_id = created.json()["id"]
 
     async def stopped() -> dict | None:

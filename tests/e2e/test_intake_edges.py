@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.helpers import bill, line, unique
+from tests.helpers import bill, line, submit_bill, unique
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +49,7 @@ async def test_invalid_bill_gets_422_naming_the_field_and_stores_nothing(
 ) -> None:
     body = bill()
     mutate(body)
-    response = await http.post(f"{urls['intake']}/v1/bills", json=body)
+    response = await submit_bill(http, urls, body)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     errors = response.json()["errors"]
@@ -77,7 +77,7 @@ async def test_every_problem_is_listed_at_once(http: httpx.AsyncClient, urls: di
     body["provider"]["npi"] = "123"
     body["lines"][0]["charge"] = "abc"
     body["facility"]["state"] = "XX"
-    response = await http.post(f"{urls['intake']}/v1/bills", json=body)
+    response = await submit_bill(http, urls, body)
     fields = {e["field"] for e in response.json()["errors"]}
     assert {"provider.npi", "lines[0].charge", "facility.state"} <= fields
 
@@ -87,8 +87,8 @@ async def test_same_idempotency_key_returns_the_first_result(
 ) -> None:
     body = bill()
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    first = await http.post(f"{urls['intake']}/v1/bills", json=body, headers=key)
-    second = await http.post(f"{urls['intake']}/v1/bills", json=body, headers=key)
+    first = await submit_bill(http, urls, body, key)
+    second = await submit_bill(http, urls, body, key)
     assert first.status_code == second.status_code == 201, (first.text, second.text)
     assert first.json() == second.json()
     assert first.headers["Idempotent-Replayed"] == "false"
@@ -101,9 +101,7 @@ async def test_concurrent_retries_with_one_key_create_one_bill(
 ) -> None:
     body = bill()
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    responses = await asyncio.gather(
-        *(http.post(f"{urls['intake']}/v1/bills", json=body, headers=key) for _ in range(8))
-    )
+    responses = await asyncio.gather(*(submit_bill(http, urls, body, key) for _ in range(8)))
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
     assert await _stored(db, body["partner_claim_id"]) == (1, 1)
@@ -113,8 +111,8 @@ async def test_reusing_a_key_for_another_bill_is_refused(
     http: httpx.AsyncClient, urls: dict[str, str]
 ) -> None:
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    assert (await http.post(f"{urls['intake']}/v1/bills", json=bill(), headers=key)).status_code == 201
-    other = await http.post(f"{urls['intake']}/v1/bills", json=bill(), headers=key)
+    assert (await submit_bill(http, urls, bill(), headers=key)).status_code == 201
+    other = await submit_bill(http, urls, bill(), headers=key)
     assert other.status_code == 422
     assert other.json()["errors"][0]["field"] == "header:Idempotency-Key"
 
@@ -123,8 +121,8 @@ async def test_same_claim_twice_without_a_key_is_a_conflict(
     http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
 ) -> None:
     body = bill()
-    first = await http.post(f"{urls['intake']}/v1/bills", json=body)
-    again = await http.post(f"{urls['intake']}/v1/bills", json=body)
+    first = await submit_bill(http, urls, body)
+    again = await submit_bill(http, urls, body)
     assert again.status_code == 409
     assert first.json()["id"] in again.json()["detail"]
     assert await _stored(db, body["partner_claim_id"]) == (1, 1)
@@ -132,7 +130,7 @@ async def test_same_claim_twice_without_a_key_is_a_conflict(
 
 async def test_body_over_the_limit_gets_413(http: httpx.AsyncClient, urls: dict[str, str]) -> None:
     body = bill(lines=[line("99213", "1.00", note="x" * 6000) for _ in range(999)])
-    response = await http.post(f"{urls['intake']}/v1/bills", json=body)
+    response = await submit_bill(http, urls, body)
     assert response.status_code == 413
 
     async def chunks():
@@ -153,6 +151,6 @@ async def test_unknown_bill_is_404(http: httpx.AsyncClient, urls: dict[str, str]
 
 async def test_unique_claims_per_client(http: httpx.AsyncClient, urls: dict[str, str]) -> None:
     claim = unique("CLM")
-    a = await http.post(f"{urls['intake']}/v1/bills", json=bill(claim=claim))
-    b = await http.post(f"{urls['intake']}/v1/bills", json=bill(claim=claim))
+    a = await submit_bill(http, urls, bill(claim=claim))
+    b = await submit_bill(http, urls, bill(claim=claim))
     assert a.status_code == b.status_code == 201
