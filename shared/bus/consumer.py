@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -138,7 +138,7 @@ class EventConsumer:
                 offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items()}
                 try:
                     await consumer.commit(offsets)
-                except CommitFailedError as exc:
+                except KafkaError as exc:
                     # The group rebalanced while we worked; the new owner re-reads and its inbox
                     # drops what we already applied.
                     log.warning("consumer.commit_failed", group=self._group, error=str(exc))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,17 +28,21 @@ class Outbox:
 
     async def add(self, session: AsyncSession, payload: Payload, *, subject: str) -> Envelope:
         envelope = Envelope.wrap(payload, source=self.source, subject=subject)
-        await session.execute(
-            insert(self.tables.outbox).values(
+        # One round trip: the row and the (transactional) notification that wakes the relay.
+        inserted = (
+            insert(self.tables.outbox)
+            .values(
                 event_id=envelope.id,
                 topic=payload.topic.value,
                 key=subject,
                 event_type=envelope.type,
                 body=envelope.model_dump_json(),
             )
+            .returning(self.tables.outbox.c.id)
+            .cte("inserted")
         )
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.tables.notify_channel})
-        log.info("event.recorded", event_type=envelope.type, event_id=str(envelope.id), subject=subject)
+        await session.execute(select(func.pg_notify(self.tables.notify_channel, "")).select_from(inserted))
+        log.info("event.recorded", event_type=envelope.type, event_id=str(envelope.id), bill_id=subject)
         return envelope
 
     async def first_delivery(self, session: AsyncSession, consumer_group: str, envelope: Envelope) -> bool:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
+import pytest
 import yaml
 
 from shared.bus.kafka import all_topics
@@ -37,3 +41,27 @@ def test_kubernetes_has_an_overlay_per_service() -> None:
         assert f"services/{info.name}" in root["resources"]
         overlay = (DEPLOY / "k8s" / "services" / info.name / "kustomization.yaml").read_text()
         assert f"value: {info.name}" in overlay
+
+
+def test_kubernetes_renders_one_deployment_service_and_autoscaler_per_service() -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed; the kustomization is not rendered")
+    rendered = subprocess.run(
+        [kubectl, "kustomize", str(DEPLOY / "k8s")], check=True, capture_output=True, text=True
+    ).stdout
+    docs = [d for d in yaml.safe_load_all(rendered) if d]
+    by_kind: dict[str, dict[str, dict]] = {}
+    for doc in docs:
+        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    for info in SERVICES:
+        name = f"parley-{info.name}"
+        deployment = by_kind["Deployment"][name]
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["args"][:2] == ["serve", info.name]
+        assert container["env"][0]["valueFrom"]["secretKeyRef"]["key"] == info.name
+        labels = deployment["spec"]["selector"]["matchLabels"]
+        assert labels["app.kubernetes.io/component"] == info.name
+        assert by_kind["Service"][name]["spec"]["selector"] == labels
+        assert by_kind["HorizontalPodAutoscaler"][name]["spec"]["scaleTargetRef"]["name"] == name
+    assert "parley-topics" in by_kind["Job"]
