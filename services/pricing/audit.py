@@ -176,7 +176,10 @@ def ncci(lines: Sequence[BillLineV1], edits: Sequence[PtpEdit]) -> list[FindingV
             edit = by_pair.get((col1.procedure_code or "", col2.procedure_code or ""))
             if edit is None or edit.modifier_indicator == "9" or not _active(edit, col2):
                 continue
-            pair = f"NCCI PTP edit {edit.column1}/{edit.column2} (effective {edit.effective_from}, modifier indicator {edit.modifier_indicator})"
+            pair = (
+                f"NCCI PTP edit {edit.column1}/{edit.column2} (effective {edit.effective_from}, "
+                f"modifier indicator {edit.modifier_indicator})"
+            )
             distinct = set(col2.modifiers) & DISTINCT_SERVICE
             if edit.modifier_indicator == "0":
                 if distinct:
@@ -185,8 +188,10 @@ def ncci(lines: Sequence[BillLineV1], edits: Sequence[PtpEdit]) -> list[FindingV
                             "modifier_59",
                             col2,
                             col2.charge,
-                            f"line {col2.line_number} uses {', '.join(sorted(distinct))} to bypass {pair}, which no "
-                            f"modifier may bypass: {col2.procedure_code} is bundled into line {col1.line_number}",
+                            f"line {col2.line_number} uses "
+                            f"{', '.join(sorted(distinct))} to bypass {pair}, which no "
+                            f"modifier may bypass: {col2.procedure_code} "
+                            f"is bundled into line {col1.line_number}",
                             col1,
                         )
                     )
@@ -208,7 +213,8 @@ def ncci(lines: Sequence[BillLineV1], edits: Sequence[PtpEdit]) -> list[FindingV
                         "ncci_ptp",
                         col2,
                         col2.charge,
-                        f"{pair}: {col2.procedure_code} is bundled into {col1.procedure_code} (line {col1.line_number}) "
+                        f"{pair}: {col2.procedure_code} is bundled into "
+                        f"{col1.procedure_code} (line {col1.line_number}) "
                         f"on {col2.service_date} unless a modifier shows a separate service; none was billed",
                         col1,
                     )
@@ -232,7 +238,8 @@ def mue(lines: Sequence[BillLineV1], limits: Mapping[str, MueLimit]) -> list[Fin
                         "mue",
                         line,
                         line.charge / line.units * excess,
-                        f"{line.units} units of {line.procedure_code} on one line; the MUE is {limit.mue_value} "
+                        f"{line.units} units of {line.procedure_code} "
+                        f"on one line; the MUE is {limit.mue_value} "
                         f"{MUE_KIND['1']}: {excess} unit(s) over",
                     )
                 )
@@ -249,8 +256,10 @@ def mue(lines: Sequence[BillLineV1], limits: Mapping[str, MueLimit]) -> list[Fin
                     "mue",
                     last,
                     last.charge / last.units * min(excess, last.units),
-                    f"{units} units of {code} on {day} (lines {', '.join(str(x.line_number) for x in same)}); the "
-                    f"MUE is {limit.mue_value} {MUE_KIND[limit.adjudication_indicator]}: {excess} unit(s) over",
+                    f"{units} units of {code} on {day} (lines "
+                    f"{', '.join(str(x.line_number) for x in same)}); the "
+                    f"MUE is {limit.mue_value} "
+                    f"{MUE_KIND[limit.adjudication_indicator]}: {excess} unit(s) over",
                 )
             )
     return findings
@@ -307,7 +316,8 @@ def modifier_25(
                     line,
                     line.charge,
                     f"E/M {line.procedure_code}-25 on the day of minor procedure {proc.procedure_code} (line "
-                    f"{proc.line_number}, {days} global days), whose payment includes the usual pre-procedure "
+                    f"{proc.line_number}, {days} global days), whose "
+                    "payment includes the usual pre-procedure "
                     "evaluation: payable only if the record shows a significant, separate E/M",
                     proc,
                 )
@@ -363,7 +373,8 @@ def modifier_pctc(
                             other.charge,
                             f"{code} billed globally (line {line.line_number}) and as its "
                             f"{'/'.join(sorted(set(other.modifiers) & {'26', 'TC'}))} component (line "
-                            f"{other.line_number}) on {line.service_date}: the global service already includes it",
+                            f"{other.line_number}) on {line.service_date}: "
+                            "the global service already includes it",
                             line,
                         )
                     )

@@ -174,7 +174,8 @@ def reprice_command(
                     continue
                 done += 1
                 console.print(
-                    f"{bill_id}: revision {pricing.revision}, {pricing.method}, allowed {pricing.total_allowed}"
+                    f"{bill_id}: revision {pricing.revision}, "
+                    f"{pricing.method}, allowed {pricing.total_allowed}"
                 )
         finally:
             await engine.dispose()

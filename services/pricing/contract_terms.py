@@ -60,7 +60,8 @@ def apply_contract(
             priced(
                 line,
                 cents(line.charge * terms.percent / HUNDRED),
-                f"{label}: {terms.percent}% of billed {line.charge} = {cents(line.charge * terms.percent / HUNDRED)}",
+                f"{label}: {terms.percent}% of billed {line.charge} "
+                f"= {cents(line.charge * terms.percent / HUNDRED)}",
             )
             for line in bill.lines
         ]

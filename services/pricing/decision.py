@@ -112,9 +112,8 @@ def _choose_fee_schedule(
     lob = bill.line_of_business.value if bill.line_of_business else None
     specific = [s for s in current if s.line_of_business is not None and s.line_of_business == lob]
     general = [s for s in current if s.line_of_business is None]
-    chosen = (specific or general or [None])[0]
-    if chosen is not None:
-        return chosen, ""
+    if specific or general:
+        return (specific or general)[0], ""
     if current:
         kinds = ", ".join(sorted({s.line_of_business or "" for s in current}))
         return None, (
@@ -179,7 +178,10 @@ async def _fee_schedule_step(
         DecisionStepV2(
             step="fee_schedule",
             applied=True,
-            detail=f"{schedule.name} ({schedule.id}): {setting} lines at Medicare × {factor}; no negotiation needed",
+            detail=(
+                f"{schedule.name} ({schedule.id}): {setting} lines "
+                f"at Medicare × {factor}; no negotiation needed"
+            ),
         )
     )
     return Decision(
@@ -228,7 +230,8 @@ def _place(bill: BillReceivedV1, facility: Facility | None) -> Place:
         ""
         if facility
         else (
-            f"no peer comparison: facility {bill.facility.npi or bill.provider.npi} is not in the facility registry, "
+            f"no peer comparison: facility {bill.facility.npi or bill.provider.npi} "
+            "is not in the facility registry, "
             "so its credentials are unknown"
         )
     )
@@ -297,7 +300,9 @@ def _contract_above_uc(quotes: Sequence[LineQuote], uc: UcResult, label: str) ->
                     rule="contract_above_uc",
                     line_number=quote.line_number,
                     amount_at_stake=cents(quote.allowed - target.allowance),
-                    detail=f"{label} pays {quote.allowed}, above the U&C median {target.allowance} for this line",
+                    detail=(
+                        f"{label} pays {quote.allowed}, above the U&C median {target.allowance} for this line"
+                    ),
                 )
             )
     return findings
@@ -349,8 +354,8 @@ async def decide(session: AsyncSession, bill: BillReceivedV1, settings: PricingS
                 DecisionStepV2(
                     step="usual_and_customary",
                     applied=True,
-                    detail=f"three U&C reviews at the {percentile}th percentile of {basis}; each line's target is the "
-                    "median of the reviews",
+                    detail=f"three U&C reviews at the {percentile}th percentile of {basis}; each line's "
+                    "target is the median of the reviews",
                 )
             )
             decision = Decision(PricingMethod.usual_and_customary, _uc_quotes(bill, uc), steps, uc=uc)

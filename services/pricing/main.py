@@ -59,9 +59,9 @@ async def fold_forever(runtime: Runtime, every: float) -> None:
 DEFINITION = ServiceDefinition(
     name="pricing",
     title="Parley pricing",
-    description="Prices every received bill — jurisdiction fee schedule, PPO contract or direct agreement, or "
-    "the median of three usual-and-customary reviews — with its audit findings and the evidence for each "
-    "line; loads the reference data it prices with.",
+    description="Prices every received bill — jurisdiction fee schedule, PPO contract or direct "
+    "agreement, or the median of three usual-and-customary reviews — with its audit findings and the "
+    "evidence for each line; loads the reference data it prices with.",
     metadata=Base.metadata,
     bus=bus,
     settings_cls=PricingSettings,

@@ -105,7 +105,7 @@ def scopes(kind: ReviewKind, place: Place) -> list[tuple[str, str]]:
 
 def wanted(lines: Iterable[ReviewedLine], place: Place) -> set[tuple[str, str, str]]:
     """Every (setting, code, scope) the reviews of these lines may need."""
-    keys = set()
+    keys: set[tuple[str, str, str]] = set()
     for line in lines:
         if line.code is None:
             continue

@@ -3,8 +3,8 @@
 Professional line:  fee = (work RVU × work GPCI + PE RVU × PE GPCI + MP RVU × MP GPCI) × conversion
 factor, rounded to cents as Medicare does; per unit = fee × multiplier (rounded); amount = per unit ×
 units. Outpatient facility line: per unit = OPPS payment rate × multiplier (rounded); amount = per unit
-× units; status N is packaged (paid inside other services: 0.00), Q1 is packaged when an S, T or V
-service is on the same date and Q2 when a T service is. Allowed is the lesser of billed and the amount.
+× units; status N is packaged (paid inside other services: 0.00), Q1 is packaged when the claim has an
+S, T or V service and Q2 when it has a T service (CMS's "same claim" rule). Allowed is the lesser of billed and the amount.
 A line a schedule does not cover is reported as unpriced with the reason, never guessed. Every number in
 the basis text can be checked by hand.
 
@@ -151,12 +151,8 @@ def price_professional(
 def price_outpatient(
     lines: Sequence[BillLineV1], *, opps: Mapping[str, OppsRate], multiplier: Multiplier, year: int
 ) -> list[LineQuote]:
-    """Outpatient facility lines on OPPS Addendum B × the multiplier, with same-day packaging."""
-    indicators_by_date: dict[object, set[str]] = {}
-    for line in lines:
-        rate = opps.get(line.procedure_code or "")
-        if rate is not None:
-            indicators_by_date.setdefault(line.service_date, set()).add(rate.status_indicator)
+    """Outpatient facility lines on OPPS Addendum B × the multiplier, with same-claim packaging."""
+    on_claim = {rate.status_indicator for line in lines if (rate := opps.get(line.procedure_code or ""))}
     quotes = []
     for line in lines:
         code = line.procedure_code
@@ -168,14 +164,13 @@ def price_outpatient(
             quotes.append(unpriced(line, f"{code} is not in the {year} OPPS Addendum B"))
             continue
         si = rate.status_indicator
-        same_day = indicators_by_date.get(line.service_date, set())
         packaged_by = (
             "status N: always packaged"
             if si == "N"
-            else "status Q1 with an S, T or V service the same day"
-            if si == "Q1" and same_day & {"S", "T", "V"}
-            else "status Q2 with a T service the same day"
-            if si == "Q2" and "T" in same_day
+            else "status Q1 on a claim with an S, T or V service"
+            if si == "Q1" and on_claim & {"S", "T", "V"}
+            else "status Q2 on a claim with a T service"
+            if si == "Q2" and "T" in on_claim
             else None
         )
         if packaged_by:

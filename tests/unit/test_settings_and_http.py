@@ -33,7 +33,8 @@ def test_pricing_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.parametrize(
-    ("name", "bad"), [("PARLEY_UC_PERCENTILE", "100"), ("PARLEY_UC_BASIS", "median"), ("PARLEY_UC_FAR_ABOVE_FACTOR", "1")]
+    ("name", "bad"),
+    [("PARLEY_UC_PERCENTILE", "100"), ("PARLEY_UC_BASIS", "median"), ("PARLEY_UC_FAR_ABOVE_FACTOR", "1")],
 )
 def test_bad_pricing_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, bad: str) -> None:
     monkeypatch.setenv(name, bad)

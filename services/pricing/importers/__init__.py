@@ -192,7 +192,8 @@ async def load_manifest(
     contracts and observations, through the same loaders as any other file.
     """
     try:
-        entries = json.loads(manifest.read_text())
+        with manifest.open() as fh:  # a few lines: reading it does not block anyone
+            entries = json.load(fh)
     except (OSError, ValueError) as exc:
         raise ReferenceFileError(f"{manifest}: not a readable JSON manifest ({exc})") from exc
     summaries = []

@@ -15,7 +15,7 @@ import hashlib
 import io
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -115,11 +115,17 @@ def normalise(name: str) -> str:
     return re.sub(r"\s+", " ", name).strip().upper()
 
 
-def decimal(value: str | float | int | None, column: str, *, required: bool = True) -> Decimal | None:
+def decimal(value: str | float | int | None, column: str) -> Decimal:
     """A money or factor value as written in CMS and hospital files ("$3,179.53", "1.4", 25.0)."""
+    found = optional_decimal(value, column)
+    if found is None:
+        raise ValueError(f"{column} is empty")
+    return found
+
+
+def optional_decimal(value: str | float | int | None, column: str) -> Decimal | None:
+    """Like :func:`decimal`, with None for an empty value."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise ValueError(f"{column} is empty")
         return None
     cleaned = str(value).strip().replace("$", "").replace(",", "")
     try:
@@ -149,7 +155,7 @@ def _matches(name: str, accepted: tuple[str, ...], prefix: bool) -> bool:
 
 
 def header_index(
-    header: list[str], wanted: dict[str, tuple[str, ...]], file_name: str, *, prefix: bool = False
+    header: list[str], wanted: Mapping[str, tuple[str, ...]], file_name: str, *, prefix: bool = False
 ) -> dict[str, int]:
     """Find each of our columns by any of its accepted header names (case and spacing ignored).
 
@@ -168,10 +174,10 @@ def header_index(
 
 def read_csv_rows(
     fh: IO[str],
-    wanted: dict[str, tuple[str, ...]],
+    wanted: Mapping[str, tuple[str, ...]],
     file_name: str,
     *,
-    optional: dict[str, tuple[str, ...]] | None = None,
+    optional: Mapping[str, tuple[str, ...]] | None = None,
     is_header: Callable[[list[str]], bool] | None = None,
     delimiter: str | None = None,
     prefix: bool = False,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pricing.importers.base import LoadSummary, Progress, open_text, read_csv_rows
 from services.pricing.observations import refold_facilities
-from shared.codes import npi_check_digit_ok, US_STATES
+from shared.codes import US_STATES, npi_check_digit_ok
 
 COLUMNS = {
     "npi": ("npi", "facility_npi"),
@@ -116,7 +116,8 @@ async def load_facilities(
         if records:
             await session.execute(
                 text(
-                    "INSERT INTO fac_staging (npi, name, facility_type, bed_band, teaching, trauma_level, state, zip) "
+                    "INSERT INTO fac_staging (npi, name, facility_type, "
+                    "bed_band, teaching, trauma_level, state, zip) "
                     "VALUES (:npi, :name, :facility_type, :bed_band, :teaching, "
                     ":trauma_level, :state, :zip)"
                 ),

@@ -23,6 +23,7 @@ from services.pricing.importers.base import (
     decimal,
     normalise,
     open_text,
+    optional_decimal,
     read_csv_rows,
 )
 from services.pricing.models import Gpci, LocalityCounty, OppsRate, RelativeValue
@@ -259,8 +260,8 @@ async def load_opps(
                     "hcpcs": code,
                     "status_indicator": row["status_indicator"].upper(),
                     "apc": row["apc"] or None,
-                    "relative_weight": decimal(row["relative_weight"], "Relative Weight", required=False),
-                    "payment_rate": decimal(row["payment_rate"], "Payment Rate", required=False),
+                    "relative_weight": optional_decimal(row["relative_weight"], "Relative Weight"),
+                    "payment_rate": optional_decimal(row["payment_rate"], "Payment Rate"),
                 }
             except ValueError as exc:
                 summary.reject(number, str(exc))

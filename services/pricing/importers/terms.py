@@ -121,8 +121,7 @@ class ClientIn(_Strict):
 def _items(path: Path, progress: Progress | None) -> Iterator[tuple[int, Any]]:
     with open_binary(path, progress) as fh:
         try:
-            for number, item in enumerate(ijson.items(fh, "item"), start=1):
-                yield number, item
+            yield from enumerate(ijson.items(fh, "item"), start=1)
         except ijson.JSONError as exc:
             raise ReferenceFileError(f"{path.name}: not a JSON array of objects ({exc})") from exc
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +32,7 @@ from services.pricing.importers.base import (
     decimal,
     open_binary,
     open_text,
+    optional_decimal,
     parse_date,
     read_csv_rows,
 )
@@ -106,26 +107,21 @@ def _hpt_observations(
     code: str, setting: str, gross: Any, summaries: list[dict[str, Any]], place: Place, first_of_item: bool
 ) -> list[ObservationIn]:
     out: list[ObservationIn] = []
-    base = {
-        "setting": setting,
-        "code": code,
-        "state": place.state,
-        "zip3": place.zip3,
-        "facility_npi": place.facility_npi,
-        "observed_on": place.observed_on,
-    }
-    gross_amount = decimal(gross, "standard_charge|gross", required=False)
+    base = ObservationIn(
+        "charge", setting, code, Decimal(0), 1, place.state, place.zip3, place.facility_npi, place.observed_on
+    )
+    gross_amount = optional_decimal(gross, "standard_charge|gross")
     if first_of_item and gross_amount is not None and gross_amount > 0:
-        out.append(ObservationIn(kind="charge", amount=cents(gross_amount), **base))
+        out.append(replace(base, amount=cents(gross_amount)))
     for payer in summaries:
-        median = decimal(payer.get("median_amount"), "median_amount", required=False)
+        median = optional_decimal(payer.get("median_amount"), "median_amount")
         count = _count(payer.get("count"))
         if median is None or not count or median <= 0:
             continue
-        p10 = decimal(payer.get("10th_percentile"), "10th_percentile", required=False)
-        p90 = decimal(payer.get("90th_percentile"), "90th_percentile", required=False)
+        p10 = optional_decimal(payer.get("10th_percentile"), "10th_percentile")
+        p90 = optional_decimal(payer.get("90th_percentile"), "90th_percentile")
         for amount, weight in allowed_points(p10, median, p90, count):
-            out.append(ObservationIn(kind="allowed", amount=amount, weight=weight, **base))
+            out.append(replace(base, kind="allowed", amount=amount, weight=weight))
     return out
 
 
@@ -327,21 +323,24 @@ async def load_tic_allowed(
                         if code is None:
                             summary.reject(number, why)
                             continue
-                        amount = decimal(payment.get("allowed_amount"), "allowed_amount", required=False)
+                        amount = optional_decimal(payment.get("allowed_amount"), "allowed_amount")
                         for provider in payment.get("providers", []):
                             npis = [str(n) for n in provider.get("npi", [])]
                             known = next((n for n in npis if n in registry), None)
                             state, zip3 = registry[known] if known else (None, None)
-                            base = {
-                                "setting": setting,
-                                "code": code,
-                                "state": state,
-                                "zip3": zip3,
-                                "facility_npi": known or (npis[0] if npis else None),
-                            }
-                            billed = decimal(provider.get("billed_charge"), "billed_charge", required=False)
+                            base = ObservationIn(
+                                "charge",
+                                setting,
+                                code,
+                                Decimal(0),
+                                1,
+                                state,
+                                zip3,
+                                known or (npis[0] if npis else None),
+                            )
+                            billed = optional_decimal(provider.get("billed_charge"), "billed_charge")
                             found = [
-                                ObservationIn(kind=k, amount=cents(v), **base)
+                                replace(base, kind=k, amount=cents(v))
                                 for k, v in (("charge", billed), ("allowed", amount))
                                 if v is not None and v > 0
                             ]
@@ -392,7 +391,6 @@ def observation_from_row(row: dict[str, str], registry: dict[str, tuple[str, str
         raise ValueError("code: not a CPT/HCPCS code (optionally -26 or -TC) or RC + a revenue code")
     amount = decimal(row["amount"], "amount")
     units = decimal(row.get("units") or "1", "units")
-    assert amount is not None and units is not None
     if amount <= 0 or units <= 0:
         raise ValueError("amount: amount and units must be greater than zero")
     weight = row.get("weight") or "1"
