@@ -31,7 +31,9 @@ from services.pricing.service_codes import cents
 from shared.contracts import BillLineV1, FindingV2
 
 ZERO = Decimal("0.00")
-REPEAT_MODIFIERS = frozenset({"76", "77", "91", "59", "XE", "XP", "XS", "XU"})
+# A repeat with one of these is explained (76/77 repeat procedures, 91 repeat lab, 59/X distinct service);
+# 26/TC components are judged by the PC/TC rule instead.
+REPEAT_MODIFIERS = frozenset({"76", "77", "91", "59", "XE", "XP", "XS", "XU", "26", "TC"})
 SIDE_MODIFIERS = frozenset(
     {
         "LT",

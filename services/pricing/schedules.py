@@ -4,9 +4,9 @@ Professional line:  fee = (work RVU × work GPCI + PE RVU × PE GPCI + MP RVU ×
 factor, rounded to cents as Medicare does; per unit = fee × multiplier (rounded); amount = per unit ×
 units. Outpatient facility line: per unit = OPPS payment rate × multiplier (rounded); amount = per unit
 × units; status N is packaged (paid inside other services: 0.00), Q1 is packaged when the claim has an
-S, T or V service and Q2 when it has a T service (CMS's "same claim" rule). Allowed is the lesser of billed and the amount.
-A line a schedule does not cover is reported as unpriced with the reason, never guessed. Every number in
-the basis text can be checked by hand.
+S, T or V service and Q2 when it has a T service (CMS's "same claim" rule). Allowed is the lesser of
+billed and the amount. A line a schedule does not cover is reported as unpriced with the reason, never
+guessed. Every number in the basis text can be checked by hand.
 
 Pure functions: no database, no clock. The multiplier comes from a jurisdiction's fee schedule or from
 a contract that pays a percent of a schedule.

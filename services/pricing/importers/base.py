@@ -186,11 +186,12 @@ def read_csv_rows(
 
     By default the header is the first row naming every wanted column; preamble rows before it
     (copyright notices, titles) are skipped. The delimiter is sniffed
-    from the header line (comma or tab) unless given.
+    from the first lines (comma or tab) unless given.
     """
-    first = fh.readline()
-    sep = delimiter or ("\t" if first.count("\t") > first.count(",") else ",")
-    reader = csv.reader(_chain(first, fh), delimiter=sep)
+    head = [line for line in (fh.readline() for _ in range(50)) if line]
+    sample = "".join(head)
+    sep = delimiter or ("\t" if sample.count("\t") > sample.count(",") else ",")
+    reader = csv.reader(_chain(head, fh), delimiter=sep)
 
     def detect(row: list[str]) -> bool:
         if is_header is not None:
@@ -224,8 +225,8 @@ def read_csv_rows(
         )
 
 
-def _chain(first: str, rest: IO[str]) -> Iterator[str]:
-    yield first
+def _chain(head: list[str], rest: IO[str]) -> Iterator[str]:
+    yield from head
     yield from rest
 
 

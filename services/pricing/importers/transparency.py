@@ -201,8 +201,9 @@ async def load_hpt_csv(
             except ValueError as exc:
                 summary.reject(number, str(exc))
                 continue
+            repeated_gross = item == previous_item and bool(item[2].strip())
             previous_item = item
-            if not found:
+            if not found and not repeated_gross:
                 summary.reject(number, "no gross charge and no allowed-amount percentiles with a count")
                 continue
             summary.rows_loaded += 1
