@@ -40,7 +40,7 @@ from services.pricing.observations import ObservationIn, create_staging, ingest_
 from services.pricing.service_codes import COMPONENT_MODIFIERS, allowed_points, cents, coded, service_code
 from shared.codes import US_STATES
 
-BATCH = 5000
+BATCH = 20000
 _ADDRESS = re.compile(r"\b([A-Z]{2})\s+(\d{5})(?:-\d{4})?\s*$")
 
 
