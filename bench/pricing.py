@@ -1,4 +1,4 @@
-"""Pricing benchmarks, run by hand: ``python -m bench.pricing`` (``--observations``, ``--hpt-rows``, ``--bills``).
+"""Pricing benchmarks, run by hand: ``python -m bench.pricing`` (--observations, --hpt-rows, --bills).
 
 All data here is SYNTHETIC, generated around real 2025 Medicare amounts: each synthetic facility has a
 chargemaster (Medicare national amount × a facility markup, rounded to dollars, as chargemasters are), and
@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.pricing.config import PricingSettings
 from services.pricing.decision import decide
 from services.pricing.importers import load_cms, run_load
-from services.pricing.observations import SCHEMA, _ADD_TO_CELLS
+from services.pricing.observations import ADD_TO_CELLS, SCHEMA
 from shared.catalog import service
 from shared.contracts import BillLineV1, BillReceivedV1, ClaimType, FacilityRef, ProviderRef
 from shared.db import create_engine
@@ -76,7 +76,8 @@ def rss_mb() -> float:
 async def medicare_amounts(session: AsyncSession, count: int) -> dict[str, Decimal]:
     rows = await session.execute(
         text(
-            f"SELECT hcpcs, round((work_rvu + pe_nonfacility_rvu + mp_rvu) * conversion_factor, 2) FROM {SCHEMA}.rvu "
+            "SELECT hcpcs, round((work_rvu + pe_nonfacility_rvu + mp_rvu) * conversion_factor, 2) "
+            f"FROM {SCHEMA}.rvu "
             "WHERE year = 2025 AND modifier = '' AND status_code = 'A' AND work_rvu > 0.5 "
             "AND hcpcs ~ '^[0-9]{5}$' ORDER BY hcpcs"
         )
@@ -195,7 +196,8 @@ async def bench_import(
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(
-        f"import (SYNTHETIC) hpt tall CSV: {rows:,} rows, {size / 1e6:.0f} MB, loaded {summary.rows_loaded:,}, "
+        f"import (SYNTHETIC) hpt tall CSV: {rows:,} rows, {size / 1e6:.0f} MB, "
+        f"loaded {summary.rows_loaded:,}, "
         f"rejected {summary.rows_rejected:,} in {elapsed:.1f}s = {summary.rows_loaded / elapsed:,.0f} rows/s"
     )
     print(
@@ -265,7 +267,7 @@ async def load_observations(
         copied = time.perf_counter() - started
         await session.execute(
             text(
-                _ADD_TO_CELLS.format(
+                ADD_TO_CELLS.format(
                     rows=f"(SELECT * FROM {SCHEMA}.observations WHERE origin = 'bench')", only=""
                 )
             )
@@ -363,7 +365,8 @@ async def bench_pricing(
             r[0]: r
             for r in await session.execute(
                 text(
-                    f"SELECT npi, facility_type, bed_band, teaching, trauma_level, state, zip FROM {SCHEMA}.facilities"
+                    "SELECT npi, facility_type, bed_band, teaching, trauma_level, state, zip "
+                    f"FROM {SCHEMA}.facilities"
                 )
             )
         }
@@ -417,8 +420,9 @@ async def bench_pricing(
             base_times.append(time.perf_counter() - started)
     base_p50 = statistics.median(base_times)
     print(
-        f"baseline, same scopes by plain SQL percentile_disc over the observations: p50 {base_p50 * 1000:.0f} ms "
-        f"per bill (ratio {base_p50 / p50:.0f}× slower); national percentiles equal on {agree}/{compared} bills"
+        "baseline, same scopes by plain SQL percentile_disc over the observations: "
+        f"p50 {base_p50 * 1000:.0f} ms per bill (ratio {base_p50 / p50:.0f}× slower); "
+        f"national percentiles equal on {agree}/{compared} bills"
     )
 
     async def worker(queue: list[BillReceivedV1]) -> int:
@@ -464,7 +468,8 @@ async def main(observations: int, hpt_rows: int, bills: int) -> None:
         async with sessions() as session, session.begin():
             await run_load(session, "facilities", folder / "facilities.csv")
         print(
-            f"machine: {os.cpu_count()} CPUs; embedded Postgres; {len(codes)} codes, {len(registry)} facilities"
+            f"machine: {os.cpu_count()} CPUs; embedded Postgres; {len(codes)} codes, "
+            f"{len(registry)} facilities"
         )
         await bench_import(sessions, folder, hpt_rows, codes)
         await load_observations(sessions, observations, codes, registry)

@@ -38,7 +38,7 @@ _SCOPES_SQL = """
     ]) AS s(scope)
 """
 
-_ADD_TO_CELLS = f"""
+ADD_TO_CELLS = f"""
     INSERT INTO {SCHEMA}.uc_cells (kind, setting, code, scope, amount, n)
     SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight)
     FROM {{rows}} o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
@@ -144,7 +144,7 @@ async def ingest_batch(
             f"SELECT {', '.join(COLUMNS)} FROM obs_staging"
         )
     )
-    await session.execute(text(_ADD_TO_CELLS.format(rows="obs_staging", only="")))
+    await session.execute(text(ADD_TO_CELLS.format(rows="obs_staging", only="")))
     await session.execute(text("TRUNCATE obs_staging"))
 
 
@@ -192,7 +192,7 @@ async def fold_pending(session: AsyncSession, limit: int = 5000) -> int:
             f"WITH moved AS (UPDATE {SCHEMA}.observations SET folded = true WHERE id IN ("
             f"SELECT id FROM {SCHEMA}.observations WHERE NOT folded ORDER BY id LIMIT :limit "
             "FOR UPDATE SKIP LOCKED) RETURNING *), "
-            f"added AS ({_ADD_TO_CELLS.format(rows='moved', only='')} RETURNING 1) "
+            f"added AS ({ADD_TO_CELLS.format(rows='moved', only='')} RETURNING 1) "
             "SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM added)"
         ),
         {"limit": limit},
@@ -210,7 +210,7 @@ async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: 
         return
     rows = f"(SELECT * FROM {SCHEMA}.observations WHERE folded AND facility_npi = ANY(:npis))"
     only_peers = "AND left(s.scope, 1) = 'P'"
-    statement = (_ADD_TO_CELLS if add else _TAKE_FROM_CELLS).format(rows=rows, only=only_peers)
+    statement = (ADD_TO_CELLS if add else _TAKE_FROM_CELLS).format(rows=rows, only=only_peers)
     await session.execute(text(statement), {"npis": list(npis)})
     if not add:
         await _drop_empty_cells(session)
