@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.pricing.config import PricingSettings
 from services.pricing.decision import decide
 from services.pricing.importers import load_cms, run_load
-from services.pricing.observations import ADD_TO_CELLS, SCHEMA
+from services.pricing.observations import ADD_TO_CELLS, COLUMNS, SCHEMA
 from shared.catalog import service
 from shared.contracts import BillLineV1, BillReceivedV1, ClaimType, FacilityRef, ProviderRef
 from shared.db import create_engine
@@ -244,24 +244,7 @@ async def load_observations(
                     )
                 )
             await driver.copy_records_to_table(
-                "observations",
-                schema_name=SCHEMA,
-                records=batch,
-                columns=(
-                    "origin",
-                    "origin_ref",
-                    "kind",
-                    "setting",
-                    "code",
-                    "amount",
-                    "weight",
-                    "state",
-                    "zip3",
-                    "facility_npi",
-                    "observed_on",
-                    "bill_id",
-                    "folded",
-                ),
+                "observations", schema_name=SCHEMA, records=batch, columns=COLUMNS
             )
             done += len(batch)
         copied = time.perf_counter() - started
@@ -351,6 +334,18 @@ async def baseline_bill(
     return values
 
 
+def credentials(bill: BillReceivedV1, by_npi: dict) -> dict[str, str]:
+    r = by_npi[bill.facility.npi]
+    return {
+        "zip": bill.facility.zip,
+        "state": bill.facility.state,
+        "facility_type": r[1],
+        "band": r[2],
+        "teaching": r[3],
+        "trauma": r[4],
+    }
+
+
 async def bench_pricing(
     sessions: async_sessionmaker[AsyncSession],
     settings: PricingSettings,
@@ -385,15 +380,7 @@ async def bench_pricing(
             compared += 1
             services = decision.uc.summary.reviews[0]
             async with sessions() as session:
-                r = by_npi[bill.facility.npi]
-                facility = {
-                    "zip": bill.facility.zip,
-                    "state": bill.facility.state,
-                    "facility_type": r[1],
-                    "band": r[2],
-                    "teaching": r[3],
-                    "trauma": r[4],
-                }
+                facility = credentials(bill, by_npi)
                 base = await baseline_bill(session, bill, facility)
             ours = [x.per_unit for x in services.lines]
             agree += all(b == o for b, o in zip(base[::7], ours, strict=True))
@@ -405,15 +392,7 @@ async def bench_pricing(
     )
     base_times = []
     for bill in sample[:20]:
-        r = by_npi[bill.facility.npi]
-        facility = {
-            "zip": bill.facility.zip,
-            "state": bill.facility.state,
-            "facility_type": r[1],
-            "band": r[2],
-            "teaching": r[3],
-            "trauma": r[4],
-        }
+        facility = credentials(bill, by_npi)
         async with sessions() as session:
             started = time.perf_counter()
             await baseline_bill(session, bill, facility)
