@@ -36,7 +36,8 @@ from shared.settings import Settings
 from shared.stack.bootstrap import PROJECT_ROOT
 from shared.stack.devstack import DevStack
 
-FEE_SCHEDULES = {"FL": "1.40"}
+# Pricing loads the demo fee schedules (FL 1.40 × Medicare among them) at start-up.
+MANIFEST = PROJECT_ROOT / "services" / "pricing" / "data" / "demo" / "manifest.json"
 
 
 def _bill(client_id: str, n: int) -> dict:
@@ -169,7 +170,7 @@ async def main(bills: int, concurrency: int) -> None:
     stack = DevStack.throwaway(
         root,
         env={"PARLEY_ENVIRONMENT": "test"},
-        service_env={"pricing": {"PARLEY_FEE_SCHEDULE_MULTIPLIERS": json.dumps(FEE_SCHEDULES)}},
+        service_env={"pricing": {"PARLEY_REFERENCE_MANIFEST": str(MANIFEST)}},
     )
     try:
         started = time.perf_counter()

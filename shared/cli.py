@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import json
 import signal
 import time
 from datetime import timedelta
@@ -29,7 +28,7 @@ from shared.migrations import revision as alembic_revision
 from shared.migrations import upgrade
 from shared.observability import configure_logging
 from shared.settings import Settings
-from shared.stack.demo import DEMO_FEE_SCHEDULES, load_demo
+from shared.stack.demo import DEMO_REFERENCE_MANIFEST, load_demo
 from shared.stack.devstack import DEFAULT_ROOT, DevStack, EmbeddedInfrastructure
 from shared.stack.postgres import EmbeddedPostgres
 
@@ -66,7 +65,7 @@ def up(
     stack = DevStack(
         root=root,
         broker_port=broker_port,
-        service_env={"pricing": {"PARLEY_FEE_SCHEDULE_MULTIPLIERS": json.dumps(DEMO_FEE_SCHEDULES)}},
+        service_env={"pricing": {"PARLEY_REFERENCE_MANIFEST": str(DEMO_REFERENCE_MANIFEST)}},
     )
     embedded = stack.infra
     assert isinstance(embedded, EmbeddedInfrastructure)

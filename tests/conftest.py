@@ -8,7 +8,6 @@ The five services always run as real uvicorn processes on free ports.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -22,8 +21,10 @@ from shared.settings import Settings
 from shared.stack.bootstrap import PROJECT_ROOT
 from shared.stack.devstack import DevStack, Infrastructure
 
-# Test fee schedules (multiples of Medicare), chosen so typical bills price below their charges.
-TEST_FEE_SCHEDULES = {"FL": "1.40", "MD": "1.25", "CA": "1.20", "TX": "1.60"}
+# Test reference data loaded by pricing at start-up: fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60 ×
+# Medicare, chosen so typical bills price below their charges; NV workers' compensation with an exempt
+# facility). Other pricing tests load their own data through the admin API.
+TEST_REFERENCE_MANIFEST = PROJECT_ROOT / "tests" / "fixtures" / "pricing" / "manifest.json"
 
 
 def _infrastructure(root_name: str) -> Infrastructure | None:
@@ -46,7 +47,7 @@ async def stack() -> AsyncIterator[DevStack]:
             "PARLEY_CONSUMER_BACKOFF_SECONDS": "0.05",
             "PARLEY_DB_POOL_SIZE": "5",
         },
-        service_env={"pricing": {"PARLEY_FEE_SCHEDULE_MULTIPLIERS": json.dumps(TEST_FEE_SCHEDULES)}},
+        service_env={"pricing": {"PARLEY_REFERENCE_MANIFEST": str(TEST_REFERENCE_MANIFEST)}},
         infrastructure=_infrastructure(str(root)),
     )
     try:

@@ -14,6 +14,7 @@ from shared.contracts import (
     AgreementSentV1,
     AgreementSignedV1,
     BillPricedV1,
+    BillPricedV2,
     CaseAgreedV1,
     CaseClosedV1,
     CaseNotOpenedV1,
@@ -54,9 +55,21 @@ def build_handlers(_: Settings) -> Handlers:
     handlers = Handlers()
 
     @handlers.on(BillPricedV1)
-    async def priced(tx: Tx, e: BillPricedV1, event: Envelope) -> None:
+    async def priced_v1(tx: Tx, e: BillPricedV1, event: Envelope) -> None:
+        await priced(tx, BillPricedV2.from_v1(e), event)
+
+    @handlers.on(BillPricedV2)
+    async def priced(tx: Tx, e: BillPricedV2, event: Envelope) -> None:
         unpriced = [line.line_number for line in e.lines if line.allowed is None]
-        detail = f"priced by {e.method.value} ({e.jurisdiction}) at {e.total_allowed}"
+        how = {
+            "fee_schedule": f"the {e.jurisdiction} fee schedule",
+            "contract": "a PPO contract",
+            "agreement": "a direct agreement",
+            "usual_and_customary": "usual-and-customary review (median of three)",
+        }.get(e.method.value, e.method.value)
+        detail = f"priced by {how} at {e.total_allowed}"
+        if e.findings:
+            detail += f"; {len(e.findings)} audit finding(s)"
         if unpriced:
             detail += f"; lines {', '.join(map(str, unpriced))} could not be priced"
         await _record(

@@ -21,7 +21,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from services.negotiation.models import Case, Offer
-from shared.contracts import BillPricedV1, NotOpenedReason, Party
+from shared.contracts import BillPricedV2, NotOpenedReason, Party
 from shared.errors import Conflict, Unprocessable
 
 
@@ -44,7 +44,7 @@ class Opening:
     detail: str
 
 
-def opening_for(priced: BillPricedV1) -> Opening:
+def opening_for(priced: BillPricedV2) -> Opening:
     priced_lines = [line for line in priced.lines if line.allowed is not None]
     if not priced_lines:
         return Opening(
@@ -63,7 +63,7 @@ def opening_for(priced: BillPricedV1) -> Opening:
     return Opening(offer, None, detail)
 
 
-def open_case(priced: BillPricedV1, opening_offer: Decimal, now: datetime) -> Case:
+def open_case(priced: BillPricedV2, opening_offer: Decimal, now: datetime) -> Case:
     case_id = uuid.uuid4()
     return Case(
         id=case_id,

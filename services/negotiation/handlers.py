@@ -11,6 +11,7 @@ from shared.bus.outbox import Tx
 from shared.contracts import (
     AgreementSignedV1,
     BillPricedV1,
+    BillPricedV2,
     CaseClosedV1,
     CaseNotOpenedV1,
     CaseOpenedV1,
@@ -26,7 +27,13 @@ def build_handlers(_: Settings) -> Handlers:
     handlers = Handlers()
 
     @handlers.on(BillPricedV1)
-    async def priced(tx: Tx, priced: BillPricedV1, _: Envelope) -> None:
+    async def priced_v1(tx: Tx, priced: BillPricedV1, event: Envelope) -> None:
+        await priced_v2(tx, BillPricedV2.from_v1(priced), event)
+
+    @handlers.on(BillPricedV2)
+    async def priced_v2(tx: Tx, priced: BillPricedV2, _: Envelope) -> None:
+        # total_allowed is what pricing can support: the fee schedule or contract amount, or for U&C the
+        # median of the three reviews (the negotiation target); unpriced lines still count at billed.
         repository = CaseRepository(tx.session)
         if await repository.exists_for_bill(priced.bill_id):
             return  # a re-pricing of a bill already in negotiation does not open a second case

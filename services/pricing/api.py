@@ -1,17 +1,24 @@
-"""Pricing's HTTP API: negotiators read how a bill was priced, with the evidence."""
+"""Pricing's HTTP API for negotiators: how a bill was priced, the statement to attach, re-pricing."""
 
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse, Response
 
+from services.pricing.config import PricingSettings
+from services.pricing.models.base import idempotency_keys
+from services.pricing.pricings import reprice
 from services.pricing.repository import PricingRepository
-from services.pricing.schemas import PricingHistoryOut, PricingOut
+from services.pricing.schemas import PricingHistoryOut, PricingOut, RepriceIn
 from shared.errors import NotFound
-from shared.service import SessionDep
+from shared.idempotency import Idempotency, IdempotencyKey, fingerprint
+from shared.service import RuntimeDep, SessionDep, TxDep
 
 router = APIRouter(prefix="/v1/pricings", tags=["pricings"])
+IDEMPOTENCY = Idempotency(idempotency_keys)
 
 
 @router.get(
@@ -21,9 +28,56 @@ router = APIRouter(prefix="/v1/pricings", tags=["pricings"])
     responses={404: {"description": "The bill has not been priced (yet)."}},
 )
 async def get_pricing(bill_id: uuid.UUID, session: SessionDep) -> PricingHistoryOut:
-    """The latest pricing of the bill with per-line amounts and their basis, and every earlier revision."""
+    """The latest pricing of the bill and every earlier revision: the method and each decision step,
+    per-line amounts with their basis, the three U&C reviews with their evidence and median, and the
+    audit findings. ``statement_sha256`` identifies the attachable statement of each revision."""
     revisions = await PricingRepository(session).history(bill_id)
     if not revisions:
         raise NotFound(f"bill {bill_id} has not been priced")
     out = [PricingOut.model_validate(p) for p in revisions]
     return PricingHistoryOut(latest=out[-1], revisions=out)
+
+
+@router.get(
+    "/{bill_id}/revisions/{revision}/statement",
+    response_class=PlainTextResponse,
+    summary="The pricing statement to attach to an offer or agreement",
+    responses={404: {"description": "No such pricing revision."}},
+)
+async def get_statement(bill_id: uuid.UUID, revision: int, session: SessionDep) -> Response:
+    """The statement exactly as stored when the bill was priced; its SHA-256 is in the pricing and in
+    the ``bill.priced`` event (header ``X-Statement-SHA256``)."""
+    found = next(
+        (p for p in await PricingRepository(session).history(bill_id) if p.revision == revision), None
+    )
+    if found is None:
+        raise NotFound(f"bill {bill_id} has no pricing revision {revision}")
+    return PlainTextResponse(found.statement, headers={"X-Statement-SHA256": found.statement_sha256})
+
+
+@router.post(
+    "/{bill_id}/reprice",
+    status_code=201,
+    response_model=PricingOut,
+    summary="Price a bill again with the reference data loaded now",
+    responses={404: {"description": "Pricing has never received this bill."}},
+)
+async def post_reprice(
+    bill_id: uuid.UUID, body: RepriceIn, tx: TxDep, runtime: RuntimeDep, key: IdempotencyKey = None
+) -> Response:
+    """Adds a pricing revision (earlier ones are kept) and announces it as ``bill.priced``."""
+    settings = cast(PricingSettings, runtime.settings)
+
+    async def act() -> tuple[int, PricingOut]:
+        pricing = await reprice(tx, bill_id, settings, body.reason)
+        if pricing is None:
+            raise NotFound(f"pricing has never received bill {bill_id}")
+        return 201, PricingOut.model_validate(pricing)
+
+    return await IDEMPOTENCY.run(
+        tx.session,
+        key=key,
+        scope=f"reprice:{bill_id}",
+        request_hash=fingerprint(body.model_dump_json()),
+        action=act,
+    )

@@ -1,91 +1,219 @@
-"""Pricing a received bill: look up the reference data, quote every line, store it, announce it."""
+"""Pricing a bill: decide, store the revision with its statement, announce it, record observations.
+
+Runs inside the caller's transaction (an event handler or an API request), so the pricing, its
+``bill.priced`` outbox row and the observation changes commit together or not at all. The bill's own
+observations are taken out while it is priced and put back after, so a bill is never its own evidence.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from services.pricing.config import PricingSettings
-from services.pricing.engine import BillQuote, price_bill
-from services.pricing.models import Pricing, PricingLine
+from services.pricing.decision import Decision, decide
+from services.pricing.models import Pricing, PricingLine, ReceivedBill
+from services.pricing.observations import ObservationIn, deposit, withdraw
+from services.pricing.quotes import total_allowed, unpriced_billed
 from services.pricing.repository import PricingRepository
+from services.pricing.service_codes import cents, service_code
+from services.pricing.statement import render, sha256
 from shared.bus.outbox import Tx
-from shared.contracts import BillPricedV1, BillReceivedV1, PricedLineV1, PricingMethod
+from shared.contracts import BillPricedV2, BillReceivedV1, ClaimType, PricedLineV2
+
+BILL_ORIGIN = "bill"
+PAYMENT_ORIGIN = "payment"
+# Kept out of pricing's copy of the bill: pricing never needs them (minimum necessary).
+NOT_KEPT = {"diagnoses"}
 
 
-async def price_received_bill(tx: Tx, bill: BillReceivedV1, settings: PricingSettings) -> Pricing:
+def bill_observations(bill: BillReceivedV1, allowed_total: Decimal | None = None) -> list[ObservationIn]:
+    """The bill's lines as charge observations, or with ``allowed_total`` the accepted payment spread
+    over the lines in proportion to their charges (as allowed observations)."""
+    setting = "professional" if bill.claim_type is ClaimType.professional else "facility"
+    billed = sum((line.charge for line in bill.lines), Decimal(0))
+    out = []
+    for line in bill.lines:
+        code = service_code(line.procedure_code, line.revenue_code, line.modifiers)
+        amount = (
+            line.charge
+            if allowed_total is None
+            else (allowed_total * line.charge / billed if billed else None)
+        )
+        if code is None or amount is None or amount <= 0:
+            continue
+        out.append(
+            ObservationIn(
+                kind="charge" if allowed_total is None else "allowed",
+                setting=setting,
+                code=code,
+                amount=cents(amount / line.units),
+                state=bill.facility.state,
+                zip3=bill.facility.zip[:3],
+                facility_npi=bill.facility.npi or bill.provider.npi,
+                observed_on=line.service_date,
+            )
+        )
+    return out
+
+
+def stored_bill(bill: BillReceivedV1) -> dict[str, object]:
+    return bill.model_dump(mode="json", exclude=NOT_KEPT)
+
+
+async def remember(tx: Tx, bill: BillReceivedV1) -> bool:
+    """Keep the bill for re-pricing; False when a later revision of it is already known."""
     repository = PricingRepository(tx.session)
-    year = settings.cms_year
-    jurisdiction = bill.pricing_jurisdiction
-    quote = price_bill(
-        bill.lines,
-        jurisdiction=jurisdiction,
-        rvus=await repository.relative_values(
-            year, (x.procedure_code for x in bill.lines if x.procedure_code)
-        ),
-        localities=await repository.localities(year, jurisdiction),
-        multiplier=settings.multiplier_for(jurisdiction),
-        year=year,
-    )
-    pricing = await repository.add(
-        _record(bill, quote, revision=await repository.next_revision(bill.bill_id))
-    )
-    await tx.emit(priced_event(bill, pricing), subject=str(bill.bill_id))
+    known = await repository.bill(bill.bill_id, for_update=True)
+    if known is not None and known.revision > bill.revision:
+        return False
+    if known is None:
+        tx.session.add(
+            ReceivedBill(
+                bill_id=bill.bill_id,
+                revision=bill.revision,
+                client_id=bill.client_id,
+                payload=stored_bill(bill),
+                received_at=bill.received_at,
+                voided=False,
+            )
+        )
+    else:
+        known.revision, known.payload, known.received_at = bill.revision, stored_bill(bill), bill.received_at
+    await tx.session.flush()
+    return True
+
+
+async def price(tx: Tx, bill: BillReceivedV1, settings: PricingSettings, *, trigger: str) -> Pricing:
+    repository = PricingRepository(tx.session)
+    stored = await repository.bill(bill.bill_id)
+    await withdraw(tx.session, BILL_ORIGIN, str(bill.bill_id))
+    await withdraw(tx.session, PAYMENT_ORIGIN, str(bill.bill_id))
+    decision = await decide(tx.session, bill, settings)
+    revision = await repository.next_revision(bill.bill_id)
+    event = _event(bill, decision, uuid.uuid4(), revision, trigger)
+    statement = render(event, bill)
+    event = event.model_copy(update={"statement_sha256": sha256(statement)})
+    pricing = await repository.add(_record(event, decision, statement, bill))
+    await tx.emit(event, subject=str(bill.bill_id))
+    await deposit(tx.session, BILL_ORIGIN, bill.bill_id, bill_observations(bill))
+    if stored is not None and stored.agreed_amount is not None:
+        await deposit(tx.session, PAYMENT_ORIGIN, bill.bill_id, bill_observations(bill, stored.agreed_amount))
     return pricing
 
 
-def _record(bill: BillReceivedV1, quote: BillQuote, *, revision: int) -> Pricing:
-    return Pricing(
-        id=uuid.uuid4(),
+def _event(
+    bill: BillReceivedV1, decision: Decision, pricing_id: uuid.UUID, revision: int, trigger: str
+) -> BillPricedV2:
+    quotes = decision.quotes
+    by_number = {line.line_number: line for line in bill.lines}
+    return BillPricedV2(
         bill_id=bill.bill_id,
+        bill_revision=bill.revision,
+        pricing_id=pricing_id,
         revision=revision,
+        trigger=trigger,
         client_id=bill.client_id,
-        method=PricingMethod.fee_schedule.value,
+        provider=bill.provider,
+        method=decision.method,
         jurisdiction=bill.pricing_jurisdiction,
-        locality=quote.locality.name if quote.locality else None,
-        multiplier=quote.multiplier,
-        total_billed=quote.total_billed,
-        total_allowed=quote.total_allowed,
-        unpriced_billed=quote.unpriced_billed,
-        priced_at=datetime.now(UTC),
+        total_billed=sum((q.billed for q in quotes), Decimal(0)),
+        total_allowed=total_allowed(quotes),
+        unpriced_billed=unpriced_billed(quotes),
         lines=[
-            PricingLine(
+            PricedLineV2(
                 line_number=q.line_number,
                 code=q.code,
                 modifiers=list(q.modifiers),
-                units=q.units,
+                units=by_number[q.line_number].units,
                 billed=q.billed,
-                schedule_amount=q.schedule_amount,
+                method_amount=q.method_amount,
                 allowed=q.allowed,
                 basis=q.basis,
                 reason=q.reason,
             )
-            for q in quote.lines
+            for q in quotes
         ],
+        decision=decision.steps,
+        fee_schedule_id=decision.fee_schedule_id,
+        contract_id=decision.contract_id,
+        usual_and_customary=decision.uc.summary if decision.uc else None,
+        findings=decision.findings,
+        statement_sha256="",
+        priced_at=datetime.now(UTC),
     )
 
 
-def priced_event(bill: BillReceivedV1, pricing: Pricing) -> BillPricedV1:
-    return BillPricedV1(
-        bill_id=bill.bill_id,
-        pricing_id=pricing.id,
-        client_id=bill.client_id,
-        provider=bill.provider,
-        method=PricingMethod(pricing.method),
-        jurisdiction=pricing.jurisdiction,
-        total_billed=pricing.total_billed,
-        total_allowed=pricing.total_allowed,
-        unpriced_billed=pricing.unpriced_billed,
+def _record(event: BillPricedV2, decision: Decision, statement: str, bill: BillReceivedV1) -> Pricing:
+    dates = {line.line_number: line.service_date for line in bill.lines}
+    return Pricing(
+        id=event.pricing_id,
+        bill_id=event.bill_id,
+        revision=event.revision,
+        bill_revision=event.bill_revision,
+        trigger=event.trigger,
+        client_id=event.client_id,
+        method=event.method.value,
+        jurisdiction=event.jurisdiction,
+        locality=decision.locality.name if decision.locality else None,
+        multiplier=decision.multiplier,
+        fee_schedule_id=event.fee_schedule_id,
+        contract_id=event.contract_id,
+        total_billed=event.total_billed,
+        total_allowed=event.total_allowed,
+        unpriced_billed=event.unpriced_billed,
+        decision=[s.model_dump(mode="json") for s in event.decision],
+        usual_and_customary=event.usual_and_customary.model_dump(mode="json")
+        if event.usual_and_customary
+        else None,
+        findings=[f.model_dump(mode="json") for f in event.findings],
+        statement=statement,
+        statement_sha256=event.statement_sha256,
+        priced_at=event.priced_at,
         lines=[
-            PricedLineV1(
+            PricingLine(
                 line_number=line.line_number,
                 code=line.code,
+                modifiers=list(line.modifiers),
+                units=line.units or Decimal(1),
+                service_date=dates[line.line_number],
                 billed=line.billed,
+                method_amount=line.method_amount,
                 allowed=line.allowed,
                 basis=line.basis,
                 reason=line.reason,
             )
-            for line in pricing.lines
+            for line in event.lines
         ],
-        priced_at=pricing.priced_at,
     )
+
+
+async def reprice(tx: Tx, bill_id: uuid.UUID, settings: PricingSettings, reason: str) -> Pricing | None:
+    """Price a known bill again (new reference data, a fixed contract…); None if pricing never saw it."""
+    stored = await PricingRepository(tx.session).bill(bill_id, for_update=True)
+    if stored is None:
+        return None
+    bill = BillReceivedV1.model_validate(stored.payload)
+    return await price(tx, bill, settings, trigger=f"re-priced: {reason}")
+
+
+async def payment_accepted(tx: Tx, bill_id: uuid.UUID, agreed: Decimal) -> bool:
+    """Record an accepted payment as allowed observations of the bill's lines; False for an unknown bill."""
+    stored = await PricingRepository(tx.session).bill(bill_id, for_update=True)
+    if stored is None:
+        return False
+    stored.agreed_amount = agreed
+    bill = BillReceivedV1.model_validate(stored.payload)
+    await withdraw(tx.session, PAYMENT_ORIGIN, str(bill_id))
+    await deposit(tx.session, PAYMENT_ORIGIN, bill_id, bill_observations(bill, agreed))
+    return True
+
+
+async def voided(tx: Tx, bill_id: uuid.UUID) -> None:
+    """A voided claim's charges and payments are no longer evidence of anything."""
+    stored = await PricingRepository(tx.session).bill(bill_id, for_update=True)
+    if stored is not None:
+        stored.voided = True
+    await withdraw(tx.session, BILL_ORIGIN, str(bill_id))
+    await withdraw(tx.session, PAYMENT_ORIGIN, str(bill_id))

@@ -4,28 +4,125 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pricing.models import Gpci, Pricing, RelativeValue
+from services.pricing.models import (
+    ClientSettings,
+    Contract,
+    Facility,
+    FeeSchedule,
+    Gpci,
+    MueLimit,
+    NetworkContract,
+    OppsRate,
+    Pricing,
+    PtpEdit,
+    ReceivedBill,
+    RelativeValue,
+)
 
 
 class PricingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    # --- reference data ------------------------------------------------------------------------
+
     async def relative_values(self, year: int, codes: Iterable[str]) -> dict[tuple[str, str], RelativeValue]:
-        codes = sorted(set(codes))
-        if not codes:
+        wanted = sorted(set(codes))
+        if not wanted:
             return {}
         rows = await self.session.execute(
-            select(RelativeValue).where(RelativeValue.year == year, RelativeValue.hcpcs.in_(codes))
+            select(RelativeValue).where(RelativeValue.year == year, RelativeValue.hcpcs.in_(wanted))
         )
         return {(r.hcpcs, r.modifier): r for r in rows.scalars()}
 
     async def localities(self, year: int, state: str) -> Sequence[Gpci]:
         rows = await self.session.execute(select(Gpci).where(Gpci.year == year, Gpci.state == state))
+        return rows.scalars().all()
+
+    async def opps_rates(self, year: int, codes: Iterable[str]) -> dict[str, OppsRate]:
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(OppsRate).where(OppsRate.year == year, OppsRate.hcpcs.in_(wanted))
+        )
+        return {r.hcpcs: r for r in rows.scalars()}
+
+    async def fee_schedules(self, jurisdiction: str) -> Sequence[FeeSchedule]:
+        rows = await self.session.execute(
+            select(FeeSchedule).where(FeeSchedule.jurisdiction == jurisdiction).order_by(FeeSchedule.id)
+        )
+        return rows.scalars().all()
+
+    async def fee_schedule(self, schedule_id: str) -> FeeSchedule | None:
+        return await self.session.get(FeeSchedule, schedule_id)
+
+    async def client(self, client_id: str) -> ClientSettings | None:
+        return await self.session.get(ClientSettings, client_id)
+
+    async def contracts_in_network(self, network_id: str, tin: str) -> Sequence[Contract]:
+        rows = await self.session.execute(
+            select(Contract)
+            .join(NetworkContract, NetworkContract.contract_id == Contract.id)
+            .where(NetworkContract.network_id == network_id, Contract.provider_tin == tin)
+            .order_by(Contract.id)
+        )
+        return rows.scalars().all()
+
+    async def facility(self, npis: Iterable[str | None]) -> Facility | None:
+        for npi in npis:
+            if npi:
+                found = await self.session.get(Facility, npi)
+                if found is not None:
+                    return found
+        return None
+
+    async def ptp_edits(self, edit_set: str, codes: Iterable[str]) -> Sequence[PtpEdit]:
+        wanted = sorted(set(codes))
+        if len(wanted) < 2:
+            return []
+        rows = await self.session.execute(
+            select(PtpEdit).where(
+                PtpEdit.edit_set == edit_set, PtpEdit.column1.in_(wanted), PtpEdit.column2.in_(wanted)
+            )
+        )
+        return rows.scalars().all()
+
+    async def mue_limits(self, edit_set: str, codes: Iterable[str]) -> dict[str, MueLimit]:
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(MueLimit).where(MueLimit.edit_set == edit_set, MueLimit.hcpcs.in_(wanted))
+        )
+        return {r.hcpcs: r for r in rows.scalars()}
+
+    # --- bills and pricings --------------------------------------------------------------------
+
+    async def bill(self, bill_id: uuid.UUID, *, for_update: bool = False) -> ReceivedBill | None:
+        query = select(ReceivedBill).where(ReceivedBill.bill_id == bill_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def bills_priced_before(self, moment: datetime) -> Sequence[uuid.UUID]:
+        """Bills whose latest pricing is older than ``moment`` (e.g. a reference-data load)."""
+        latest = (
+            select(Pricing.bill_id, func.max(Pricing.priced_at).label("at"))
+            .group_by(Pricing.bill_id)
+            .subquery()
+        )
+        rows = await self.session.execute(
+            select(latest.c.bill_id)
+            .join(ReceivedBill, ReceivedBill.bill_id == latest.c.bill_id)
+            .where(latest.c.at < moment, ReceivedBill.voided.is_(False))
+            .order_by(latest.c.bill_id)
+        )
         return rows.scalars().all()
 
     async def next_revision(self, bill_id: uuid.UUID) -> int:

@@ -8,6 +8,7 @@ from shared.bus.outbox import Tx
 from shared.contracts import (
     AgreementSignedV1,
     BillPricedV1,
+    BillPricedV2,
     BillReceivedV1,
     CaseAgreedV1,
     CaseClosedV1,
@@ -29,7 +30,11 @@ def build_handlers(_: Settings) -> Handlers:
         )
 
     @handlers.on(BillPricedV1)
-    async def priced(tx: Tx, e: BillPricedV1, _: Envelope) -> None:
+    async def priced_v1(tx: Tx, e: BillPricedV1, event: Envelope) -> None:
+        await priced(tx, BillPricedV2.from_v1(e), event)
+
+    @handlers.on(BillPricedV2)
+    async def priced(tx: Tx, e: BillPricedV2, _: Envelope) -> None:
         await record(
             tx.session,
             e.bill_id,

@@ -15,8 +15,11 @@ from typing import Any
 
 import httpx
 
-# Demo values, not real fee schedules: each jurisdiction pays this multiple of Medicare.
-DEMO_FEE_SCHEDULES = {"FL": "1.40", "MD": "1.25", "CA": "1.20", "TX": "1.60", "GA": "1.30"}
+from shared.stack.bootstrap import PROJECT_ROOT
+
+# Demo fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60, GA 1.30 × Medicare; not real state schedules),
+# loaded by the pricing service at start-up through the same loaders as any reference file.
+DEMO_REFERENCE_MANIFEST = PROJECT_ROOT / "services" / "pricing" / "data" / "demo" / "manifest.json"
 
 PROVIDER = {"npi": "1912301953", "tin": "587654321", "name": "Ben Kildare Service"}
 

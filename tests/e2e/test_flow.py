@@ -109,10 +109,12 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
     assert Decimal(figures["savings_percent"]) == expected_percent
 
 
-async def test_bill_in_a_jurisdiction_without_fee_schedule_is_reported_not_negotiated(
+async def test_bill_with_no_fee_schedule_no_contract_and_no_comparable_data_is_not_negotiated(
     http: httpx.AsyncClient, urls: dict[str, str]
 ) -> None:
-    body = bill(state="WY", zip_code="82001")
+    # WY has no fee schedule, the client no network, and no test loads observations of 97750: the U&C
+    # reviews find too little data, the line stays unpriced, and nobody negotiates on a guess.
+    body = bill(state="WY", zip_code="82001", lines=[line("97750", "180.00")])
     created = await submit_bill(http, urls, body)
     bill_id = created.json()["id"]
 
@@ -124,7 +126,11 @@ async def test_bill_in_a_jurisdiction_without_fee_schedule_is_reported_not_negot
     assert "no line could be priced" in final["status_detail"]
     pricing = await _json(http, f"{urls['pricing']}/v1/pricings/{bill_id}")
     assert pricing is not None
-    assert all(
-        "no fee schedule is configured for jurisdiction WY" in ln["reason"]
-        for ln in pricing["latest"]["lines"]
-    )
+    latest = pricing["latest"]
+    assert latest["method"] == "usual_and_customary"
+    steps = {s["step"]: s for s in latest["decision"]}
+    assert "no fee schedule is loaded for jurisdiction WY" in steps["fee_schedule"]["detail"]
+    assert "uses no custom network" in steps["contract"]["detail"]
+    (only,) = latest["lines"]
+    assert only["allowed"] is None
+    assert "too little data" in only["reason"]

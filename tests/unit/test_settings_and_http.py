@@ -22,20 +22,22 @@ def test_production_refuses_default_endpoints(monkeypatch: pytest.MonkeyPatch) -
     )
 
 
-def test_fee_schedule_multipliers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PARLEY_FEE_SCHEDULE_MULTIPLIERS", '{"fl": "1.40", "TX": 2}')
+def test_pricing_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARLEY_UC_PERCENTILE", "75")
+    monkeypatch.setenv("PARLEY_UC_BASIS", "allowed")
+    monkeypatch.setenv("PARLEY_REFERENCE_MANIFEST", "/data/manifest.json")
     settings = PricingSettings()
-    assert settings.multiplier_for("FL") == (Decimal("1.40"), "FL fee schedule")
-    assert settings.multiplier_for("GA") is None
-    assert PricingSettings(default_fee_schedule_multiplier=Decimal("1.1")).multiplier_for("GA") == (
-        Decimal("1.1"),
-        "default fee schedule",
-    )
+    assert (settings.uc_percentile, settings.uc_basis) == (75, "allowed")
+    assert str(settings.reference_manifest) == "/data/manifest.json"
+    assert settings.uc_far_above_factor == Decimal("2.0")
 
 
-@pytest.mark.parametrize("bad", ['{"ZZ": "1.2"}', '{"FL": "0"}'])
-def test_bad_multipliers_are_refused(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
-    monkeypatch.setenv("PARLEY_FEE_SCHEDULE_MULTIPLIERS", bad)
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [("PARLEY_UC_PERCENTILE", "100"), ("PARLEY_UC_BASIS", "median"), ("PARLEY_UC_FAR_ABOVE_FACTOR", "1")],
+)
+def test_bad_pricing_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, bad: str) -> None:
+    monkeypatch.setenv(name, bad)
     with pytest.raises(ValidationError):
         PricingSettings()
 

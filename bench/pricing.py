@@ -1,0 +1,468 @@
+"""Pricing benchmarks, run by hand: ``python -m bench.pricing`` (--observations, --hpt-rows, --bills).
+
+All data here is SYNTHETIC, generated around real 2025 Medicare amounts: each synthetic facility has a
+chargemaster (Medicare national amount × a facility markup, rounded to dollars, as chargemasters are), and
+each observation is a charge of a random code at a random facility. It measures, on a throwaway embedded
+Postgres:
+
+1. import: a generated hospital price-transparency v3 tall CSV of ``--hpt-rows`` rows through the real
+   streaming loader: rows/s and peak memory (tracemalloc peak of Python objects, and the process RSS
+   high-water mark before and after);
+2. pricing: with ``--observations`` charge observations folded into the U&C cells, the latency (p50/p99)
+   of the full decision for 10-line bills (fee schedule → contract → three U&C reviews → audit), and the
+   throughput with 4 concurrent sessions;
+3. baseline, same run, same bills: the same review scopes answered by a plain SQL
+   ``percentile_disc(0.8)`` over the observations table (with its index on kind, setting, code), and a
+   check that both give the same amounts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import random
+import resource
+import shutil
+import statistics
+import time
+import tracemalloc
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.pricing.config import PricingSettings
+from services.pricing.decision import decide
+from services.pricing.importers import load_cms, run_load
+from services.pricing.observations import ADD_TO_CELLS, COLUMNS, SCHEMA
+from shared.catalog import service
+from shared.contracts import BillLineV1, BillReceivedV1, ClaimType, FacilityRef, ProviderRef
+from shared.db import create_engine
+from shared.stack.bootstrap import PROJECT_ROOT
+from shared.stack.devstack import DevStack
+
+STATES = [
+    "AL",
+    "AZ",
+    "CA",
+    "CO",
+    "FL",
+    "GA",
+    "ID",
+    "IL",
+    "MT",
+    "NV",
+    "NY",
+    "OH",
+    "OR",
+    "PA",
+    "TX",
+    "UT",
+    "WA",
+    "WY",
+]
+TYPES = ["acute care hospital", "critical access hospital", "ambulatory surgery center", "physician group"]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def medicare_amounts(session: AsyncSession, count: int) -> dict[str, Decimal]:
+    rows = await session.execute(
+        text(
+            "SELECT hcpcs, round((work_rvu + pe_nonfacility_rvu + mp_rvu) * conversion_factor, 2) "
+            f"FROM {SCHEMA}.rvu "
+            "WHERE year = 2025 AND modifier = '' AND status_code = 'A' AND work_rvu > 0.5 "
+            "AND hcpcs ~ '^[0-9]{5}$' ORDER BY hcpcs"
+        )
+    )
+    amounts = {r[0]: Decimal(r[1]) for r in rows}
+    chosen = random.Random(7).sample(sorted(amounts), min(count, len(amounts)))
+    return {c: amounts[c] for c in chosen}
+
+
+def facilities(n: int) -> list[dict[str, str]]:
+    rng = random.Random(11)
+    out = []
+    for i in range(n):
+        base = f"1{i:08d}"
+        npi = next(base + str(d) for d in range(10) if _luhn_ok(base + str(d)))
+        state = rng.choice(STATES)
+        out.append(
+            {
+                "npi": npi,
+                "name": f"Synthetic {i}",
+                "facility_type": rng.choice(TYPES),
+                "beds": str(rng.choice([25, 80, 150, 250, 400, 650])),
+                "teaching": rng.choice(["major", "minor", "none"]),
+                "trauma_level": rng.choice(["I", "II", "III", "none"]),
+                "state": state,
+                "zip": f"{rng.randint(100, 999)}{rng.randint(10, 99)}",
+                "markup": str(round(rng.lognormvariate(1.0, 0.35), 3)),
+            }
+        )
+    return out
+
+
+def _luhn_ok(npi: str) -> bool:
+    from shared.codes import npi_check_digit_ok
+
+    return npi_check_digit_ok(npi)
+
+
+def write_hpt(path: Path, rows: int, codes: dict[str, Decimal]) -> None:
+    """A v3 tall CSV: items of ~5 payer rows each, a gross charge per item, percentiles on 1 row in 6."""
+    rng = random.Random(3)
+    header = [
+        "description",
+        "code | 1",
+        "code | 1 | type",
+        "setting",
+        "standard_charge | gross",
+        "standard_charge | discounted_cash",
+        "payer_name",
+        "plan_name",
+        "modifiers",
+        "standard_charge | negotiated_dollar",
+        "median_amount",
+        "10th_percentile",
+        "90th_percentile",
+        "count",
+        "standard_charge | methodology",
+    ]
+    code_list = sorted(codes)
+    with path.open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["hospital_name", "last_updated_on", "version", "hospital_address", "type_2_npi"])
+        out.writerow(["Synthetic General", "2026-01-01", "3.0.0", "1 Main St, Boise, ID 83701", "1000000004"])
+        out.writerow(header)
+        written = 0
+        item = 0
+        while written < rows:
+            code = code_list[item % len(code_list)]
+            gross = (codes[code] * Decimal("3.1") + item % 97).quantize(Decimal("1"))
+            for payer in range(5):
+                if written >= rows:
+                    break
+                median = (gross * Decimal("0.45")).quantize(Decimal("0.01"))
+                stats = (
+                    [
+                        median,
+                        (median * Decimal("0.7")).quantize(Decimal("0.01")),
+                        (median * Decimal("1.5")).quantize(Decimal("0.01")),
+                        rng.randint(11, 400),
+                    ]
+                    if written % 6 == 0
+                    else ["", "", "", ""]
+                )
+                out.writerow(
+                    [
+                        f"item {item}",
+                        code,
+                        "CPT",
+                        "outpatient",
+                        gross,
+                        gross * Decimal("0.9"),
+                        f"Payer {payer}",
+                        "PPO",
+                        "",
+                        (gross * Decimal("0.4")).quantize(Decimal("0.01")),
+                        *stats,
+                        "fee schedule",
+                    ]
+                )
+                written += 1
+            item += 1
+
+
+async def bench_import(
+    sessions: async_sessionmaker[AsyncSession], folder: Path, rows: int, codes: dict[str, Decimal]
+) -> None:
+    path = folder / "synthetic_hpt_tall.csv"
+    write_hpt(path, rows, codes)
+    size = path.stat().st_size
+    before = rss_mb()
+    tracemalloc.start()
+    started = time.perf_counter()
+    async with sessions() as session, session.begin():
+        summary = await run_load(session, "hpt", path, target="synthetic-hpt")
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"import (SYNTHETIC) hpt tall CSV: {rows:,} rows, {size / 1e6:.0f} MB, "
+        f"loaded {summary.rows_loaded:,}, "
+        f"rejected {summary.rows_rejected:,} in {elapsed:.1f}s = {summary.rows_loaded / elapsed:,.0f} rows/s"
+    )
+    print(
+        f"  peak Python memory during the load {peak / 1e6:.1f} MB; process RSS high-water mark "
+        f"{before:.0f} MB before, {rss_mb():.0f} MB after"
+    )
+    path.unlink()
+
+
+async def load_observations(
+    sessions: async_sessionmaker[AsyncSession],
+    n: int,
+    codes: dict[str, Decimal],
+    registry: list[dict[str, str]],
+) -> None:
+    rng = random.Random(5)
+    code_list = sorted(codes)
+    weights = [1 / (i + 1) ** 0.8 for i in range(len(code_list))]  # a few codes are common, most are not
+    started = time.perf_counter()
+    done = 0
+    async with sessions() as session, session.begin():
+        raw = await (await session.connection()).get_raw_connection()
+        driver = raw.driver_connection
+        while done < n:
+            batch = []
+            for code in rng.choices(code_list, weights, k=min(200_000, n - done)):
+                f = rng.choice(registry)
+                amount = (codes[code] * Decimal(f["markup"])).quantize(Decimal("1"))
+                batch.append(
+                    (
+                        "bench",
+                        "synthetic",
+                        "charge",
+                        "professional",
+                        code,
+                        amount,
+                        1,
+                        f["state"],
+                        f["zip"][:3],
+                        f["npi"],
+                        date(2025, 6, 1),
+                        None,
+                        True,
+                    )
+                )
+            await driver.copy_records_to_table(
+                "observations", schema_name=SCHEMA, records=batch, columns=COLUMNS
+            )
+            done += len(batch)
+        copied = time.perf_counter() - started
+        await session.execute(
+            text(
+                ADD_TO_CELLS.format(
+                    rows=f"(SELECT * FROM {SCHEMA}.observations WHERE origin = 'bench')", only=""
+                )
+            )
+        )
+        await session.execute(text(f"ANALYZE {SCHEMA}.observations"))
+        await session.execute(text(f"ANALYZE {SCHEMA}.uc_cells"))
+        cells = (await session.execute(text(f"SELECT count(*) FROM {SCHEMA}.uc_cells"))).scalar_one()
+    print(
+        f"observations (SYNTHETIC): {n:,} copied in {copied:.0f}s, folded into {cells:,} U&C cells in "
+        f"{time.perf_counter() - started - copied:.0f}s"
+    )
+
+
+def make_bill(rng: random.Random, codes: list[str], registry: list[dict[str, str]]) -> BillReceivedV1:
+    f = rng.choice(registry)
+    lines = [
+        BillLineV1(
+            line_number=i + 1,
+            procedure_code=code,
+            units=Decimal(1),
+            charge=Decimal(rng.randint(100, 5000)),
+            service_date=date(2025, 10, 1),
+            place_of_service="11",
+        )
+        for i, code in enumerate(rng.sample(codes, 10))
+    ]
+    return BillReceivedV1(
+        bill_id=uuid.uuid4(),
+        client_id="bench",
+        partner_claim_id="B",
+        claim_type=ClaimType.professional,
+        provider=ProviderRef(npi="1912301953", tin="587654321"),
+        facility=FacilityRef(state=f["state"], zip=f["zip"], npi=f["npi"]),
+        total_charge=sum((x.charge for x in lines), Decimal(0)),
+        lines=lines,
+        received_at=datetime.now(UTC),
+        jurisdiction="WY" if f["state"] != "WY" else "ID",  # no fee schedule loaded: every bill goes to U&C
+    )
+
+
+BASELINE = f"""
+SELECT percentile_disc(0.8) WITHIN GROUP (ORDER BY o.amount) AS value, count(*) AS n
+FROM {SCHEMA}.observations o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
+WHERE o.kind = 'charge' AND o.setting = 'professional' AND o.code = :code AND {{where}}
+"""
+
+
+async def baseline_bill(
+    session: AsyncSession, bill: BillReceivedV1, facility: dict[str, str]
+) -> list[Decimal | None]:
+    """The same scopes a decision asks for, each answered by a plain SQL percentile over the rows."""
+    scopes = [
+        ("true", {}),
+        ("o.zip3 = :zip3", {"zip3": facility["zip"][:3]}),
+        ("o.state = :state", {"state": facility["state"]}),
+        (
+            "f.facility_type = :t AND f.bed_band = :b AND f.teaching = :te AND f.trauma_level = :tr",
+            {
+                "t": facility["facility_type"],
+                "b": facility["band"],
+                "te": facility["teaching"],
+                "tr": facility["trauma"],
+            },
+        ),
+        (
+            "f.facility_type = :t AND f.bed_band = :b AND f.teaching = :te",
+            {"t": facility["facility_type"], "b": facility["band"], "te": facility["teaching"]},
+        ),
+        ("f.facility_type = :t AND f.bed_band = :b", {"t": facility["facility_type"], "b": facility["band"]}),
+        ("f.facility_type = :t", {"t": facility["facility_type"]}),
+    ]
+    values = []
+    for line in bill.lines:
+        for where, params in scopes:
+            row = (
+                await session.execute(
+                    text(BASELINE.format(where=where)), {"code": line.procedure_code, **params}
+                )
+            ).one()
+            values.append(row.value)
+    return values
+
+
+def credentials(bill: BillReceivedV1, by_npi: dict) -> dict[str, str]:
+    r = by_npi[bill.facility.npi]
+    return {
+        "zip": bill.facility.zip,
+        "state": bill.facility.state,
+        "facility_type": r[1],
+        "band": r[2],
+        "teaching": r[3],
+        "trauma": r[4],
+    }
+
+
+async def bench_pricing(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: PricingSettings,
+    bills: int,
+    codes: list[str],
+    registry: list[dict[str, str]],
+) -> None:
+    rng = random.Random(9)
+    sample = [make_bill(rng, codes, registry) for _ in range(bills)]
+    async with sessions() as session:
+        by_npi = {
+            r[0]: r
+            for r in await session.execute(
+                text(
+                    "SELECT npi, facility_type, bed_band, teaching, trauma_level, state, zip "
+                    f"FROM {SCHEMA}.facilities"
+                )
+            )
+        }
+    for bill in sample[:5]:  # warm-up
+        async with sessions() as session, session.begin():
+            await decide(session, bill, settings)
+    timings = []
+    agree = 0
+    compared = 0
+    for bill in sample:
+        async with sessions() as session, session.begin():
+            started = time.perf_counter()
+            decision = await decide(session, bill, settings)
+            timings.append(time.perf_counter() - started)
+        if compared < 20 and decision.uc is not None:
+            compared += 1
+            services = decision.uc.summary.reviews[0]
+            async with sessions() as session:
+                facility = credentials(bill, by_npi)
+                base = await baseline_bill(session, bill, facility)
+            ours = [x.per_unit for x in services.lines]
+            agree += all(b == o for b, o in zip(base[::7], ours, strict=True))
+    timings.sort()
+    p50, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
+    print(
+        f"pricing, 10-line bills through the full decision (U&C: 3 reviews, up to 7 scopes per line): "
+        f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms over {bills} bills"
+    )
+    base_times = []
+    for bill in sample[:20]:
+        facility = credentials(bill, by_npi)
+        async with sessions() as session:
+            started = time.perf_counter()
+            await baseline_bill(session, bill, facility)
+            base_times.append(time.perf_counter() - started)
+    base_p50 = statistics.median(base_times)
+    print(
+        "baseline, same scopes by plain SQL percentile_disc over the observations: "
+        f"p50 {base_p50 * 1000:.0f} ms per bill (ratio {base_p50 / p50:.0f}× slower); "
+        f"national percentiles equal on {agree}/{compared} bills"
+    )
+
+    async def worker(queue: list[BillReceivedV1]) -> int:
+        done = 0
+        while queue:
+            bill = queue.pop()
+            async with sessions() as session, session.begin():
+                await decide(session, bill, settings)
+            done += 1
+        return done
+
+    queue = [make_bill(rng, codes, registry) for _ in range(bills)]
+    started = time.perf_counter()
+    total = sum(await asyncio.gather(*(worker(queue) for _ in range(4))))
+    print(
+        f"throughput, 4 concurrent sessions: {total / (time.perf_counter() - started):.0f} bills/s "
+        "(decision only: no HTTP, no bus)"
+    )
+
+
+async def main(observations: int, hpt_rows: int, bills: int) -> None:
+    root = PROJECT_ROOT / ".parley" / f"bench-pricing-{os.getpid()}"
+    stack = DevStack.throwaway(root)
+    try:
+        await stack.start_infrastructure()
+        settings = PricingSettings(
+            service="bench", database_url=stack.database_url(service("pricing")), db_pool_size=6
+        )
+        engine = create_engine(settings)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        async with sessions() as session, session.begin():
+            await load_cms(session, settings.cms_dir, settings.cms_year)
+            codes = await medicare_amounts(session, 300)
+        registry = facilities(2000)
+        folder = root / "files"
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "facilities.csv").open("w", newline="") as fh:
+            out = csv.DictWriter(
+                fh, fieldnames=[k for k in registry[0] if k != "markup"], extrasaction="ignore"
+            )
+            out.writeheader()
+            out.writerows(registry)
+        async with sessions() as session, session.begin():
+            await run_load(session, "facilities", folder / "facilities.csv")
+        print(
+            f"machine: {os.cpu_count()} CPUs; embedded Postgres; {len(codes)} codes, "
+            f"{len(registry)} facilities"
+        )
+        await bench_import(sessions, folder, hpt_rows, codes)
+        await load_observations(sessions, observations, codes, registry)
+        await bench_pricing(sessions, settings, bills, sorted(codes), registry)
+        await engine.dispose()
+    finally:
+        stack.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--observations", type=int, default=5_000_000)
+    parser.add_argument("--hpt-rows", type=int, default=1_000_000)
+    parser.add_argument("--bills", type=int, default=200)
+    args = parser.parse_args()
+    asyncio.run(main(args.observations, args.hpt_rows, args.bills))

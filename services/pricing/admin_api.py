@@ -1,0 +1,136 @@
+"""The reference-data admin API: the same loads as ``parley pricing load``, over HTTP.
+
+The request body is the file itself (``curl --data-binary @file``), streamed to a temporary file and
+loaded by the streaming loader in the request's transaction: the load lands whole or not at all. Send a
+Content-Length so large files stream through without being buffered; the body limit is the service's
+``PARLEY_MAX_BODY_BYTES`` (raise it on the pricing service for gigabyte files, or use the command line).
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from services.pricing.importers import (
+    DATASETS,
+    LoadParameterError,
+    NothingLoaded,
+    ReferenceFileError,
+    run_load,
+)
+from services.pricing.models import ReferenceLoad
+from services.pricing.schemas import DatasetOut, LoadOut, LoadRecordOut
+from shared.errors import NotFound, Unprocessable
+from shared.service import SessionDep, TxDep
+
+router = APIRouter(prefix="/v1/reference", tags=["reference data"])
+
+
+@router.get("/datasets", response_model=list[DatasetOut], summary="What can be loaded")
+async def list_datasets() -> list[DatasetOut]:
+    return [
+        DatasetOut(name=d.name, what=d.what, needs_year=d.needs_year, targets=list(d.targets), named=d.named)
+        for d in DATASETS.values()
+    ]
+
+
+@router.get("/loads", response_model=list[LoadRecordOut], summary="Loads done, newest first")
+async def list_loads(
+    session: SessionDep, dataset: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[LoadRecordOut]:
+    query = select(ReferenceLoad).order_by(ReferenceLoad.id.desc()).limit(limit)
+    if dataset is not None:
+        query = query.where(ReferenceLoad.dataset == dataset)
+    return [LoadRecordOut.model_validate(r) for r in (await session.execute(query)).scalars()]
+
+
+@router.post(
+    "/{dataset}",
+    response_model=LoadOut,
+    status_code=201,
+    summary="Load a reference file (the body is the file)",
+    responses={
+        200: {"description": "This exact content was already loaded: nothing changed."},
+        404: {"description": "No such dataset."},
+        422: {"description": "The file or a parameter is wrong; nothing was loaded."},
+    },
+)
+async def load_file(
+    request: Request,
+    tx: TxDep,
+    dataset: Annotated[str, PathParam(description="See GET /v1/reference/datasets.")],
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="CMS year of a Medicare file.")] = None,
+    target: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="Edit set (ncci, mue) or observation source name."),
+    ] = None,
+    source: Annotated[str | None, Query(max_length=200, description="File name to record.")] = None,
+) -> JSONResponse:
+    """Rows that cannot be read are rejected with their row number and reason; the rest are loaded. A
+    file whose layout cannot be read, or in which no row can be loaded, is refused with 422 and nothing
+    changes. Loading the same content again is a no-op (200, ``skipped``)."""
+    if dataset not in DATASETS:
+        raise NotFound(
+            f"no dataset {dataset!r}; one of: {', '.join(DATASETS)}",
+            errors=[{"field": "path:dataset", "message": "unknown dataset", "type": "unknown"}],
+        )
+    spec = DATASETS[dataset]
+    if spec.named and target is None:
+        raise Unprocessable(
+            f"{dataset} needs ?target= naming the observation source (a reload of it replaces its rows)",
+            errors=[{"field": "query:target", "message": "required for this dataset", "type": "missing"}],
+        )
+    with tempfile.TemporaryDirectory(prefix="parley-load-") as folder:
+        path = Path(folder) / (source or f"upload-{dataset}")
+        size = 0
+        with path.open("wb") as out:
+            async for chunk in request.stream():
+                out.write(chunk)
+                size += len(chunk)
+        if size == 0:
+            raise Unprocessable(
+                "the request body is empty: send the file as the body",
+                errors=[{"field": "body", "message": "empty", "type": "missing"}],
+            )
+        try:
+            summary = await run_load(tx.session, dataset, path, year=year, target=target, source=source)
+        except NothingLoaded as exc:
+            raise Unprocessable(
+                str(exc),
+                errors=[
+                    {"field": f"body:row {r['row']}", "message": r["reason"], "type": "rejected"}
+                    for r in exc.summary.rejections[:20]
+                ],
+            ) from exc
+        except ReferenceFileError as exc:
+            raise Unprocessable(
+                str(exc), errors=[{"field": "body", "message": str(exc), "type": "layout"}]
+            ) from exc
+        except (UnicodeDecodeError, csv.Error) as exc:
+            message = "the file is not readable text in the expected encoding and layout"
+            raise Unprocessable(
+                message, errors=[{"field": "body", "message": message, "type": "layout"}]
+            ) from exc
+        except LoadParameterError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise Unprocessable(
+                str(exc), errors=[{"field": f"query:{field}", "message": message, "type": "value"}]
+            ) from exc
+    body = LoadOut(
+        dataset=summary.dataset,
+        source=summary.source,
+        target=summary.target,
+        skipped=summary.skipped,
+        rows_loaded=summary.rows_loaded,
+        rows_rejected=summary.rows_rejected,
+        rejections=summary.rejections,
+        notes=summary.notes,
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if summary.skipped else 201)

@@ -1,0 +1,213 @@
+"""Reference-data loads by name: the one entry point the command line, the admin API and start-up share.
+
+``run_load`` takes the load lock, skips content already loaded for the same target, runs the dataset's
+streaming loader in the caller's transaction and records what happened. A file with no loadable row is
+refused (:class:`NothingLoaded`) so a bad file never replaces good data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.pricing.importers.base import (
+    LoadSummary,
+    Progress,
+    ReferenceFileError,
+    already_loaded,
+    lock_loads,
+    record_load,
+    sha256_of,
+)
+from services.pricing.importers.edits import load_mue, load_ptp
+from services.pricing.importers.facilities import load_facilities
+from services.pricing.importers.medicare import load_gpci, load_localities, load_opps, load_rvu
+from services.pricing.importers.terms import load_clients, load_contracts, load_fee_schedules, load_networks
+from services.pricing.importers.transparency import (
+    load_hpt_csv,
+    load_hpt_json,
+    load_observations_csv,
+    load_tic_allowed,
+)
+
+Loader = Callable[[AsyncSession, Path, int, LoadSummary, Progress | None], Awaitable[None]]
+
+__all__ = [
+    "DATASETS",
+    "LoadParameterError",
+    "LoadSummary",
+    "NothingLoaded",
+    "ReferenceFileError",
+    "load_cms",
+    "load_manifest",
+    "run_load",
+]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    loader: Loader
+    what: str
+    needs_year: bool = False
+    targets: tuple[str, ...] = ()  # allowed targets; empty with ``named`` means any source name
+    named: bool = False  # observations: the target is the source's name, replaced on reload
+
+
+async def _hpt(
+    session: AsyncSession, path: Path, year: int, summary: LoadSummary, progress: Progress | None
+) -> None:
+    with path.open("rb") as fh:
+        head = fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    loader = load_hpt_json if head.startswith(b"{") else load_hpt_csv
+    await loader(session, path, year, summary, progress)
+
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        Dataset(
+            "rvu", load_rvu, "Medicare physician fee schedule relative values (PPRRVU CSV)", needs_year=True
+        ),
+        Dataset("gpci", load_gpci, "Medicare geographic practice cost indices (GPCI CSV)", needs_year=True),
+        Dataset(
+            "localities", load_localities, "Counties of each Medicare locality (LOCCO CSV)", needs_year=True
+        ),
+        Dataset("opps", load_opps, "OPPS Addendum B payment rates (tab-separated)", needs_year=True),
+        Dataset(
+            "fee-schedules", load_fee_schedules, "Jurisdiction fee schedules with exempt facilities (JSON)"
+        ),
+        Dataset("contracts", load_contracts, "PPO contracts and direct agreements (JSON)"),
+        Dataset("networks", load_networks, "Custom networks: the contracts each may use (JSON)"),
+        Dataset("clients", load_clients, "Client settings: network, U&C percentile and basis (JSON)"),
+        Dataset("facilities", load_facilities, "Facility registry with credentials (CSV)"),
+        Dataset(
+            "hpt", _hpt, "Hospital price-transparency standard charges (v3 tall/wide CSV or JSON)", named=True
+        ),
+        Dataset("tic", load_tic_allowed, "Transparency in Coverage allowed amounts (JSON)", named=True),
+        Dataset(
+            "observations", load_observations_csv, "Charge/allowance observations (generic CSV)", named=True
+        ),
+        Dataset(
+            "ncci",
+            load_ptp,
+            "NCCI procedure-to-procedure edits (CMS layout)",
+            targets=("practitioner", "hospital"),
+        ),
+        Dataset(
+            "mue",
+            load_mue,
+            "Medically unlikely edits (CMS layout)",
+            targets=("practitioner", "hospital", "dme"),
+        ),
+    )
+}
+
+
+class LoadParameterError(ValueError):
+    """A load was asked for wrongly (a missing year, an unknown edit set); message starts with the field."""
+
+
+class NothingLoaded(ReferenceFileError):
+    """Every row of the file was rejected; nothing was changed."""
+
+    def __init__(self, summary: LoadSummary) -> None:
+        reasons = "; ".join(f"row {r['row']}: {r['reason']}" for r in summary.rejections[:3])
+        super().__init__(
+            f"{summary.source}: no row could be loaded ({summary.rows_rejected} rejected: {reasons})"
+        )
+        self.summary = summary
+
+
+def resolve_target(dataset: Dataset, path: Path, target: str | None) -> str:
+    if dataset.targets:
+        if target not in dataset.targets:
+            raise LoadParameterError(f"target: {dataset.name} needs one of {', '.join(dataset.targets)}")
+        return target
+    if dataset.named:
+        return (target or path.stem).strip()
+    return ""
+
+
+async def run_load(
+    session: AsyncSession,
+    name: str,
+    path: Path,
+    *,
+    year: int | None = None,
+    target: str | None = None,
+    source: str | None = None,
+    progress: Progress | None = None,
+) -> LoadSummary:
+    """Load one file into one dataset in the caller's transaction; see the module docstring."""
+    dataset = DATASETS[name]
+    if dataset.needs_year and year is None:
+        raise LoadParameterError(f"year: {name} needs the CMS year of the file")
+    summary = LoadSummary(name, source or path.name, resolve_target(dataset, path, target))
+    await lock_loads(session)
+    digest = sha256_of(path)
+    year_key = year if dataset.needs_year and year is not None else 0
+    if await already_loaded(session, name, year_key, summary.target, digest):
+        summary.skipped = True
+        return summary
+    await dataset.loader(session, path, year_key, summary, progress)
+    if summary.rows_loaded == 0 and summary.rows_rejected > 0:
+        raise NothingLoaded(summary)
+    await record_load(session, summary, year_key, digest)
+    return summary
+
+
+def find_cms_files(directory: Path) -> list[tuple[str, Path]]:
+    """The bundled-layout CMS files of one folder, by dataset."""
+    patterns = {
+        "rvu": "PPRRVU*.csv",
+        "gpci": "GPCI*.csv",
+        "localities": "*LOCCO*.csv",
+        "opps": "OPPS*Addendum*B*.txt",
+    }
+    found = []
+    for dataset, pattern in patterns.items():
+        matches = sorted(directory.glob(pattern))
+        if dataset in ("rvu", "gpci") and not matches:
+            raise ReferenceFileError(f"{directory} must hold a PPRRVU*.csv and a GPCI*.csv file")
+        if matches:
+            found.append((dataset, matches[-1]))
+    return found
+
+
+async def load_cms(session: AsyncSession, directory: Path, year: int) -> list[LoadSummary]:
+    return [await run_load(session, d, p, year=year) for d, p in find_cms_files(directory)]
+
+
+async def load_manifest(
+    session: AsyncSession, manifest: Path, progress: Progress | None = None
+) -> list[LoadSummary]:
+    """Load every file a manifest lists, in order: ``[{"dataset", "file", "year"?, "target"?}, …]``.
+
+    Paths are relative to the manifest. This is how the dev stack and the tests seed fee schedules,
+    contracts and observations, through the same loaders as any other file.
+    """
+    try:
+        with manifest.open() as fh:  # a few lines: reading it does not block anyone
+            entries = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise ReferenceFileError(f"{manifest}: not a readable JSON manifest ({exc})") from exc
+    summaries = []
+    for entry in entries:
+        if entry.get("dataset") not in DATASETS:
+            raise ReferenceFileError(f"{manifest}: unknown dataset {entry.get('dataset')!r}")
+        summaries.append(
+            await run_load(
+                session,
+                entry["dataset"],
+                manifest.parent / entry["file"],
+                year=entry.get("year"),
+                target=entry.get("target"),
+                progress=progress,
+            )
+        )
+    return summaries

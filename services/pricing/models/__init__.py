@@ -1,0 +1,39 @@
+"""Pricing's tables, all in the ``pricing`` schema (importing this registers every table)."""
+
+from services.pricing.models.base import Base, bus
+from services.pricing.models.edits import MueLimit, PtpEdit
+from services.pricing.models.medicare import Gpci, LocalityCounty, OppsRate, ReferenceLoad, RelativeValue
+from services.pricing.models.observations import Facility, Observation, UcCell
+from services.pricing.models.pricings import Pricing, PricingLine, ReceivedBill
+from services.pricing.models.terms import (
+    ClientSettings,
+    Contract,
+    FeeSchedule,
+    FeeScheduleExemption,
+    Network,
+    NetworkContract,
+)
+
+__all__ = [
+    "Base",
+    "ClientSettings",
+    "Contract",
+    "Facility",
+    "FeeSchedule",
+    "FeeScheduleExemption",
+    "Gpci",
+    "LocalityCounty",
+    "MueLimit",
+    "Network",
+    "NetworkContract",
+    "Observation",
+    "OppsRate",
+    "Pricing",
+    "PricingLine",
+    "PtpEdit",
+    "ReceivedBill",
+    "ReferenceLoad",
+    "RelativeValue",
+    "UcCell",
+    "bus",
+]

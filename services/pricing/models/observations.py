@@ -1,0 +1,74 @@
+"""What U&C reviews compare against: the facility registry, charge and allowance observations.
+
+``observations`` keeps every observation as loaded (one row per file row, bill line or accepted
+payment line, with a weight). ``uc_cells`` is the same data folded for fast percentiles: per kind,
+setting, code and scope (national, a state, a ZIP3, a peer group at each widening level), how many
+observations (summed weights) had each exact per-unit amount. A percentile is then an ordered walk over a
+scope's distinct amounts instead of a sort of its observations.
+
+In-house observations (bills, accepted payments) are inserted unfolded in the handler's transaction and
+folded by one background loop at a time (no two consumers fight over a hot national cell); file loads
+fold their rows in their own transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, Numeric, Text, text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.pricing.models.base import Base
+
+
+class Facility(Base):
+    """A facility's credentials, the third U&C review's peer-group key."""
+
+    __tablename__ = "facilities"
+
+    npi: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    facility_type: Mapped[str] = mapped_column(Text)
+    bed_band: Mapped[str] = mapped_column(Text)
+    teaching: Mapped[str] = mapped_column(Text)
+    trauma_level: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text)
+    zip: Mapped[str] = mapped_column(Text)
+
+
+class Observation(Base):
+    __tablename__ = "observations"
+    __table_args__ = (
+        Index("ix_observations_origin", "origin", "origin_ref"),
+        Index("ix_observations_service", "kind", "setting", "code"),
+        Index("ix_observations_unfolded", "id", postgresql_where=text("NOT folded")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    origin: Mapped[str] = mapped_column(Text)  # bill, payment, hpt, tic, file
+    origin_ref: Mapped[str] = mapped_column(Text)  # the bill id, or the loaded source's name
+    kind: Mapped[str] = mapped_column(Text)  # charge or allowed
+    setting: Mapped[str] = mapped_column(Text)  # professional or facility
+    code: Mapped[str] = mapped_column(Text)  # 99213, 71046-26, RC0450
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))  # per unit
+    weight: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str | None] = mapped_column(Text)
+    zip3: Mapped[str | None] = mapped_column(Text)
+    facility_npi: Mapped[str | None] = mapped_column(Text)
+    observed_on: Mapped[date | None] = mapped_column(Date)
+    bill_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    folded: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+class UcCell(Base):
+    __tablename__ = "uc_cells"
+
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    setting: Mapped[str] = mapped_column(Text, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
