@@ -128,16 +128,23 @@ async def create_staging(session: AsyncSession) -> None:
     )
 
 
-async def ingest_batch(
-    session: AsyncSession, origin: str, origin_ref: str, rows: Sequence[ObservationIn]
-) -> None:
-    """Add a batch of file observations, already folded: COPY to staging, then one set-wise fold."""
+async def stage(session: AsyncSession, origin: str, origin_ref: str, rows: Sequence[ObservationIn]) -> None:
+    """COPY a batch of file observations into this transaction's staging table (see :func:`fold_staged`)."""
     if not rows:
         return
     driver = await _driver(session)
     await driver.copy_records_to_table(
         "obs_staging", columns=COLUMNS, records=[r.record(origin, origin_ref, None, True) for r in rows]
     )
+
+
+async def fold_staged(session: AsyncSession) -> None:
+    """Keep the staged observations and count them into the cells, once for the whole load.
+
+    One set-wise fold at the end writes each distinct cell once; folding per batch would rewrite the
+    popular cells (a national scope of a common code) again for every batch.
+    """
+    await session.execute(text("SET LOCAL work_mem = '256MB'"))
     await session.execute(
         text(
             f"INSERT INTO {SCHEMA}.observations ({', '.join(COLUMNS)}) "

@@ -36,7 +36,7 @@ from services.pricing.importers.base import (
     parse_date,
     read_csv_rows,
 )
-from services.pricing.observations import ObservationIn, create_staging, ingest_batch, withdraw
+from services.pricing.observations import ObservationIn, create_staging, fold_staged, stage, withdraw
 from services.pricing.service_codes import COMPONENT_MODIFIERS, allowed_points, cents, coded, service_code
 from shared.codes import US_STATES
 
@@ -63,11 +63,13 @@ class _Writer:
     async def add(self, rows: list[ObservationIn]) -> None:
         self.pending.extend(rows)
         if len(self.pending) >= BATCH:
-            await self.flush()
+            await stage(self.session, self.origin, self.source, self.pending)
+            self.pending = []
 
-    async def flush(self) -> None:
-        await ingest_batch(self.session, self.origin, self.source, self.pending)
+    async def finish(self) -> None:
+        await stage(self.session, self.origin, self.source, self.pending)
         self.pending = []
+        await fold_staged(self.session)
 
 
 async def _registry(session: AsyncSession) -> dict[str, tuple[str, str]]:
@@ -208,7 +210,7 @@ async def load_hpt_csv(
                 continue
             summary.rows_loaded += 1
             await writer.add(found)
-    await writer.flush()
+    await writer.finish()
 
 
 def _payer_summaries(row: dict[str, str]) -> list[dict[str, Any]]:
@@ -297,7 +299,7 @@ async def load_hpt_json(
             raise ReferenceFileError(f"{path.name}: not valid JSON ({exc})") from exc
     if not seen_items:
         raise ReferenceFileError(f"{path.name}: no standard_charge_information array (CMS v3 JSON layout)")
-    await writer.flush()
+    await writer.finish()
 
 
 async def load_tic_allowed(
@@ -356,7 +358,7 @@ async def load_tic_allowed(
         raise ReferenceFileError(
             f"{path.name}: no out_of_network array (Transparency in Coverage allowed amounts)"
         )
-    await writer.flush()
+    await writer.finish()
 
 
 OBSERVATION_COLUMNS = {
@@ -438,7 +440,7 @@ async def load_observations_csv(
                 continue
             summary.rows_loaded += 1
             await writer.add([observation])
-    await writer.flush()
+    await writer.finish()
 
 
 async def _replace(session: AsyncSession, origin: str, source: str) -> None:
