@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
 
 T = TypeVar("T")
+# (partner id, clients) -> a new API key for that partner; clients ["*"] means all of its clients.
+KeyMaker = Callable[[str, list[str]], Coroutine[Any, Any, str]]
 
 PROVIDER = {"npi": "1912301953", "tin": "587654321", "name": "Ben Kildare Service"}
 
@@ -46,11 +48,24 @@ def bill(
     }
 
 
+def auth_header(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
 async def submit_bill(
-    http: httpx.AsyncClient, urls: dict[str, str], body: Any, headers: dict[str, str] | None = None
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    body: Any,
+    headers: dict[str, str] | None = None,
+    *,
+    key: str | None = None,
 ) -> httpx.Response:
-    """POST a bill to intake the way a partner does. The one place tests submit bills."""
-    return await http.post(f"{urls['intake']}/v1/bills", json=body, headers=headers or {})
+    """POST a bill to intake the way a partner does. The one place tests submit bills.
+
+    ``http`` (the fixture) already carries the suite's partner key; ``key`` submits as another partner.
+    """
+    extra = {**(headers or {}), **(auth_header(key) if key else {})}
+    return await http.post(f"{urls['intake']}/v1/bills", json=body, headers=extra)
 
 
 async def wait_until(
