@@ -9,6 +9,7 @@ from shared.contracts import (
     AgreementSignedV1,
     BillPricedV1,
     BillReceivedV1,
+    BillVoidedV1,
     CaseAgreedV1,
     CaseClosedV1,
     CaseNotOpenedV1,
@@ -27,6 +28,10 @@ def build_handlers(_: Settings) -> Handlers:
         await record(
             tx.session, e.bill_id, client_id=e.client_id, received_at=e.received_at, billed=e.total_charge
         )
+
+    @handlers.on(BillVoidedV1)
+    async def voided(tx: Tx, e: BillVoidedV1, _: Envelope) -> None:
+        await record(tx.session, e.bill_id, client_id=e.client_id, voided_at=e.voided_at)
 
     @handlers.on(BillPricedV1)
     async def priced(tx: Tx, e: BillPricedV1, _: Envelope) -> None:
