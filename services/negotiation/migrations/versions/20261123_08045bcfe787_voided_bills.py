@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "08045bcfe787"
 down_revision: str | None = "fb527bc3aa23"
 branch_labels: str | Sequence[str] | None = None

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "c0e553a80a09"
 down_revision: str | None = "7e5e2d1a601a"
 branch_labels: str | Sequence[str] | None = None
