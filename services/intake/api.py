@@ -35,7 +35,7 @@ from services.intake.schemas import (
     X12Out,
 )
 from services.intake.status import BillStatus
-from services.intake.x12 import ParsedClaim, X12FileError, located, read_837
+from services.intake.x12 import ParsedClaim, X12FileError, located, read_837, submission_of
 from shared.contracts import LineOfBusiness
 from shared.errors import Conflict, NotFound, ProblemError, Unprocessable
 from shared.http import validation_errors
@@ -284,7 +284,7 @@ async def submit_x12(
             errors=[p.as_dict() for p in exc.problems],
         ) from exc
     parsed = interchange.claims
-    submissions = [_x12_submission(i, claim) for i, claim in enumerate(parsed)]
+    submissions = [submission_of(i, claim) for i, claim in enumerate(parsed)]
 
     async def create() -> tuple[int, X12Out]:
         results = await receive(tx, partner, submissions, source="x12")
@@ -344,18 +344,6 @@ def _client_for(partner: Principal, client_id: str | None) -> str:
             ],
         )
     return client_id
-
-
-def _x12_submission(index: int, claim: ParsedClaim) -> Submission:
-    errors = [p.as_dict() for p in claim.problems]
-    try:
-        bill = BillIn.model_validate(claim.data)
-    except ValidationError as exc:
-        errors += [p.as_dict() for p in located(claim, validation_errors(exc.errors()))]
-        return Submission(index, None, errors, claim.claim_id)
-    if errors:
-        return Submission(index, None, errors, claim.claim_id)
-    return Submission(index, bill, [], claim.claim_id)
 
 
 def _x12_errors(claim: ParsedClaim, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -29,8 +29,12 @@ import pyx12.errors
 import pyx12.segment
 import pyx12.x12file
 import structlog
+from pydantic import ValidationError
 
+from services.intake.bills import Submission
+from services.intake.schemas import BillIn
 from shared.contracts import ClaimType, LineOfBusiness
+from shared.http import validation_errors
 
 log = structlog.get_logger(__name__)
 
@@ -748,3 +752,16 @@ def located(claim: ParsedClaim, errors: list[dict[str, Any]]) -> list[X12Problem
             (where, e["message"]), X12Problem(where, e["message"], e.get("type", "value_error"), e["field"])
         )
     return list(placed.values())
+
+
+def submission_of(index: int, claim: ParsedClaim) -> Submission:
+    """The claim as a bill to receive, or every problem found in it, each placed on its segment."""
+    errors = [p.as_dict() for p in claim.problems]
+    try:
+        bill = BillIn.model_validate(claim.data)
+    except ValidationError as exc:
+        errors += [p.as_dict() for p in located(claim, validation_errors(exc.errors()))]
+        return Submission(index, None, errors, claim.claim_id)
+    if errors:
+        return Submission(index, None, errors, claim.claim_id)
+    return Submission(index, bill, [], claim.claim_id)
