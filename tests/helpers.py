@@ -163,7 +163,8 @@ def x12_interchange(*claims: list[str], version: str = "005010X222A2", separator
             )
     st = [f"ST*837*0001*{version}", *body]
     segments = [
-        "ISA*00*          *00*          *ZZ*PARTNER        *ZZ*PARLEY         *251103*1200*^*00501*000000101*0*P*:",
+        "ISA*00*          *00*          *ZZ*PARTNER        *ZZ*PARLEY         "
+        "*251103*1200*^*00501*000000101*0*P*:",
         f"GS*HC*PARTNER*PARLEY*20251103*1200*101*X*{version}",
         *st,
         f"SE*{len(st) + 1}*0001",

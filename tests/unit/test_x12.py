@@ -122,7 +122,8 @@ def test_two_claims_of_one_provider_are_two_bills() -> None:
         ["30000"],
     )
     assert lines_of(second) == [(1, "0300", "85087", [], D("1.00"), D("50.00"), date(2005, 4, 1))]
-    assert second.patient is not None and second.patient.last_name == "SMITH"
+    assert second.patient is not None
+    assert second.patient.last_name == "SMITH"
 
 
 def test_example6_wrong_component_separator_is_an_error_naming_each_element() -> None:
@@ -152,7 +153,8 @@ def test_modifiers_ndc_and_line_of_business_override() -> None:
     assert (bill.diagnosis_code_set, bill.diagnoses) == ("icd10", ["S83511A", "M25561"])
     assert bill.line_of_business is LineOfBusiness.workers_compensation  # SBR09 WC
     (auto,) = read(x12_interchange(x12_claim("LOB")), LineOfBusiness.auto)
-    assert auto.claim is not None and auto.claim.line_of_business is LineOfBusiness.auto
+    assert auto.claim is not None
+    assert auto.claim.line_of_business is LineOfBusiness.auto
 
 
 def test_other_delimiters_are_read_from_the_isa() -> None:
@@ -165,7 +167,8 @@ def test_one_bad_claim_does_not_stop_the_others() -> None:
     good = x12_claim("GOOD")
     bad = x12_claim("BAD", [("HC:99214", "abc", "1"), ("HC:9921", "10", "0")])
     result = read(x12_interchange(good, bad))
-    assert result[0].claim is not None and result[0].errors == []
+    assert result[0].claim is not None
+    assert result[0].errors == []
     assert result[1].claim is None
     where = {(e["segment"], e["element"], e["field"]) for e in result[1].errors}
     assert ("SV1", "SV102", "lines[0].charge") in where
@@ -248,7 +251,8 @@ def _survives(text: str) -> None:
     try:
         interchange = read_837(text, client_id="acme", line_of_business=None)
     except X12FileError as exc:
-        assert exc.problems
+        problems_found = exc.problems
+        assert problems_found
         return
     for i, claim in enumerate(interchange.claims):
         submission = submission_of(i, claim)
