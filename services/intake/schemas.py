@@ -41,6 +41,7 @@ from shared.codes import (
 )
 from shared.contracts import ClaimFrequency, ClaimType, LineOfBusiness
 
+CENT = Decimal("0.01")
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 
@@ -174,6 +175,11 @@ class LineIn(BaseModel):
         description="1-based positions in `diagnoses` this line treats. X12 SV107.",
     )
 
+    @field_validator("charge")
+    @classmethod
+    def _in_cents(cls, charge: Decimal) -> Decimal:
+        return charge.quantize(CENT)  # "40" and "40.00" are the same money; store and send one form
+
     @field_validator("diagnosis_pointers")
     @classmethod
     def _pointers_in_range(cls, pointers: list[int]) -> list[int]:
@@ -255,7 +261,7 @@ class BillIn(BaseModel):
         line_sum = sum((line.charge for line in lines), Decimal("0"))
         if line_sum != total:
             raise ValueError(f"total_charge {total} does not equal the sum of the line charges {line_sum}")
-        return total
+        return total.quantize(CENT)
 
 
 # --- responses -------------------------------------------------------------------------------------

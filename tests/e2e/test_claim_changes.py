@@ -130,6 +130,7 @@ async def test_a_void_stops_the_bill_downstream(
         return at is not None
 
     await wait_until(reported, what="reporting to record the void")
+
     async def closed_in_history() -> dict | None:
         shown = (await http.get(f"{urls['intake']}/v1/bills/{bill_id}")).json()
         return shown if "closed" in [h["status"] for h in shown["status_history"]] else None

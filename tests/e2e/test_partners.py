@@ -33,31 +33,30 @@ async def test_no_key_a_bad_key_or_a_revoked_key_is_401(
 
     # The operator's command issues the key and revokes it; the key works in between.
     env = {**os.environ, "PARLEY_DATABASE_URL": stack.database_url(service("intake"))}
-    created = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "intake", "keys", "create", "--partner", "cli-partner"]
-        + ["--client", "cli-client", "--quiet"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = created.stdout.strip()
+
+    def parley(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "shared.cli", "intake", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+    key = (
+        await asyncio.to_thread(
+            parley, "keys", "create", "--partner", "cli-partner", "--client", "cli-client", "--quiet"
+        )
+    ).strip()
     assert key.startswith("prly_")
     ok = await submit_bill(http, urls, bill(client_id="cli-client"), key=key)
     assert ok.status_code == 201, ok.text
     key_id = key.split("_")[1]
-    listed = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "intake", "keys", "list", "--partner", "cli-partner"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert key_id in listed.stdout
-    assert key.split("_", 2)[2] not in listed.stdout  # the secret is never shown again
-    subprocess.run(
-        [sys.executable, "-m", "shared.cli", "intake", "keys", "revoke", key_id], env=env, check=True
-    )
+    listed = await asyncio.to_thread(parley, "keys", "list", "--partner", "cli-partner")
+    assert key_id in listed
+    assert key.split("_", 2)[2] not in listed  # the secret is never shown again
+    await asyncio.to_thread(parley, "keys", "revoke", key_id)
 
     async def refused() -> bool:
         return (await http.get(f"{intake}/v1/bills", headers=auth_header(key))).status_code == 401
