@@ -37,7 +37,7 @@ from services.intake.schemas import (
     StatusChange,
 )
 from services.intake.status import OPEN_TO_CHANGE, BillStatus
-from services.intake.webhooks import StatusChanged, enqueue
+from services.intake.webhooks import EVENT_TYPE, StatusChanged, body_of, enqueue
 from shared.bus.outbox import Tx
 from shared.contracts import (
     Address,
@@ -122,9 +122,7 @@ async def receive(
         if results[sub.index].bill is not None:
             notices.append(StatusChanged(results[sub.index].bill, now))  # type: ignore[arg-type]
     for received in await _create(tx, repository, principal, originals, source, now):
-        results[received.index] = received
-        if received.bill is not None:
-            notices.append(StatusChanged(received.bill, now))
+        results[received.index] = received  # their webhooks were queued with them
     await enqueue(tx.session, principal.partner_id, notices)
     return [results[i] for i in sorted(results)]
 
@@ -156,23 +154,40 @@ async def _create(
         }
         for sub, claim in originals
     }
-    inserted = await repository.insert_new(list(rows.values()))
-    stored = [(sub, claim, rows[sub.index]) for sub, claim in originals if rows[sub.index]["id"] in inserted]
-    lines, patients, revisions, history = [], [], [], []
-    for _, claim, row in stored:
+    lines, patients, revisions, history, webhooks = [], [], [], [], []
+    summaries = {}
+    for sub, claim in originals:
+        row = rows[sub.index]
         lines += line_rows(row["id"], claim)
         patients += patient_rows(row["id"], claim)
         revisions.append(revision_row(row["id"], 1, claim, source, now))
         history.append({"bill_id": row["id"], "status": BillStatus.received.value, "detail": None, "at": now})
-    await repository.insert_details(lines=lines, patients=patients, revisions=revisions, history=history)
-    results = []
-    for sub, claim, row in stored:
-        await tx.emit(
-            received_event(row["id"], principal.partner_id, claim, revision=1, received_at=now),
-            subject=str(row["id"]),
-        )
-        summary = BillSummary.model_validate(row)
-        results.append(Received(sub.index, claim.partner_claim_id, "created", 201, summary))
+        summaries[sub.index] = BillSummary.model_validate(row)
+        event_id = uuid.uuid4()
+        body = body_of(event_id, StatusChanged(summaries[sub.index], now))
+        webhooks.append({"id": event_id, "bill_id": row["id"], "event_type": EVENT_TYPE, "body": body})
+    inserted = await repository.insert_new(
+        bills=list(rows.values()),
+        lines=lines,
+        patients=patients,
+        revisions=revisions,
+        history=history,
+        webhooks=webhooks,
+    )
+    stored = [(sub, claim, rows[sub.index]) for sub, claim in originals if rows[sub.index]["id"] in inserted]
+    await tx.emit_many(
+        [
+            (
+                received_event(row["id"], principal.partner_id, claim, revision=1, received_at=now),
+                str(row["id"]),
+            )
+            for _, claim, row in stored
+        ]
+    )
+    results = [
+        Received(sub.index, claim.partner_claim_id, "created", 201, summaries[sub.index])
+        for sub, claim, _ in stored
+    ]
     lost = [(sub, claim) for sub, claim in originals if rows[sub.index]["id"] not in inserted]
     existing = await repository.ids_of(principal.partner_id, [_key(c) for _, c in lost])
     for sub, claim in lost:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -31,6 +31,7 @@ from services.intake.models import (
     WebhookDelivery,
 )
 from services.intake.status import BillStatus, advances
+from services.intake.webhooks import NOTIFY_CHANNEL
 from shared.errors import Unprocessable
 
 ClaimKey = tuple[str, str]  # (client id, partner claim id)
@@ -59,6 +60,46 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
             "the cursor is not one this API returned",
             errors=[{"field": "query:cursor", "message": "unrecognised cursor", "type": "cursor"}],
         ) from exc
+
+
+_INSERT_NEW = text(
+    """
+    WITH new AS (
+        INSERT INTO intake.bills
+        SELECT * FROM jsonb_populate_recordset(NULL::intake.bills, CAST(:bills AS jsonb))
+        ON CONFLICT (partner_id, client_id, partner_claim_id) DO NOTHING
+        RETURNING id, partner_id
+    ), lines AS (
+        INSERT INTO intake.bill_lines
+        SELECT r.* FROM jsonb_populate_recordset(NULL::intake.bill_lines, CAST(:lines AS jsonb)) r
+        JOIN new ON new.id = r.bill_id
+    ), patients AS (
+        INSERT INTO intake.bill_patients
+        SELECT r.* FROM jsonb_populate_recordset(NULL::intake.bill_patients, CAST(:patients AS jsonb)) r
+        JOIN new ON new.id = r.bill_id
+    ), revisions AS (
+        INSERT INTO intake.bill_revisions
+        SELECT r.* FROM jsonb_populate_recordset(NULL::intake.bill_revisions, CAST(:revisions AS jsonb)) r
+        JOIN new ON new.id = r.bill_id
+    ), history AS (
+        INSERT INTO intake.bill_status_history (bill_id, status, detail, at)
+        SELECT r.bill_id, r.status, r.detail, r.at
+        FROM jsonb_populate_recordset(NULL::intake.bill_status_history, CAST(:history AS jsonb)) r
+        JOIN new ON new.id = r.bill_id
+    ), webhooks AS (
+        INSERT INTO intake.webhook_deliveries (id, partner_id, bill_id, event_type, body)
+        SELECT r.id, new.partner_id, r.bill_id, r.event_type, r.body
+        FROM jsonb_to_recordset(CAST(:webhooks AS jsonb))
+             AS r(id uuid, bill_id uuid, event_type text, body text)
+        JOIN new ON new.id = r.bill_id
+        JOIN intake.partners p ON p.id = new.partner_id AND p.webhook_url IS NOT NULL
+        RETURNING 1
+    ), woken AS (
+        SELECT pg_notify(:channel, '') FROM (SELECT 1 FROM webhooks LIMIT 1) AS any_queued
+    )
+    SELECT new.id, (SELECT count(*) FROM woken) AS woken FROM new
+    """
+)
 
 
 class BillRepository:
@@ -152,12 +193,37 @@ class BillRepository:
         )
         return {(r.client_id, r.partner_claim_id): r.id for r in await self.session.execute(stmt)}
 
-    async def insert_new(self, rows: Sequence[Mapping[str, Any]]) -> set[uuid.UUID]:
-        """Insert bills; a claim another request inserted meanwhile is skipped. Returns the ids inserted."""
-        if not rows:
+    async def insert_new(
+        self,
+        *,
+        bills: Sequence[Mapping[str, Any]],
+        lines: Sequence[Mapping[str, Any]],
+        patients: Sequence[Mapping[str, Any]],
+        revisions: Sequence[Mapping[str, Any]],
+        history: Sequence[Mapping[str, Any]],
+        webhooks: Sequence[Mapping[str, Any]],
+    ) -> set[uuid.UUID]:
+        """Insert new bills with everything that belongs to them, in one statement however many.
+
+        A claim that another request inserted meanwhile is skipped (with its lines, history…): the
+        ids returned are the bills this call inserted. Webhook deliveries are queued only if the
+        partner has a webhook. Rows travel as JSON and are typed by the tables' own row types.
+        """
+        if not bills:
             return set()
-        stmt = pg_insert(Bill).on_conflict_do_nothing().returning(Bill.id)
-        return set((await self.session.execute(stmt, list(rows))).scalars().all())
+        params = {
+            name: json.dumps(rows, default=str)
+            for name, rows in (
+                ("bills", bills),
+                ("lines", lines),
+                ("patients", patients),
+                ("revisions", revisions),
+                ("history", history),
+                ("webhooks", webhooks),
+            )
+        }
+        result = await self.session.execute(_INSERT_NEW, {**params, "channel": NOTIFY_CHANNEL})
+        return {row.id for row in result}
 
     async def insert_details(
         self,
