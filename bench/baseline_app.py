@@ -3,7 +3,8 @@
 No validation, no authentication, no idempotency, no outbox, no history: a bill row and its line rows in
 one transaction, over the same Unix socket to the same Postgres. ``POST /bills`` takes the JSON bill;
 ``POST /x12`` splits an 837 on its delimiters just far enough to find each claim's charges and codes.
-Run as its own uvicorn process (like intake): ``PARLEY_BENCH_DSN=… uvicorn --factory bench.baseline_app:create_app``.
+Run as its own uvicorn process, like intake (``bench.intake`` does it):
+``PARLEY_BENCH_DSN=… uvicorn --factory bench.baseline_app:create_app``.
 """
 
 from __future__ import annotations

@@ -120,6 +120,17 @@ async def x12_run(url: str, headers: dict[str, str], files: int, claims: int) ->
     return {"per_s": files * claims / elapsed}
 
 
+def start_baseline(port: int, dsn: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "uvicorn", "--factory", "bench.baseline_app:create_app"),
+            *("--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"),
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PARLEY_BENCH_DSN": dsn},
+    )
+
+
 async def wait_up(url: str) -> None:
     async with httpx.AsyncClient() as client:
         for _ in range(200):
@@ -145,12 +156,7 @@ async def main(bills: int, concurrencies: list[int], files: int, claims: int) ->
             stack.stop_service(name)
         key = {"Authorization": f"Bearer {await partner_key(stack)}"}
         port = free_port()
-        baseline = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "bench.baseline_app:create_app"]
-            + ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "PARLEY_BENCH_DSN": asyncpg_dsn(stack.superuser_url())},
-        )
+        baseline = start_baseline(port, asyncpg_dsn(stack.superuser_url()))
         base = f"http://127.0.0.1:{port}"
         intake = stack.services["intake"].base_url
         await wait_up(f"{base}/docs")
