@@ -19,10 +19,11 @@ What it decides:
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import pyx12.errors
@@ -108,7 +109,7 @@ class ParsedClaim:
         """Set ``data`` at a dotted/indexed path (``lines[0].charge``) and remember where it came from."""
         self.fields[path] = where
         target: Any = self.data
-        parts = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+        parts = _path_parts(path)
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
             key: Any = int(part[1:-1]) if part.startswith("[") else part
@@ -719,6 +720,11 @@ class _Walker:
         return parsed
 
 
+@functools.lru_cache(maxsize=4096)
+def _path_parts(path: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[^.\[\]]+|\[\d+\]", path))
+
+
 def _at(where: Location, i: int) -> Location:
     return Location(where.segment, where.position, f"{where.segment}{i:02d}")
 
@@ -732,10 +738,10 @@ def _name(entity: _Entity) -> str | None:
 
 
 def _parse_date(value: str) -> date | None:
-    if not re.fullmatch(r"\d{8}", value):
+    if len(value) != 8 or not value.isdigit() or not value.isascii():
         return None
     try:
-        return datetime.strptime(value, "%Y%m%d").date()  # noqa: DTZ007 - a calendar date, no time
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
         return None
 

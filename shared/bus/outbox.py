@@ -8,11 +8,13 @@ woken exactly when there is something committed to send.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import func, insert, select
+from sqlalchemy import TextClause, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,48 +23,56 @@ from shared.contracts import Envelope, Payload
 
 log = structlog.get_logger(__name__)
 
-# Rows per INSERT: five parameters each stays well under the server's 32767 parameters per statement.
-MANY_ROWS = 2000
-
 
 @dataclass(frozen=True)
 class Outbox:
     tables: BusTables
     source: str
 
+    @functools.cached_property
+    def _insert_many(self) -> TextClause:
+        table = f"{self.tables.schema}.{self.tables.outbox.name}"
+        return text(
+            f"""
+            WITH inserted AS (
+                INSERT INTO {table} (event_id, topic, key, event_type, body)
+                SELECT r.event_id, r.topic, r.key, r.event_type, r.body
+                FROM ROWS FROM (
+                    jsonb_to_recordset(CAST(:rows AS jsonb))
+                    AS (event_id uuid, topic text, key text, event_type text, body text)
+                ) WITH ORDINALITY AS r(event_id, topic, key, event_type, body, n)
+                ORDER BY r.n  -- ids in the order given: the relay publishes a bill's events by id
+                RETURNING id
+            )
+            SELECT pg_notify(:channel, '') FROM (SELECT 1 FROM inserted LIMIT 1) AS any_inserted
+            """
+        )
+
     async def add(self, session: AsyncSession, payload: Payload, *, subject: str) -> Envelope:
         (envelope,) = await self.add_many(session, [(payload, subject)])
         return envelope
 
     async def add_many(self, session: AsyncSession, events: Sequence[tuple[Payload, str]]) -> list[Envelope]:
-        """Write ``(payload, subject)`` events in their order, however many, in one round trip per
-        ``MANY_ROWS`` (an X12 file of a thousand claims is a thousand events)."""
+        """Write ``(payload, subject)`` events in their order, however many, in one round trip (an X12
+        file of a thousand claims is a thousand events)."""
         envelopes = [
             Envelope.wrap(payload, source=self.source, subject=subject) for payload, subject in events
         ]
-        outbox = self.tables.outbox
-        for start in range(0, len(envelopes), MANY_ROWS):
-            chunk = envelopes[start : start + MANY_ROWS]
-            # The rows and the (transactional) notification that wakes the relay, in one statement.
-            inserted = (
-                insert(outbox)
-                .values(
-                    [
-                        {
-                            "event_id": envelope.id,
-                            "topic": payload.topic.value,
-                            "key": envelope.subject,
-                            "event_type": envelope.type,
-                            "body": envelope.model_dump_json(),
-                        }
-                        for envelope, (payload, _) in zip(chunk, events[start:], strict=False)
-                    ]
-                )
-                .returning(outbox.c.id)
-                .cte("inserted")
+        rows = [
+            {
+                "event_id": str(envelope.id),
+                "topic": payload.topic.value,
+                "key": envelope.subject,
+                "event_type": envelope.type,
+                "body": envelope.model_dump_json(),
+            }
+            for envelope, (payload, _) in zip(envelopes, events, strict=True)
+        ]
+        if rows:
+            # The rows (in order) and the transactional notification that wakes the relay: one statement.
+            await session.execute(
+                self._insert_many, {"rows": json.dumps(rows), "channel": self.tables.notify_channel}
             )
-            first = select(inserted.c.id).limit(1).subquery()
-            await session.execute(select(func.pg_notify(self.tables.notify_channel, "")).select_from(first))
         for envelope in envelopes:
             log.info(
                 "event.recorded",
