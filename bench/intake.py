@@ -143,9 +143,10 @@ async def wait_up(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-async def main(bills: int, concurrencies: list[int], files: int, claims: int) -> None:
+async def main(bills: int, concurrencies: list[int], files: int, claims: int, pre_ping: bool) -> None:
     root = PROJECT_ROOT / ".parley" / f"bench-intake-{os.getpid()}"
-    stack = DevStack.throwaway(root, env={"PARLEY_ENVIRONMENT": "test"})
+    env = {"PARLEY_ENVIRONMENT": "test", "PARLEY_DB_POOL_PRE_PING": str(pre_ping).lower()}
+    stack = DevStack.throwaway(root, env=env)
     baseline: subprocess.Popen[bytes] | None = None
     rows: list[tuple[str, dict[str, float], dict[str, float]]] = []
     try:
@@ -175,7 +176,10 @@ async def main(bills: int, concurrencies: list[int], files: int, claims: int) ->
             baseline.wait(10)
         stack.stop()
         shutil.rmtree(root, ignore_errors=True)
-    print(f"\nintake alone (downstream services stopped), {os.cpu_count()} CPUs, {bills} bills per JSON run")
+    print(
+        f"\nintake alone (downstream services stopped), {os.cpu_count()} CPUs, {bills} bills per JSON run, "
+        f"pool pre-ping {'on' if pre_ping else 'off'}"
+    )
     print(f"{'':32} {'Parley':>12} {'baseline':>12} {'ratio':>6}   Parley p50/p99 ms   baseline p50/p99 ms")
     for label, parley, bare in rows:
         unit = "claims/s" if label.startswith("X12") else "bills/s"
@@ -197,5 +201,11 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--files", type=int, default=10)
     parser.add_argument("--claims", type=int, default=200)
+    parser.add_argument(
+        "--pre-ping",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="PARLEY_DB_POOL_PRE_PING for intake",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.bills, args.concurrency, args.files, args.claims))
+    asyncio.run(main(args.bills, args.concurrency, args.files, args.claims, args.pre_ping))

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -49,6 +49,7 @@ PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No API key, or one that is malformed, unknown or revoked.", **PROBLEM},
     403: {"description": "The key is not scoped to the bill's client.", **PROBLEM},
+    422: {"description": "A parameter is invalid; `errors` names it.", **PROBLEM},
 }
 SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
     **AUTH_ERRORS,
@@ -369,7 +370,7 @@ async def list_bills(
     updated_since: Annotated[
         datetime | None, Query(description="Changed at or after this instant: poll with it.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=200, description="Bills per page.")] = 50,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> BillPage:
     """Newest first, without lines or patient data (read one bill for those). Page with `next_cursor`."""
@@ -409,7 +410,9 @@ async def list_bills(
     summary="Read a bill, its status and its history",
     responses={**AUTH_ERRORS, 404: {"description": "No such bill among yours.", **PROBLEM}},
 )
-async def get_bill(bill_id: uuid.UUID, tx: TxDep, partner: CurrentPartner) -> BillOut:
+async def get_bill(
+    bill_id: Annotated[uuid.UUID, Path(description="Parley's bill id.")], tx: TxDep, partner: CurrentPartner
+) -> BillOut:
     """The bill as received (latest revision), its current status with the reason, every status change
     in the order it happened, and every revision. This read is written to the audit log (who, which
     bill, when), because it carries patient data."""

@@ -131,7 +131,7 @@ class FacilityIn(BaseModel):
     zip: ZipCode = Field(description="ZIP of the service facility (5 or 9 digits).")
     npi: NPI | None = Field(default=None, description="Service facility NPI. X12 NM1*77 NM109.")
     name: str | None = Field(default=None, max_length=200, description="X12 NM1*77 NM103.")
-    address: AddressIn | None = None
+    address: AddressIn | None = Field(default=None, description="X12 NM1*77 N3/N4.")
 
 
 class PatientIn(BaseModel):
@@ -241,7 +241,7 @@ class BillIn(BaseModel):
         max_length=25,
         description="Diagnosis codes, principal first, with or without the dot. X12 HI (ABK/ABF, BK/BF).",
     )
-    lines: list[LineIn] = Field(min_length=1, max_length=999)
+    lines: list[LineIn] = Field(min_length=1, max_length=999, description="The service lines, 1 to 999.")
     total_charge: Amount = Field(description="Must equal the sum of the line charges. X12 CLM02.")
 
     @field_validator("lines")
@@ -269,71 +269,71 @@ class BillIn(BaseModel):
 
 class FieldError(BaseModel):
     field: str = Field(description="Where the problem is, e.g. `lines[2].charge` or `header:Authorization`.")
-    message: str
-    type: str
+    message: str = Field(description="What is wrong and what is expected (never the value sent).")
+    type: str = Field(description="A stable code for the kind of problem, e.g. `missing`, `duplicate`.")
 
 
 class AddressOut(BaseModel):
-    line1: str
-    line2: str | None = None
-    city: str
-    state: str
-    zip: str
+    line1: str = Field(description="Street.")
+    line2: str | None = Field(default=None, description="Second address line.")
+    city: str = Field(description="City.")
+    state: str = Field(description="Two-letter state code.")
+    zip: str = Field(description="ZIP, 5 or 9 digits.")
 
 
 class ProviderOut(BaseModel):
-    npi: str
-    tin: str
-    name: str | None
-    taxonomy: str | None = None
-    address: AddressOut | None = None
+    npi: str = Field(description="Billing provider NPI.")
+    tin: str = Field(description="Billing provider tax id, 9 digits.")
+    name: str | None = Field(description="Billing provider name.")
+    taxonomy: str | None = Field(default=None, description="Provider taxonomy code.")
+    address: AddressOut | None = Field(default=None, description="Billing provider address.")
 
 
 class FacilityOut(BaseModel):
-    state: str
-    zip: str
-    npi: str | None
-    name: str | None
-    address: AddressOut | None = None
+    state: str = Field(description="State of the service facility.")
+    zip: str = Field(description="ZIP of the service facility.")
+    npi: str | None = Field(description="Service facility NPI.")
+    name: str | None = Field(description="Service facility name.")
+    address: AddressOut | None = Field(default=None, description="Service facility address.")
 
 
 class PatientOut(BaseModel):
-    first_name: str | None
-    last_name: str | None
-    birth_date: date | None
-    member_id: str | None
+    first_name: str | None = Field(description="Patient first name.")
+    last_name: str | None = Field(description="Patient last name.")
+    birth_date: date | None = Field(description="Patient birth date.")
+    member_id: str | None = Field(description="Subscriber's member id.")
 
 
 class LineOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    line_number: int
-    procedure_code: str | None
-    revenue_code: str | None
-    modifiers: list[str]
-    units: Decimal
-    charge: Decimal
-    service_date: date
-    place_of_service: str | None
-    ndc: str | None = None
-    diagnosis_pointers: list[int] = Field(default_factory=list)
+    line_number: int = Field(description="Line number (X12 LX01, or the position).")
+    procedure_code: str | None = Field(description="CPT or HCPCS code.")
+    revenue_code: str | None = Field(description="UB-04 revenue code (4 digits).")
+    modifiers: list[str] = Field(description="Up to four procedure modifiers.")
+    units: Decimal = Field(description="Units of service.")
+    charge: Decimal = Field(description="Billed charge, dollars.")
+    service_date: date = Field(description="Date of service.")
+    place_of_service: str | None = Field(description="The line's own place of service, if given.")
+    ndc: str | None = Field(default=None, description="National Drug Code, 11 digits.")
+    diagnosis_pointers: list[int] = Field(default_factory=list, description="1-based positions in diagnoses.")
 
 
 class StatusChange(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    status: BillStatus
-    detail: str | None
+    status: BillStatus = Field(description="The status this change reached.")
+    detail: str | None = Field(description="Why, in words.")
     at: datetime = Field(description="When it happened downstream (not when intake heard of it).")
 
 
 class RevisionOut(BaseModel):
-    revision: int
-    frequency: ClaimFrequency
-    source: Literal["json", "x12"]
-    total_charge: Decimal
-    line_count: int
-    received_at: datetime
+    revision: int = Field(description="1 for the original, then one more per replacement.")
+    frequency: ClaimFrequency = Field(description="original or replacement.")
+    source: Literal["json", "x12"] = Field(description="How this revision arrived.")
+    total_charge: Decimal = Field(description="Total charge of this revision.")
+    line_count: int = Field(description="Number of lines in this revision.")
+    received_at: datetime = Field(description="When Parley received this revision.")
     replaced_lines: list[dict[str, Any]] | None = Field(
         description="The lines of this revision, kept once a later revision replaced them."
     )
@@ -345,43 +345,45 @@ class BillSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID = Field(description="Parley's bill id; stays the same across replacements.")
-    partner_claim_id: str
-    client_id: str
-    claim_type: ClaimType
+    partner_claim_id: str = Field(description="Your claim number.")
+    client_id: str = Field(description="The client the bill is for.")
+    claim_type: ClaimType = Field(description="professional or institutional.")
     frequency: ClaimFrequency = Field(description="Frequency of the latest revision received.")
     revision: int = Field(description="1 for the original; each replacement adds one.")
-    line_of_business: LineOfBusiness | None
-    total_charge: Decimal
+    line_of_business: LineOfBusiness | None = Field(description="Line of business, if known.")
+    total_charge: Decimal = Field(description="Billed total of the latest revision, dollars.")
     status: BillStatus = Field(description="Where the bill is in the workflow; see status_history.")
     status_detail: str | None = Field(description="Why it is in this status, in words.")
     priced_amount: Decimal | None = Field(description="Allowed amount once priced.")
     pricing_method: str | None = Field(description="How it was priced, e.g. fee_schedule.")
     agreed_amount: Decimal | None = Field(description="Settlement amount once agreed with the provider.")
-    received_at: datetime
-    updated_at: datetime
-    voided_at: datetime | None
+    received_at: datetime = Field(description="When Parley first received the bill.")
+    updated_at: datetime = Field(description="When the bill last changed (a revision or a status).")
+    voided_at: datetime | None = Field(description="When the partner voided it, if it did.")
 
 
 class BillOut(BillSummary):
     """The whole bill. Reading it is written to the audit log (it carries patient data)."""
 
-    jurisdiction: str | None
-    provider: ProviderOut
-    facility: FacilityOut
-    patient: PatientOut | None
-    type_of_bill: str | None
-    admission_date: date | None
-    discharge_date: date | None
-    place_of_service: str | None
-    diagnosis_code_set: Literal["icd10", "icd9"]
-    diagnoses: list[str]
-    lines: list[LineOut]
-    status_history: list[StatusChange]
-    revisions: list[RevisionOut]
+    jurisdiction: str | None = Field(
+        description="Pricing jurisdiction if it differs from the facility state."
+    )
+    provider: ProviderOut = Field(description="The billing provider.")
+    facility: FacilityOut = Field(description="Where the service was rendered.")
+    patient: PatientOut | None = Field(description="Minimum necessary patient identity.")
+    type_of_bill: str | None = Field(description="UB-04 type of bill (institutional).")
+    admission_date: date | None = Field(description="Admission date.")
+    discharge_date: date | None = Field(description="Discharge date.")
+    place_of_service: str | None = Field(description="CMS place-of-service code (professional).")
+    diagnosis_code_set: Literal["icd10", "icd9"] = Field(description="Code set of the diagnoses.")
+    diagnoses: list[str] = Field(description="Diagnosis codes without the dot, principal first.")
+    lines: list[LineOut] = Field(description="The lines of the latest revision.")
+    status_history: list[StatusChange] = Field(description="Every status change, in the order it happened.")
+    revisions: list[RevisionOut] = Field(description="Every revision received.")
 
 
 class BillPage(BaseModel):
-    items: list[BillSummary]
+    items: list[BillSummary] = Field(description="Bills, newest first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
 
 
@@ -390,19 +392,19 @@ Outcome = Literal["created", "replaced", "voided", "rejected"]
 
 class BatchItem(BaseModel):
     index: int = Field(description="Position of the bill in the request (0-based).")
-    partner_claim_id: str | None
-    outcome: Outcome
+    partner_claim_id: str | None = Field(description="The bill's claim number, when it could be read.")
+    outcome: Outcome = Field(description="created, replaced, voided or rejected.")
     status: int = Field(description="The HTTP status this bill would have had on its own (201, 200, 4xx).")
-    bill: BillSummary | None
-    errors: list[FieldError] = Field(default_factory=list)
+    bill: BillSummary | None = Field(description="The bill as stored; null when rejected.")
+    errors: list[FieldError] = Field(default_factory=list, description="Why it was rejected.")
 
 
 class BatchOut(BaseModel):
-    created: int
-    replaced: int
-    voided: int
-    rejected: int
-    items: list[BatchItem]
+    created: int = Field(description="Bills created.")
+    replaced: int = Field(description="Bills replaced by a new revision.")
+    voided: int = Field(description="Bills voided.")
+    rejected: int = Field(description="Bills rejected (nothing of them stored).")
+    items: list[BatchItem] = Field(description="One answer per bill, in request order.")
 
 
 class X12ErrorOut(BaseModel):
@@ -410,8 +412,8 @@ class X12ErrorOut(BaseModel):
     position: int = Field(description="Segment position within its transaction set (ST = 1), as in a 999.")
     element: str | None = Field(description="Element reference, e.g. SV102 or SV101-2.")
     field: str | None = Field(description="The bill field the element feeds, e.g. lines[0].charge.")
-    message: str
-    type: str
+    message: str = Field(description="What is wrong and what is expected (never the value sent).")
+    type: str = Field(description="A stable code for the kind of problem, e.g. `component_separator`.")
 
 
 class X12Claim(BaseModel):
@@ -419,22 +421,24 @@ class X12Claim(BaseModel):
     transaction: str = Field(description="ST02 of the transaction set holding the claim.")
     position: int = Field(description="Position of its CLM segment within the transaction set.")
     partner_claim_id: str | None = Field(description="CLM01.")
-    claim_type: ClaimType
-    outcome: Outcome
+    claim_type: ClaimType = Field(
+        description="From the transaction set: 837P professional, 837I institutional."
+    )
+    outcome: Outcome = Field(description="created, replaced, voided or rejected.")
     status: int = Field(description="The HTTP status this claim would have had on its own.")
-    bill: BillSummary | None
-    errors: list[X12ErrorOut] = Field(default_factory=list)
+    bill: BillSummary | None = Field(description="The bill as stored; null when rejected.")
+    errors: list[X12ErrorOut] = Field(default_factory=list, description="Why it was rejected, by segment.")
 
 
 class X12Out(BaseModel):
     interchange_control_number: str = Field(description="ISA13.")
     sender_id: str = Field(description="ISA06.")
     receiver_id: str = Field(description="ISA08.")
-    created: int
-    replaced: int
-    voided: int
-    rejected: int
-    claims: list[X12Claim]
+    created: int = Field(description="Claims that created a bill.")
+    replaced: int = Field(description="Claims that replaced a bill (CLM05-3 = 7).")
+    voided: int = Field(description="Claims that voided a bill (CLM05-3 = 8).")
+    rejected: int = Field(description="Claims rejected (nothing of them stored).")
+    claims: list[X12Claim] = Field(description="One answer per claim, in file order.")
     warnings: list[X12ErrorOut] = Field(
         default_factory=list,
         description="Harmless syntax findings (e.g. trailing separators); nothing rejected.",
@@ -454,8 +458,8 @@ class WebhookIn(BaseModel):
 
 
 class WebhookOut(BaseModel):
-    url: str
-    updated_at: datetime
+    url: str = Field(description="Where Parley posts status changes.")
+    updated_at: datetime = Field(description="When the registration last changed.")
     secret: str | None = Field(
         default=None,
         description="The signing secret. Shown only when it is issued (first registration or rotation): "
@@ -464,25 +468,25 @@ class WebhookOut(BaseModel):
 
 
 class AttemptOut(BaseModel):
-    attempt: int
-    at: datetime
-    url: str
+    attempt: int = Field(description="1 for the first attempt.")
+    at: datetime = Field(description="When the attempt started.")
+    url: str = Field(description="The URL posted to.")
     status_code: int | None = Field(description="Your endpoint's HTTP status; null if none was received.")
-    error: str | None
-    duration_ms: int
+    error: str | None = Field(description="Why the attempt failed (status, timeout, connection error).")
+    duration_ms: int = Field(description="How long the attempt took.")
 
 
 class DeliveryOut(BaseModel):
     id: uuid.UUID = Field(description="The event id (Parley-Event-Id): the same on every attempt.")
-    bill_id: uuid.UUID
-    event_type: str
-    status: Literal["pending", "delivered", "failed"]
-    attempts: int
+    bill_id: uuid.UUID = Field(description="The bill whose status changed.")
+    event_type: str = Field(description="bill.status_changed")
+    status: Literal["pending", "delivered", "failed"] = Field(description="Where the delivery stands.")
+    attempts: int = Field(description="Attempts made so far.")
     next_attempt_at: datetime | None = Field(description="When the next attempt is due (pending only).")
-    last_status_code: int | None
-    last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
+    last_status_code: int | None = Field(description="Your endpoint's status on the last attempt.")
+    last_error: str | None = Field(description="Why the last attempt failed.")
+    created_at: datetime = Field(description="When the status change was queued.")
+    delivered_at: datetime | None = Field(description="When your endpoint accepted it.")
     body: dict[str, Any] = Field(description="The JSON document posted.")
     attempt_log: list[AttemptOut] | None = Field(
         default=None, description="Every attempt; on the single-delivery read only."
@@ -490,5 +494,5 @@ class DeliveryOut(BaseModel):
 
 
 class DeliveryPage(BaseModel):
-    items: list[DeliveryOut]
-    next_cursor: str | None
+    items: list[DeliveryOut] = Field(description="Deliveries, newest first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")

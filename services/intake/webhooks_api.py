@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import func, select
 
 from services.intake.auth import CurrentPartner
@@ -26,7 +26,9 @@ PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid API key.", **PROBLEM},
     404: {"description": "Nothing registered, or no such delivery among yours.", **PROBLEM},
+    422: {"description": "Invalid; `errors` names the field or parameter.", **PROBLEM},
 }
+DeliveryId = Annotated[uuid.UUID, Path(description="The delivery's id (= the event id).")]
 
 
 @router.put("", response_model=WebhookOut, summary="Register or change your webhook URL", responses=ERRORS)
@@ -101,9 +103,11 @@ def _delivery_out(delivery: WebhookDelivery, *, with_attempts: bool) -> Delivery
 async def list_deliveries(
     session: SessionDep,
     partner: CurrentPartner,
-    status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
-    bill_id: Annotated[uuid.UUID | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    status: Annotated[
+        Literal["pending", "delivered", "failed"] | None, Query(description="Only deliveries in this state.")
+    ] = None,
+    bill_id: Annotated[uuid.UUID | None, Query(description="Only this bill's deliveries.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Deliveries per page.")] = 50,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> DeliveryPage:
     """Every status change queued for your webhook, newest first, with its outcome so far."""
@@ -126,7 +130,7 @@ async def list_deliveries(
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryOut, summary="One delivery", responses=ERRORS)
-async def get_delivery(delivery_id: uuid.UUID, session: SessionDep, partner: CurrentPartner) -> DeliveryOut:
+async def get_delivery(delivery_id: DeliveryId, session: SessionDep, partner: CurrentPartner) -> DeliveryOut:
     """A delivery with every attempt: when, your endpoint's status code or the error, how long it took."""
     delivery = await WebhookRepository(session).delivery(partner.partner_id, delivery_id)
     if delivery is None:
@@ -140,7 +144,7 @@ async def get_delivery(delivery_id: uuid.UUID, session: SessionDep, partner: Cur
     summary="Send a delivery again",
     responses=ERRORS,
 )
-async def redeliver(delivery_id: uuid.UUID, tx: TxDep, partner: CurrentPartner) -> DeliveryOut:
+async def redeliver(delivery_id: DeliveryId, tx: TxDep, partner: CurrentPartner) -> DeliveryOut:
     """Queue a delivered or failed delivery again now (same event id), e.g. after fixing your endpoint."""
     repository = WebhookRepository(tx.session)
     delivery = await repository.delivery(partner.partner_id, delivery_id, for_update=True)
