@@ -50,7 +50,7 @@ async def stack() -> AsyncIterator[DevStack]:
             "PARLEY_DB_POOL_SIZE": "5",
             # Intake: revocation shows within a second; webhook retries come quickly.
             "PARLEY_INTAKE_AUTH_CACHE_SECONDS": "1",
-            "PARLEY_INTAKE_WEBHOOK_BACKOFF_SECONDS": "0.3",
+            "PARLEY_INTAKE_WEBHOOK_BACKOFF_SECONDS": "0.5",
             "PARLEY_INTAKE_WEBHOOK_MAX_ATTEMPTS": "4",
             "PARLEY_INTAKE_WEBHOOK_POLL_SECONDS": "0.2",
             "PARLEY_INTAKE_WEBHOOK_TIMEOUT_SECONDS": "3",

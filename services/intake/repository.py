@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import delete, insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -212,7 +212,7 @@ class BillRepository:
         if not bills:
             return set()
         params = {
-            name: json.dumps(rows, default=str)
+            name: to_json(rows).decode()
             for name, rows in (
                 ("bills", bills),
                 ("lines", lines),
