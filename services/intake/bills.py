@@ -40,7 +40,6 @@ from services.intake.status import OPEN_TO_CHANGE, BillStatus
 from services.intake.webhooks import EVENT_TYPE, StatusChanged, body_of, enqueue
 from shared.bus.outbox import Tx
 from shared.contracts import (
-    Address,
     BillLineV1,
     BillReceivedV1,
     BillVoidedV1,
@@ -383,20 +382,8 @@ def received_event(
         client_id=claim.client_id,
         partner_claim_id=claim.partner_claim_id,
         claim_type=claim.claim_type,
-        provider=ProviderRef(
-            npi=claim.provider.npi,
-            tin=claim.provider.tin,
-            name=claim.provider.name,
-            taxonomy=claim.provider.taxonomy,
-            address=_contract_address(claim.provider.address),
-        ),
-        facility=FacilityRef(
-            state=claim.facility.state,
-            zip=claim.facility.zip,
-            npi=claim.facility.npi,
-            name=claim.facility.name,
-            address=_contract_address(claim.facility.address),
-        ),
+        provider=ProviderRef.model_validate(claim.provider.model_dump()),
+        facility=FacilityRef.model_validate(claim.facility.model_dump()),
         total_charge=claim.total_charge,
         lines=[
             BillLineV1(
@@ -425,10 +412,6 @@ def received_event(
         diagnoses=[] if icd9 else list(claim.diagnoses),
         diagnoses_icd9=list(claim.diagnoses) if icd9 else [],
     )
-
-
-def _contract_address(address: AddressIn | None) -> Address | None:
-    return Address(**address.model_dump()) if address is not None else None
 
 
 def _stored_address(value: dict[str, Any] | None) -> AddressOut | None:

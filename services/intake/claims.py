@@ -56,23 +56,14 @@ def _by_claim_type(bill: BillIn) -> list[Problem]:
                     "frequency_mismatch",
                 )
             )
-        for i, line in enumerate(bill.lines):
-            if line.revenue_code is None:
-                found.append(
-                    Problem(
-                        f"lines[{i}].revenue_code", "an institutional line needs a revenue code", "missing"
-                    )
-                )
+        needed, message = "revenue_code", "an institutional line needs a revenue code"
     else:
-        for i, line in enumerate(bill.lines):
-            if line.procedure_code is None:
-                found.append(
-                    Problem(
-                        f"lines[{i}].procedure_code",
-                        "a professional line needs a procedure code (CPT/HCPCS)",
-                        "missing",
-                    )
-                )
+        needed, message = "procedure_code", "a professional line needs a procedure code (CPT/HCPCS)"
+    found += [
+        Problem(f"lines[{i}].{needed}", message, "missing")
+        for i, line in enumerate(bill.lines)
+        if getattr(line, needed) is None
+    ]
     return found
 
 

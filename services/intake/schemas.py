@@ -399,11 +399,18 @@ class BatchItem(BaseModel):
     errors: list[FieldError] = Field(default_factory=list, description="Why it was rejected.")
 
 
-class BatchOut(BaseModel):
-    created: int = Field(description="Bills created.")
-    replaced: int = Field(description="Bills replaced by a new revision.")
-    voided: int = Field(description="Bills voided.")
-    rejected: int = Field(description="Bills rejected (nothing of them stored).")
+class Counts(BaseModel):
+    """How the bills (or claims) of one request were answered."""
+
+    created: int = Field(description="New bills (originals).")
+    replaced: int = Field(
+        description="Bills replaced by a new revision (frequency replacement, CLM05-3 = 7)."
+    )
+    voided: int = Field(description="Bills voided (frequency void, CLM05-3 = 8).")
+    rejected: int = Field(description="Rejected: nothing of them was stored.")
+
+
+class BatchOut(Counts):
     items: list[BatchItem] = Field(description="One answer per bill, in request order.")
 
 
@@ -430,14 +437,10 @@ class X12Claim(BaseModel):
     errors: list[X12ErrorOut] = Field(default_factory=list, description="Why it was rejected, by segment.")
 
 
-class X12Out(BaseModel):
+class X12Out(Counts):
     interchange_control_number: str = Field(description="ISA13.")
     sender_id: str = Field(description="ISA06.")
     receiver_id: str = Field(description="ISA08.")
-    created: int = Field(description="Claims that created a bill.")
-    replaced: int = Field(description="Claims that replaced a bill (CLM05-3 = 7).")
-    voided: int = Field(description="Claims that voided a bill (CLM05-3 = 8).")
-    rejected: int = Field(description="Claims rejected (nothing of them stored).")
     claims: list[X12Claim] = Field(description="One answer per claim, in file order.")
     warnings: list[X12ErrorOut] = Field(
         default_factory=list,

@@ -18,6 +18,11 @@ from tests.helpers import bill, line, submit_bill, unique, wait_until
 pytestmark = pytest.mark.e2e
 
 
+async def case_of(http: httpx.AsyncClient, urls: dict[str, str], bill_id: str) -> dict | None:
+    found = (await http.get(f"{urls['negotiation']}/v1/cases", params={"bill_id": bill_id})).json()
+    return found["items"][0] if found["items"] else None
+
+
 async def _stored(db: asyncpg.Connection, claim: str) -> int:
     return int(await db.fetchval("SELECT count(*) FROM intake.bills WHERE partner_claim_id = $1", claim))
 
@@ -108,8 +113,7 @@ async def test_a_void_stops_the_bill_downstream(
     bill_id = (await submit_bill(http, urls, body)).json()["id"]
 
     async def case() -> dict | None:
-        found = (await http.get(f"{urls['negotiation']}/v1/cases", params={"bill_id": bill_id})).json()
-        return found["items"][0] if found["items"] else None
+        return await case_of(http, urls, bill_id)
 
     opened = await wait_until(case, what="a case")
     assert opened["status"] == "open"
@@ -184,8 +188,7 @@ async def test_a_settled_bill_can_no_longer_be_replaced_or_voided(
     bill_id = (await submit_bill(http, urls, body)).json()["id"]
 
     async def case() -> dict | None:
-        found = (await http.get(f"{urls['negotiation']}/v1/cases", params={"bill_id": bill_id})).json()
-        return found["items"][0] if found["items"] else None
+        return await case_of(http, urls, bill_id)
 
     opened = await wait_until(case, what="a case")
     accepted = await http.post(
