@@ -390,12 +390,17 @@ class BillPage(BaseModel):
 Outcome = Literal["created", "replaced", "voided", "rejected"]
 
 
-class BatchItem(BaseModel):
-    index: int = Field(description="Position of the bill in the request (0-based).")
-    partner_claim_id: str | None = Field(description="The bill's claim number, when it could be read.")
+class Answer(BaseModel):
+    """The answer to one bill (or claim) of a request that carried several."""
+
+    index: int = Field(description="Position of the bill or claim in the request or file (0-based).")
+    partner_claim_id: str | None = Field(description="Its claim number, when it could be read.")
     outcome: Outcome = Field(description="created, replaced, voided or rejected.")
-    status: int = Field(description="The HTTP status this bill would have had on its own (201, 200, 4xx).")
+    status: int = Field(description="The HTTP status it would have had on its own (201, 200, 4xx).")
     bill: BillSummary | None = Field(description="The bill as stored; null when rejected.")
+
+
+class BatchItem(Answer):
     errors: list[FieldError] = Field(default_factory=list, description="Why it was rejected.")
 
 
@@ -423,17 +428,12 @@ class X12ErrorOut(BaseModel):
     type: str = Field(description="A stable code for the kind of problem, e.g. `component_separator`.")
 
 
-class X12Claim(BaseModel):
-    index: int = Field(description="Position of the claim in the file (0-based).")
+class X12Claim(Answer):
     transaction: str = Field(description="ST02 of the transaction set holding the claim.")
     position: int = Field(description="Position of its CLM segment within the transaction set.")
-    partner_claim_id: str | None = Field(description="CLM01.")
     claim_type: ClaimType = Field(
         description="From the transaction set: 837P professional, 837I institutional."
     )
-    outcome: Outcome = Field(description="created, replaced, voided or rejected.")
-    status: int = Field(description="The HTTP status this claim would have had on its own.")
-    bill: BillSummary | None = Field(description="The bill as stored; null when rejected.")
     errors: list[X12ErrorOut] = Field(default_factory=list, description="Why it was rejected, by segment.")
 
 

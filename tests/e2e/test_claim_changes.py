@@ -23,6 +23,13 @@ async def case_of(http: httpx.AsyncClient, urls: dict[str, str], bill_id: str) -
     return found["items"][0] if found["items"] else None
 
 
+async def bill_in_negotiation(http: httpx.AsyncClient, urls: dict[str, str]) -> tuple[dict, str, dict]:
+    """A new bill, once negotiation has opened its case: (body, bill id, case)."""
+    body = bill()
+    bill_id = (await submit_bill(http, urls, body)).json()["id"]
+    return body, bill_id, await wait_until(lambda: case_of(http, urls, bill_id), what="a case")
+
+
 async def _stored(db: asyncpg.Connection, claim: str) -> int:
     return int(await db.fetchval("SELECT count(*) FROM intake.bills WHERE partner_claim_id = $1", claim))
 
@@ -109,20 +116,14 @@ async def test_a_replacement_is_the_same_bill_at_the_next_revision_and_is_priced
 async def test_a_void_stops_the_bill_downstream(
     http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
 ) -> None:
-    body = bill()
-    bill_id = (await submit_bill(http, urls, body)).json()["id"]
-
-    async def case() -> dict | None:
-        return await case_of(http, urls, bill_id)
-
-    opened = await wait_until(case, what="a case")
+    body, bill_id, opened = await bill_in_negotiation(http, urls)
     assert opened["status"] == "open"
     voided = await submit_bill(http, urls, {**body, "frequency": "void"})
     assert voided.status_code == 200, voided.text
     assert voided.json()["status"] == "voided"
 
     async def closed() -> dict | None:
-        found = await case()
+        found = await case_of(http, urls, bill_id)
         return found if found and found["status"] == "closed" else None
 
     assert "voided" in (await wait_until(closed, what="the case to close"))["close_reason"]
@@ -184,13 +185,7 @@ async def test_a_bill_voided_before_it_is_priced_never_opens_a_case(
 async def test_a_settled_bill_can_no_longer_be_replaced_or_voided(
     http: httpx.AsyncClient, urls: dict[str, str]
 ) -> None:
-    body = bill()
-    bill_id = (await submit_bill(http, urls, body)).json()["id"]
-
-    async def case() -> dict | None:
-        return await case_of(http, urls, bill_id)
-
-    opened = await wait_until(case, what="a case")
+    body, bill_id, opened = await bill_in_negotiation(http, urls)
     accepted = await http.post(
         f"{urls['negotiation']}/v1/cases/{opened['id']}/responses",
         json={"party": "provider", "decision": "accept"},
