@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -92,7 +93,7 @@ def create_app() -> FastAPI:
     async def post_x12(request: Request) -> dict[str, int]:
         text = (await request.body()).decode()
         terminator, element, component = text[105], text[3], text[104]
-        claims: list[tuple[dict, list[tuple]]] = []
+        claims: list[tuple[dict, list[list[Any]]]] = []
         provider: dict[str, str] = {}
         for segment in text.split(terminator):
             fields = segment.strip().split(element)
