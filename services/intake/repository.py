@@ -180,6 +180,7 @@ class BillRepository:
         stmt = (
             select(Bill)
             .where(Bill.partner_id == partner_id, tuple_(Bill.client_id, Bill.partner_claim_id).in_(keys))
+            .order_by(Bill.client_id, Bill.partner_claim_id)  # one lock order: no deadlock between batches
             .with_for_update()
         )
         bills = (await self.session.execute(stmt)).scalars().all()
