@@ -41,6 +41,7 @@ migrate: install
 ## Benchmarks: run by hand, they print figures and ratios against a baseline measured in the same run.
 bench: install
 	$(BIN)/python -m bench.flow
+	$(BIN)/python -m bench.intake
 
 clean:
 	rm -rf .parley

@@ -30,6 +30,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from bench.intake import partner_key
 from shared.bus.kafka import ensure_topics, make_producer
 from shared.db import asyncpg_dsn
 from shared.settings import Settings
@@ -55,7 +56,7 @@ def _bill(client_id: str, n: int) -> dict:
     }
 
 
-async def run_parley(stack: DevStack, bills: int, concurrency: int) -> dict[str, float]:
+async def run_parley(stack: DevStack, bills: int, concurrency: int, key: str) -> dict[str, float]:
     client_id = f"bench-{uuid.uuid4().hex[:8]}"
     intake = stack.services["intake"].base_url
     gate = asyncio.Semaphore(concurrency)
@@ -70,7 +71,9 @@ async def run_parley(stack: DevStack, bills: int, concurrency: int) -> dict[str,
             response.raise_for_status()
 
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency)) as client:
+    limits = httpx.Limits(max_connections=concurrency)
+    auth = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=auth) as client:
         await asyncio.gather(*(post(client, n) for n in range(bills)))
     accepted = time.perf_counter() - started
     while True:
@@ -178,8 +181,9 @@ async def main(bills: int, concurrency: int) -> None:
         stack.start_services()
         await stack.wait_ready()
         print(f"stack ready in {time.perf_counter() - started:.1f}s (embedded Postgres, Tansu, 5 services)")
-        await run_parley(stack, min(50, bills), concurrency)  # warm-up: connections, group joins, caches
-        parley = await run_parley(stack, bills, concurrency)
+        key = await partner_key(stack)
+        await run_parley(stack, min(50, bills), concurrency, key)  # warm-up: connections, joins, caches
+        parley = await run_parley(stack, bills, concurrency, key)
         baseline = await run_baseline(stack, bills, concurrency)
     finally:
         stack.stop()

@@ -28,7 +28,7 @@ from shared.migrations import revision as alembic_revision
 from shared.migrations import upgrade
 from shared.observability import configure_logging
 from shared.settings import Settings
-from shared.stack.demo import DEMO_REFERENCE_MANIFEST, load_demo
+from shared.stack.demo import DEMO_REFERENCE_MANIFEST, create_demo_key, load_demo
 from shared.stack.devstack import DEFAULT_ROOT, DevStack, EmbeddedInfrastructure
 from shared.stack.postgres import EmbeddedPostgres
 
@@ -93,9 +93,12 @@ def up(
         urls = {name: proc.base_url for name, proc in stack.services.items()}
         if demo:
             console.print("[bold]Loading demo bills…[/bold]")
-            for row in await load_demo(urls):
+            key = await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
+            for row in await load_demo(urls, key):
                 console.print(f"  {row['claim']}: bill {row['bill_id']} is [cyan]{row['status']}[/cyan]")
         _print_where_to_look(stack, embedded, ready_in)
+        if demo:
+            console.print(f"Demo partner API key (clients acme-employers, harbor-comp): [bold]{key}[/bold]")
         while not stop.is_set():
             crashed = [name for name, proc in stack.services.items() if not proc.running()]
             if crashed:

@@ -167,6 +167,8 @@ class BillReceivedV1(Payload):
     discharge_date: date | None = None
     place_of_service: str | None = None
     diagnoses: list[str] = Field(default_factory=list)  # ICD-10-CM, principal first
+    # Claims for services before 2015-10-01 are coded in ICD-9-CM; never mixed into ``diagnoses``.
+    diagnoses_icd9: list[str] = Field(default_factory=list)
 
     @property
     def pricing_jurisdiction(self) -> str:

@@ -7,11 +7,15 @@ and its outbox row land together.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
+import asyncpg
+import structlog
 from sqlalchemy import MetaData, Numeric, func, text
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -19,6 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
 from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -52,7 +58,9 @@ def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncE
         settings.database_url,
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pool_pre_ping,
+        # Error messages and logs must not carry a statement's parameters: they may be patient data.
+        hide_parameters=True,
         connect_args={"server_settings": {"application_name": f"parley-{settings.service}"}},
     )
 
@@ -69,3 +77,28 @@ async def ping(engine: AsyncEngine) -> None:
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
     """The same URL in the form asyncpg itself accepts (for LISTEN connections)."""
     return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def listen(database_url: str, channel: str, wake: asyncio.Event) -> None:
+    """Hold a LISTEN connection open until cancelled, reconnecting if it drops; each NOTIFY sets ``wake``.
+
+    For loops that drain a table (the outbox relay, intake's webhook deliveries): they poll anyway, so a
+    notification lost while reconnecting only costs one poll interval.
+    """
+    while True:
+        conn: asyncpg.Connection | None = None
+        try:
+            conn = await asyncpg.connect(asyncpg_dsn(database_url))
+            await conn.add_listener(channel, lambda *_: wake.set())
+            closed = asyncio.Event()
+            conn.add_termination_listener(lambda _conn, ev=closed: ev.set())
+            await closed.wait()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("db.listen_failed", channel=channel, error=repr(exc))
+        finally:
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await conn.close()
+        await asyncio.sleep(1.0)

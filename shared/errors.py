@@ -8,6 +8,8 @@ from typing import Any
 class ProblemError(Exception):
     status_code: int = 400
     title: str = "Bad request"
+    # Response headers the status requires, e.g. WWW-Authenticate on a 401.
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=5, ge=1, le=50)
     db_max_overflow: int = Field(default=5, ge=0, le=50)
+    db_pool_pre_ping: bool = Field(
+        default=True,
+        description="Test each pooled connection before use. With asyncpg this is three round trips "
+        "(BEGIN, ping, ROLLBACK) per transaction; without it a connection lost to a database restart "
+        "fails one request with 503 and the pool is renewed.",
+    )
 
     kafka_bootstrap: str = "127.0.0.1:19092"
     topic_partitions: int = Field(default=12, ge=1, le=256)

@@ -15,11 +15,14 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from shared.catalog import service
 from shared.db import asyncpg_dsn
 from shared.settings import Settings
 from shared.stack.bootstrap import PROJECT_ROOT
 from shared.stack.devstack import DevStack, Infrastructure
+from tests.helpers import KeyMaker, auth_header
 
 # Test reference data loaded by pricing at start-up: fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60 ×
 # Medicare, chosen so typical bills price below their charges; NV workers' compensation with an exempt
@@ -46,6 +49,12 @@ async def stack() -> AsyncIterator[DevStack]:
             "PARLEY_CONSUMER_SESSION_TIMEOUT_MS": "6000",
             "PARLEY_CONSUMER_BACKOFF_SECONDS": "0.05",
             "PARLEY_DB_POOL_SIZE": "5",
+            # Intake: revocation shows within a second; webhook retries come quickly.
+            "PARLEY_INTAKE_AUTH_CACHE_SECONDS": "1",
+            "PARLEY_INTAKE_WEBHOOK_BACKOFF_SECONDS": "0.5",
+            "PARLEY_INTAKE_WEBHOOK_MAX_ATTEMPTS": "4",
+            "PARLEY_INTAKE_WEBHOOK_POLL_SECONDS": "0.2",
+            "PARLEY_INTAKE_WEBHOOK_TIMEOUT_SECONDS": "3",
         },
         service_env={"pricing": {"PARLEY_REFERENCE_MANIFEST": str(TEST_REFERENCE_MANIFEST)}},
         infrastructure=_infrastructure(str(root)),
@@ -80,9 +89,33 @@ def urls(stack: DevStack) -> dict[str, str]:
     return {name: proc.base_url for name, proc in stack.services.items()}
 
 
+@pytest.fixture(scope="session")
+async def make_key(stack: DevStack) -> AsyncIterator[KeyMaker]:
+    """Issue partner API keys the way an operator does (same code as ``parley intake keys create``)."""
+    from services.intake.keys import create_key
+
+    engine = create_async_engine(stack.database_url(service("intake")))
+
+    async def make(partner: str, clients: list[str]) -> str:
+        async with AsyncSession(engine) as session, session.begin():
+            return (await create_key(session, partner_id=partner, clients=clients)).key
+
+    try:
+        yield make
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def partner_key(make_key: KeyMaker) -> str:
+    """The suite's partner: scoped to every client, since tests make a fresh client id per test."""
+    return await make_key("test-partner", ["*"])
+
+
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30.0) as client:
+async def http(partner_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that authenticates to intake as the suite's partner (other services ignore the key)."""
+    async with httpx.AsyncClient(timeout=30.0, headers=auth_header(partner_key)) as client:
         yield client
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 T = TypeVar("T")
+# (partner id, clients) -> a new API key for that partner; clients ["*"] means all of its clients.
+KeyMaker = Callable[[str, list[str]], Coroutine[Any, Any, str]]
 
 PROVIDER = {"npi": "1912301953", "tin": "587654321", "name": "Ben Kildare Service"}
 
@@ -46,11 +49,24 @@ def bill(
     }
 
 
+def auth_header(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
 async def submit_bill(
-    http: httpx.AsyncClient, urls: dict[str, str], body: Any, headers: dict[str, str] | None = None
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    body: Any,
+    headers: dict[str, str] | None = None,
+    *,
+    key: str | None = None,
 ) -> httpx.Response:
-    """POST a bill to intake the way a partner does. The one place tests submit bills."""
-    return await http.post(f"{urls['intake']}/v1/bills", json=body, headers=headers or {})
+    """POST a bill to intake the way a partner does. The one place tests submit bills.
+
+    ``http`` (the fixture) already carries the suite's partner key; ``key`` submits as another partner.
+    """
+    extra = {**(headers or {}), **(auth_header(key) if key else {})}
+    return await http.post(f"{urls['intake']}/v1/bills", json=body, headers=extra)
 
 
 async def wait_until(
@@ -65,3 +81,94 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}")
         await asyncio.sleep(interval)
+
+
+# --- X12 837 builders -------------------------------------------------------------------------------
+
+X12_FIXTURES = Path(__file__).parent / "fixtures" / "x12"
+VALID_NPI = "1912301953"  # passes the NPI check digit (the sample files' other NPIs do not)
+
+
+def x12_fixture(name: str) -> str:
+    return (X12_FIXTURES / name).read_text()
+
+
+def with_valid_npis(text: str) -> str:
+    """A sample file with each NPI that fails its check digit replaced by a valid one (nothing else)."""
+    for bad, good in (
+        ("9876543210", "1234567893"),
+        ("9876540809", "1234567893"),
+        ("1234567890", "1234567893"),
+        ("5812345679", "1122334455"),
+        ("9999999999", "1122334455"),
+    ):
+        text = text.replace(f"*XX*{bad}", f"*XX*{good}")
+    return text
+
+
+def x12_claim(
+    claim_id: str,
+    lines: list[tuple[str, str, str]] | None = None,
+    *,
+    frequency: str = "1",
+    npi: str = VALID_NPI,
+    hl: int = 1,
+    diagnoses: str = "HI*ABK:S83511A*ABF:M25561",
+    service_date: str | None = None,
+) -> list[str]:
+    """Segments of one 837P billing provider + subscriber + claim; lines are (composite, charge, units)."""
+    lines = lines or [("HC:99214", "210", "1"), ("HC:73560:RT:59", "100", "1")]
+    day = service_date or (datetime.now(UTC).date() - timedelta(days=20)).strftime("%Y%m%d")
+    total = sum(float(charge) for _, charge, _ in lines if charge.replace(".", "").isdigit())
+    segments = [
+        f"HL*{hl}**20*1",
+        "PRV*BI*PXC*207X00000X",
+        f"NM1*85*2*BEN KILDARE SERVICE*****XX*{npi}",
+        "N3*234 SEAWAY ST",
+        "N4*MIAMI*FL*33111",
+        "REF*EI*587654321",
+        f"HL*{hl + 1}*{hl}*22*0",
+        "SBR*P*18*******WC",
+        "NM1*IL*1*SMITH*TED****MI*JS001",
+        "DMG*D8*19730501*M",
+        "NM1*PR*2*ACME EMPLOYERS*****PI*ACME",
+        f"CLM*{claim_id}*{total:.2f}***11:B:{frequency}*Y*A*Y*Y",
+        diagnoses,
+    ]
+    for n, (composite, charge, units) in enumerate(lines, start=1):
+        segments += [f"LX*{n}", f"SV1*{composite}*{charge}*UN*{units}***1", f"DTP*472*D8*{day}"]
+    return segments
+
+
+def x12_interchange(*claims: list[str], version: str = "005010X222A2", separator: str = ":") -> str:
+    """Wrap claims (from :func:`x12_claim`, renumbering HL) in ISA/GS/ST … SE/GE/IEA with right counts."""
+    body = [
+        "BHT*0019*00*0001*20251103*1200*CH",
+        "NM1*41*2*PARTNER TPA*****46*PARTNER",
+        "NM1*40*2*PARLEY*****46*P",
+    ]
+    hl = 0
+    for claim in claims:
+        base = hl
+        for segment in claim:
+            if segment.startswith("HL*"):
+                parts = segment.split("*")
+                parts[1] = str(int(parts[1]) - 1 + base + 1)
+                if parts[2]:
+                    parts[2] = str(int(parts[2]) - 1 + base + 1)
+                hl = max(hl, int(parts[1]))
+                segment = "*".join(parts)
+            body.append(
+                segment.replace(":", separator) if segment.startswith(("CLM", "SV1", "HI")) else segment
+            )
+    st = [f"ST*837*0001*{version}", *body]
+    segments = [
+        "ISA*00*          *00*          *ZZ*PARTNER        *ZZ*PARLEY         "
+        "*251103*1200*^*00501*000000101*0*P*:",
+        f"GS*HC*PARTNER*PARLEY*20251103*1200*101*X*{version}",
+        *st,
+        f"SE*{len(st) + 1}*0001",
+        "GE*1*101",
+        "IEA*1*000000101",
+    ]
+    return "~\n".join(segments) + "~\n"

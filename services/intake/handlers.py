@@ -7,7 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from services.intake.repository import BillRepository
+from services.intake.schemas import BillSummary
 from services.intake.status import BillStatus
+from services.intake.webhooks import StatusChanged, enqueue
 from shared.bus.consumer import Handlers, PermanentError
 from shared.bus.outbox import Tx
 from shared.contracts import (
@@ -34,21 +36,25 @@ async def _record(
     at: datetime,
     *,
     priced_amount: Decimal | None = None,
+    pricing_method: str | None = None,
     agreed_amount: Decimal | None = None,
 ) -> None:
     repository = BillRepository(tx.session)
     bill = await repository.lock(bill_id)
     if bill is None:
         raise PermanentError(f"{event.type} for unknown bill {bill_id}")
-    await repository.record_status(
+    moved = await repository.record_status(
         bill,
         status,
         detail=detail,
         event_id=event.id,
         at=at,
         priced_amount=priced_amount,
+        pricing_method=pricing_method,
         agreed_amount=agreed_amount,
     )
+    if moved:  # the partner hears of each change of status, in the order it happened here
+        await enqueue(tx.session, bill.partner_id, [StatusChanged(BillSummary.model_validate(bill), at)])
 
 
 def build_handlers(_: Settings) -> Handlers:
@@ -73,7 +79,14 @@ def build_handlers(_: Settings) -> Handlers:
         if unpriced:
             detail += f"; lines {', '.join(map(str, unpriced))} could not be priced"
         await _record(
-            tx, e.bill_id, BillStatus.priced, detail, event, e.priced_at, priced_amount=e.total_allowed
+            tx,
+            e.bill_id,
+            BillStatus.priced,
+            detail,
+            event,
+            e.priced_at,
+            priced_amount=e.total_allowed,
+            pricing_method=e.method.value,
         )
 
     @handlers.on(CaseOpenedV1)

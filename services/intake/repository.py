@@ -1,92 +1,282 @@
-"""Queries on intake's tables. Repositories flush; the caller's transaction commits."""
+"""Queries on intake's tables. Repositories flush; the caller's transaction commits.
+
+Every read a partner can cause takes the partner and its key's clients, so scoping is not something an
+endpoint can forget.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from pydantic_core import to_json
+from sqlalchemy import delete, insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.intake.models import Bill, BillLine, StatusHistory
-from services.intake.schemas import BillIn
+from services.intake.models import (
+    AuditEntry,
+    Bill,
+    BillLine,
+    BillPatient,
+    BillRevision,
+    Partner,
+    StatusHistory,
+    WebhookDelivery,
+)
 from services.intake.status import BillStatus, advances
-from shared.errors import Conflict
+from services.intake.webhooks import NOTIFY_CHANNEL
+from shared.errors import Unprocessable
+
+ClaimKey = tuple[str, str]  # (client id, partner claim id)
+
+
+@dataclass(frozen=True)
+class BillFilter:
+    statuses: Sequence[str] = ()
+    client_id: str | None = None
+    partner_claim_id: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    updated_since: datetime | None = None
+
+
+def encode_cursor(received_at: datetime, bill_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{received_at.isoformat()}|{bill_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at, _, bill_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), uuid.UUID(bill_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise Unprocessable(
+            "the cursor is not one this API returned",
+            errors=[{"field": "query:cursor", "message": "unrecognised cursor", "type": "cursor"}],
+        ) from exc
+
+
+_INSERT_NEW = text(
+    """
+    WITH new AS (
+        INSERT INTO intake.bills
+        SELECT * FROM jsonb_populate_recordset(NULL::intake.bills, CAST(:bills AS jsonb))
+        ON CONFLICT (partner_id, client_id, partner_claim_id) DO NOTHING
+        RETURNING id, partner_id
+    ), lines AS (
+        INSERT INTO intake.bill_lines
+        SELECT r.* FROM jsonb_populate_recordset(NULL::intake.bill_lines, CAST(:lines AS jsonb)) r
+        JOIN new ON new.id = r.bill_id
+    ), patients AS (
+        INSERT INTO intake.bill_patients
+        SELECT r.* FROM jsonb_populate_recordset(NULL::intake.bill_patients, CAST(:patients AS jsonb)) r
+        JOIN new ON new.id = r.bill_id
+    ), revisions AS (
+        INSERT INTO intake.bill_revisions
+        SELECT r.* FROM jsonb_populate_recordset(NULL::intake.bill_revisions, CAST(:revisions AS jsonb)) r
+        JOIN new ON new.id = r.bill_id
+    ), history AS (
+        INSERT INTO intake.bill_status_history (bill_id, status, detail, at)
+        SELECT r.bill_id, r.status, r.detail, r.at
+        FROM jsonb_populate_recordset(NULL::intake.bill_status_history, CAST(:history AS jsonb)) r
+        JOIN new ON new.id = r.bill_id
+    ), webhooks AS (
+        INSERT INTO intake.webhook_deliveries (id, partner_id, bill_id, event_type, body)
+        SELECT r.id, new.partner_id, r.bill_id, r.event_type, r.body
+        FROM jsonb_to_recordset(CAST(:webhooks AS jsonb))
+             AS r(id uuid, bill_id uuid, event_type text, body text)
+        JOIN new ON new.id = r.bill_id
+        JOIN intake.partners p ON p.id = new.partner_id AND p.webhook_url IS NOT NULL
+        RETURNING 1
+    ), woken AS (
+        SELECT pg_notify(:channel, '') FROM (SELECT 1 FROM webhooks LIMIT 1) AS any_queued
+    )
+    SELECT new.id, (SELECT count(*) FROM woken) AS woken FROM new
+    """
+)
 
 
 class BillRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get_with_details(self, bill_id: uuid.UUID) -> Bill | None:
+    # --- partner reads -------------------------------------------------------------------------------
+
+    async def get_for_partner(
+        self, bill_id: uuid.UUID, partner_id: str, clients: Iterable[str] | None
+    ) -> Bill | None:
+        """One of the partner's bills, if its key may see that client (``clients`` None: all)."""
         stmt = (
             select(Bill)
-            .where(Bill.id == bill_id)
-            .options(selectinload(Bill.lines), selectinload(Bill.history))
+            .where(Bill.id == bill_id, Bill.partner_id == partner_id)
+            .options(
+                selectinload(Bill.lines),
+                selectinload(Bill.history),
+                selectinload(Bill.revisions),
+                selectinload(Bill.patient),
+            )
         )
+        if clients is not None:
+            stmt = stmt.where(Bill.client_id.in_(list(clients)))
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def search(
+        self,
+        partner_id: str,
+        clients: Iterable[str] | None,
+        where: BillFilter,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+    ) -> Sequence[Bill]:
+        stmt = (
+            select(Bill)
+            .where(Bill.partner_id == partner_id)
+            .order_by(Bill.received_at.desc(), Bill.id.desc())
+            .limit(limit)
+        )
+        if clients is not None:
+            stmt = stmt.where(Bill.client_id.in_(list(clients)))
+        if where.statuses:
+            stmt = stmt.where(Bill.status.in_(list(where.statuses)))
+        if where.client_id is not None:
+            stmt = stmt.where(Bill.client_id == where.client_id)
+        if where.partner_claim_id is not None:
+            stmt = stmt.where(Bill.partner_claim_id == where.partner_claim_id)
+        if where.received_from is not None:
+            stmt = stmt.where(Bill.received_at >= _start_of(where.received_from))
+        if where.received_to is not None:
+            stmt = stmt.where(Bill.received_at < _start_of(where.received_to) + timedelta(days=1))
+        if where.updated_since is not None:
+            stmt = stmt.where(Bill.updated_at >= where.updated_since)
+        if after is not None:
+            stmt = stmt.where(tuple_(Bill.received_at, Bill.id) < tuple_(*after))
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def audit_read(
+        self, partner_id: str, key_id: str, bill_id: uuid.UUID, request_id: str | None
+    ) -> None:
+        await self.session.execute(
+            insert(AuditEntry).values(
+                partner_id=partner_id,
+                key_id=key_id,
+                action="bill.read",
+                bill_id=bill_id,
+                request_id=request_id,
+            )
+        )
+
+    # --- receiving -------------------------------------------------------------------------------------
+
+    async def lock_claims(self, partner_id: str, keys: Sequence[ClaimKey]) -> dict[ClaimKey, Bill]:
+        if not keys:
+            return {}
+        stmt = (
+            select(Bill)
+            .where(Bill.partner_id == partner_id, tuple_(Bill.client_id, Bill.partner_claim_id).in_(keys))
+            .order_by(Bill.client_id, Bill.partner_claim_id)  # one lock order: no deadlock between batches
+            .with_for_update()
+        )
+        bills = (await self.session.execute(stmt)).scalars().all()
+        return {(b.client_id, b.partner_claim_id): b for b in bills}
+
+    async def ids_of(self, partner_id: str, keys: Sequence[ClaimKey]) -> dict[ClaimKey, uuid.UUID]:
+        if not keys:
+            return {}
+        stmt = select(Bill.client_id, Bill.partner_claim_id, Bill.id).where(
+            Bill.partner_id == partner_id, tuple_(Bill.client_id, Bill.partner_claim_id).in_(keys)
+        )
+        return {(r.client_id, r.partner_claim_id): r.id for r in await self.session.execute(stmt)}
+
+    async def insert_new(
+        self,
+        *,
+        bills: Sequence[Mapping[str, Any]],
+        lines: Sequence[Mapping[str, Any]],
+        patients: Sequence[Mapping[str, Any]],
+        revisions: Sequence[Mapping[str, Any]],
+        history: Sequence[Mapping[str, Any]],
+        webhooks: Sequence[Mapping[str, Any]],
+    ) -> set[uuid.UUID]:
+        """Insert new bills with everything that belongs to them, in one statement however many.
+
+        A claim that another request inserted meanwhile is skipped (with its lines, history…): the
+        ids returned are the bills this call inserted. Webhook deliveries are queued only if the
+        partner has a webhook. Rows travel as JSON and are typed by the tables' own row types.
+        """
+        if not bills:
+            return set()
+        params = {
+            name: to_json(rows).decode()
+            for name, rows in (
+                ("bills", bills),
+                ("lines", lines),
+                ("patients", patients),
+                ("revisions", revisions),
+                ("history", history),
+                ("webhooks", webhooks),
+            )
+        }
+        result = await self.session.execute(_INSERT_NEW, {**params, "channel": NOTIFY_CHANNEL})
+        return {row.id for row in result}
+
+    async def insert_details(
+        self,
+        *,
+        lines: Sequence[Mapping[str, Any]],
+        patients: Sequence[Mapping[str, Any]],
+        revisions: Sequence[Mapping[str, Any]],
+        history: Sequence[Mapping[str, Any]],
+    ) -> None:
+        for table, rows in (
+            (BillLine, lines),
+            (BillPatient, patients),
+            (BillRevision, revisions),
+            (StatusHistory, history),
+        ):
+            if rows:
+                await self.session.execute(insert(table), list(rows))
+
+    async def replace(self, bill: Bill, values: Mapping[str, Any]) -> None:
+        """Make ``values`` the bill's current revision, keeping the replaced lines with their revision."""
+        await self.session.execute(
+            text(
+                "UPDATE intake.bill_revisions SET replaced_lines = ("
+                " SELECT coalesce(jsonb_agg(to_jsonb(l) - 'bill_id' ORDER BY l.line_number), '[]')"
+                " FROM intake.bill_lines l WHERE l.bill_id = :bill_id)"
+                " WHERE bill_id = :bill_id AND revision = :revision"
+            ),
+            {"bill_id": bill.id, "revision": bill.revision},
+        )
+        await self.session.execute(delete(BillLine).where(BillLine.bill_id == bill.id))
+        await self.session.execute(delete(BillPatient).where(BillPatient.bill_id == bill.id))
+        await self.session.execute(update(Bill).where(Bill.id == bill.id).values(**values))
+
+    async def mark_voided(self, bill: Bill, detail: str, at: datetime) -> None:
+        await self.session.execute(
+            update(Bill)
+            .where(Bill.id == bill.id)
+            .values(
+                status=BillStatus.voided.value,
+                status_detail=detail,
+                frequency="void",
+                voided_at=at,
+                updated_at=at,
+            )
+        )
+
+    # --- status from downstream events ---------------------------------------------------------------
 
     async def lock(self, bill_id: uuid.UUID) -> Bill | None:
         """The bill row alone, locked for a status change."""
         stmt = select(Bill).where(Bill.id == bill_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def find_by_claim(self, client_id: str, partner_claim_id: str) -> Bill | None:
-        stmt = select(Bill).where(Bill.client_id == client_id, Bill.partner_claim_id == partner_claim_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def add(self, body: BillIn) -> Bill:
-        now = datetime.now(UTC)
-        bill = Bill(
-            id=uuid.uuid4(),
-            client_id=body.client_id,
-            partner_claim_id=body.partner_claim_id,
-            claim_type=body.claim_type.value,
-            provider_npi=body.provider.npi,
-            provider_tin=body.provider.tin,
-            provider_name=body.provider.name,
-            facility_state=body.facility.state,
-            facility_zip=body.facility.zip,
-            facility_npi=body.facility.npi,
-            facility_name=body.facility.name,
-            place_of_service=body.place_of_service,
-            total_charge=body.total_charge,
-            status=BillStatus.received.value,
-            status_detail=None,
-            priced_amount=None,
-            agreed_amount=None,
-            received_at=now,
-            updated_at=now,
-            lines=[
-                BillLine(
-                    line_number=line.line_number or position,
-                    procedure_code=line.procedure_code,
-                    revenue_code=line.revenue_code,
-                    modifiers=list(line.modifiers),
-                    units=line.units,
-                    charge=line.charge,
-                    service_date=line.service_date,
-                    place_of_service=line.place_of_service,
-                )
-                for position, line in enumerate(body.lines, start=1)
-            ],
-            history=[StatusHistory(status=BillStatus.received.value, detail=None, event_id=None, at=now)],
-        )
-        try:
-            # A savepoint, so that after a duplicate the transaction can still look up the first bill.
-            async with self.session.begin_nested():
-                self.session.add(bill)
-                await self.session.flush()
-        except IntegrityError as exc:
-            existing = await self.find_by_claim(body.client_id, body.partner_claim_id)
-            raise Conflict(
-                f"claim {body.partner_claim_id!r} of client {body.client_id!r} was already received"
-                + (f" as bill {existing.id}" if existing else "")
-            ) from exc
-        return bill
 
     async def record_status(
         self,
@@ -97,18 +287,73 @@ class BillRepository:
         event_id: uuid.UUID,
         at: datetime,
         priced_amount: Decimal | None = None,
+        pricing_method: str | None = None,
         agreed_amount: Decimal | None = None,
-    ) -> None:
-        """Keep every change in the history; move the current status only forward."""
+    ) -> bool:
+        """Keep every change in the history; move the current status only forward. True if it moved."""
         self.session.add(
             StatusHistory(bill_id=bill.id, status=status.value, detail=detail, event_id=event_id, at=at)
         )
         if priced_amount is not None:
             bill.priced_amount = priced_amount
+            bill.pricing_method = pricing_method
         if agreed_amount is not None:
             bill.agreed_amount = agreed_amount
-        if advances(BillStatus(bill.status), status):
+        moved = advances(BillStatus(bill.status), status)
+        if moved:
             bill.status = status.value
             bill.status_detail = detail
         bill.updated_at = datetime.now(UTC)
         await self.session.flush()
+        return moved
+
+
+def _start_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+class WebhookRepository:
+    """A partner's webhook registration and its delivery log."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def partner(self, partner_id: str) -> Partner:
+        partner = await self.session.get(Partner, partner_id, with_for_update=True)
+        assert partner is not None  # a key exists only for an existing partner
+        return partner
+
+    async def deliveries(
+        self,
+        partner_id: str,
+        *,
+        status: str | None,
+        bill_id: uuid.UUID | None,
+        limit: int,
+        before_seq: int | None,
+    ) -> Sequence[WebhookDelivery]:
+        stmt = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.partner_id == partner_id)
+            .order_by(WebhookDelivery.seq.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            stmt = stmt.where(WebhookDelivery.status == status)
+        if bill_id is not None:
+            stmt = stmt.where(WebhookDelivery.bill_id == bill_id)
+        if before_seq is not None:
+            stmt = stmt.where(WebhookDelivery.seq < before_seq)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def delivery(
+        self, partner_id: str, delivery_id: uuid.UUID, *, for_update: bool = False
+    ) -> WebhookDelivery | None:
+        stmt = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.partner_id == partner_id)
+            .options(selectinload(WebhookDelivery.attempt_log))
+        )
+        if for_update:
+            stmt = stmt.with_for_update(of=WebhookDelivery)
+        return (await self.session.execute(stmt)).scalar_one_or_none()

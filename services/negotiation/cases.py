@@ -155,6 +155,17 @@ def _check_counter(case: Case, party: Party, latest: Offer, amount: Decimal) -> 
         raise Unprocessable(problem, errors=[{"field": "amount", "message": problem, "type": "out_of_range"}])
 
 
+def close_voided(case: Case, reason: str, now: datetime) -> bool:
+    """Close an open case whose bill the partner voided. False if the case was no longer open."""
+    if case.status != CaseStatus.open.value:
+        return False
+    case.status = CaseStatus.closed.value
+    case.outcome = "closed_unresolved"
+    case.close_reason = reason
+    case.closed_at = now
+    return True
+
+
 def settle(case: Case, now: datetime) -> bool:
     """Close an agreed case as settled once its agreement is signed. False if it already was."""
     if case.status == CaseStatus.settled.value:

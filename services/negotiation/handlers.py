@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.negotiation.cases import open_case, opening_for, settle
+import structlog
+
+from services.negotiation.cases import close_voided, open_case, opening_for, settle
 from services.negotiation.repository import CaseRepository
 from shared.bus.consumer import Handlers, PermanentError
 from shared.bus.outbox import Tx
@@ -12,6 +14,7 @@ from shared.contracts import (
     AgreementSignedV1,
     BillPricedV1,
     BillPricedV2,
+    BillVoidedV1,
     CaseClosedV1,
     CaseNotOpenedV1,
     CaseOpenedV1,
@@ -21,6 +24,8 @@ from shared.contracts import (
     Party,
 )
 from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 def build_handlers(_: Settings) -> Handlers:
@@ -37,6 +42,8 @@ def build_handlers(_: Settings) -> Handlers:
         repository = CaseRepository(tx.session)
         if await repository.exists_for_bill(priced.bill_id):
             return  # a re-pricing of a bill already in negotiation does not open a second case
+        if await repository.is_voided(priced.bill_id):
+            return  # priced before the void reached pricing: there is nothing to negotiate
         now = datetime.now(UTC)
         subject = str(priced.bill_id)
         opening = opening_for(priced)
@@ -77,6 +84,32 @@ def build_handlers(_: Settings) -> Handlers:
                 made_at=now,
             ),
             subject=subject,
+        )
+
+    @handlers.on(BillVoidedV1)
+    async def voided(tx: Tx, voided: BillVoidedV1, _: Envelope) -> None:
+        repository = CaseRepository(tx.session)
+        await repository.record_void(voided.bill_id, voided.reason, voided.voided_at)
+        case = await repository.for_bill(voided.bill_id)
+        now = datetime.now(UTC)
+        reason = f"the partner voided the bill: {voided.reason}"
+        if case is None:
+            return
+        if not close_voided(case, reason, now):
+            # Intake refuses a void once a case is agreed; this is a void racing an agreement.
+            log.warning("case.void_after_agreement", case_id=str(case.id), status=case.status)
+            return
+        await tx.session.flush()
+        await tx.emit(
+            CaseClosedV1(
+                case_id=case.id,
+                bill_id=case.bill_id,
+                outcome=CaseOutcome.closed_unresolved,
+                agreed_amount=None,
+                reason=reason,
+                closed_at=now,
+            ),
+            subject=str(case.bill_id),
         )
 
     @handlers.on(AgreementSignedV1)

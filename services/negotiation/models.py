@@ -48,6 +48,16 @@ class Case(Base):
     )
 
 
+class VoidedBill(Base):
+    """Bills the partner voided: no case opens for them, whatever order their events arrive in."""
+
+    __tablename__ = "voided_bills"
+
+    bill_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    voided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Offer(Base):
     __tablename__ = "offers"
     __table_args__ = (UniqueConstraint("case_id", "seq"),)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.negotiation.models import Case
+from services.negotiation.models import Case, VoidedBill
 
 
 class CaseRepository:
@@ -20,6 +22,17 @@ class CaseRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def for_bill(self, bill_id: uuid.UUID) -> Case | None:
+        stmt = select(Case).where(Case.bill_id == bill_id).with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def record_void(self, bill_id: uuid.UUID, reason: str, at: datetime) -> None:
+        stmt = pg_insert(VoidedBill).values(bill_id=bill_id, reason=reason, voided_at=at)
+        await self.session.execute(stmt.on_conflict_do_nothing())
+
+    async def is_voided(self, bill_id: uuid.UUID) -> bool:
+        return await self.session.get(VoidedBill, bill_id) is not None
 
     async def exists_for_bill(self, bill_id: uuid.UUID) -> bool:
         stmt = select(Case.id).where(Case.bill_id == bill_id)

@@ -36,6 +36,7 @@ class Kpis:
     bills_not_negotiated: int
     bills_agreed: int
     bills_settled: int
+    bills_voided: int
     total_billed: Decimal
     total_allowed: Decimal
     settled_billed: Decimal
@@ -53,6 +54,7 @@ async def kpis(session: AsyncSession, client_id: str | None = None) -> Kpis:
         func.count(BillFact.not_negotiated_reason),
         func.count(BillFact.agreed_at),
         func.count(BillFact.settled_at),
+        func.count(BillFact.voided_at),
         func.coalesce(func.sum(BillFact.billed), 0),
         func.coalesce(func.sum(BillFact.allowed), 0),
         func.coalesce(func.sum(BillFact.billed).filter(settled), 0),
@@ -61,9 +63,9 @@ async def kpis(session: AsyncSession, client_id: str | None = None) -> Kpis:
     if client_id is not None:
         stmt = stmt.where(BillFact.client_id == client_id)
     row = (await session.execute(stmt)).one()
-    received, priced, negotiating, not_negotiated, agreed, settled_n = (int(v) for v in row[:6])
+    received, priced, negotiating, not_negotiated, agreed, settled_n, voided = (int(v) for v in row[:7])
     total_billed, total_allowed, settled_billed, total_agreed = (
-        Decimal(str(v)).quantize(ZERO) for v in row[6:]
+        Decimal(str(v)).quantize(ZERO) for v in row[7:]
     )
     savings = settled_billed - total_agreed
     percent = (
@@ -76,6 +78,7 @@ async def kpis(session: AsyncSession, client_id: str | None = None) -> Kpis:
         bills_not_negotiated=not_negotiated,
         bills_agreed=agreed,
         bills_settled=settled_n,
+        bills_voided=voided,
         total_billed=total_billed,
         total_allowed=total_allowed,
         settled_billed=settled_billed,

@@ -10,6 +10,7 @@ from shared.contracts import (
     BillPricedV1,
     BillPricedV2,
     BillReceivedV1,
+    BillVoidedV1,
     CaseAgreedV1,
     CaseClosedV1,
     CaseNotOpenedV1,
@@ -28,6 +29,10 @@ def build_handlers(_: Settings) -> Handlers:
         await record(
             tx.session, e.bill_id, client_id=e.client_id, received_at=e.received_at, billed=e.total_charge
         )
+
+    @handlers.on(BillVoidedV1)
+    async def voided(tx: Tx, e: BillVoidedV1, _: Envelope) -> None:
+        await record(tx.session, e.bill_id, client_id=e.client_id, voided_at=e.voided_at)
 
     @handlers.on(BillPricedV1)
     async def priced_v1(tx: Tx, e: BillPricedV1, event: Envelope) -> None:

@@ -40,3 +40,4 @@ class BillFact(Base):
     agreed_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

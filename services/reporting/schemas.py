@@ -19,6 +19,7 @@ class KpisOut(BaseModel):
     )
     bills_agreed: int
     bills_settled: int = Field(description="Bills whose settlement agreement is signed.")
+    bills_voided: int = Field(default=0, description="Bills the partner voided (they stay in the totals).")
     total_billed: Decimal = Field(description="Billed charges of every bill received.")
     total_allowed: Decimal = Field(description="Allowed amounts of every bill priced.")
     settled_billed: Decimal = Field(description="Billed charges of the settled bills.")

@@ -19,7 +19,6 @@ import contextlib
 import uuid
 from datetime import timedelta
 
-import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
@@ -27,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import observability as obs
 from shared.bus.tables import BusTables
-from shared.db import asyncpg_dsn
+from shared.db import listen
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -149,7 +148,10 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish until cancelled. Woken by NOTIFY; polls anyway in case a notification was missed."""
-        listener = asyncio.create_task(self._listen(), name="outbox-listener")
+        listener = asyncio.create_task(
+            listen(self._settings.database_url, self._tables.notify_channel, self._wake),
+            name="outbox-listener",
+        )
         loop = asyncio.get_running_loop()
         next_prune = loop.time()
         failures = 0
@@ -178,27 +180,6 @@ class OutboxRelay:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
-
-    async def _listen(self) -> None:
-        """Hold a LISTEN connection open, reconnecting if it drops; each notification wakes the relay."""
-        channel = self._tables.notify_channel
-        while True:
-            conn: asyncpg.Connection | None = None
-            try:
-                conn = await asyncpg.connect(asyncpg_dsn(self._settings.database_url))
-                await conn.add_listener(channel, lambda *_: self._wake.set())
-                closed = asyncio.Event()
-                conn.add_termination_listener(lambda _conn, ev=closed: ev.set())
-                await closed.wait()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox.listen_failed", error=repr(exc))
-            finally:
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-            await asyncio.sleep(1.0)
 
 
 async def republish(engine: AsyncEngine, schema: str, since: timedelta) -> int:

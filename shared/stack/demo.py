@@ -3,11 +3,17 @@
 Every request carries a fixed Idempotency-Key, so running the demo again on kept data changes nothing.
 The bills show each path: settled after the provider accepts, settled after a counter-offer, a case
 waiting for the provider, lines that cannot be priced, and a bill with nothing to negotiate.
+
+Intake needs a partner API key. The demo gets one the way an operator would, from the admin command
+(``parley intake keys create``) run as a separate process, so ``shared`` imports no service package.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -22,6 +28,26 @@ from shared.stack.bootstrap import PROJECT_ROOT
 DEMO_REFERENCE_MANIFEST = PROJECT_ROOT / "services" / "pricing" / "data" / "demo" / "manifest.json"
 
 PROVIDER = {"npi": "1912301953", "tin": "587654321", "name": "Ben Kildare Service"}
+DEMO_PARTNER = "demo-partner"
+DEMO_CLIENTS = ("acme-employers", "harbor-comp")
+
+
+def create_demo_key(intake_database_url: str) -> str:
+    """A fresh API key for the demo partner, from ``parley intake keys create`` (blocking)."""
+    command = [sys.executable, "-m", "shared.cli", "intake", "keys", "create", "--partner", DEMO_PARTNER]
+    for client in DEMO_CLIENTS:
+        command += ["--client", client]
+    done = subprocess.run(
+        [*command, "--name", "Demo partner", "--label", "demo", "--quiet"],
+        env={**os.environ, "PARLEY_DATABASE_URL": intake_database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"could not create the demo API key: {done.stderr.strip()[-500:]}")
+    return done.stdout.strip().splitlines()[-1]
 
 
 def _line(code: str, charge: str, days_ago: int = 30, **extra: Any) -> dict[str, Any]:
@@ -92,10 +118,11 @@ async def _wait_for(client: httpx.AsyncClient, url: str, ready: Any, timeout: fl
         await asyncio.sleep(0.3)
 
 
-async def load_demo(urls: Mapping[str, str]) -> list[dict[str, Any]]:
+async def load_demo(urls: Mapping[str, str], api_key: str) -> list[dict[str, Any]]:
     """Post the demo bills and play their negotiations. Returns one summary row per bill."""
     summary = []
-    async with httpx.AsyncClient(timeout=10.0) as client:
+    auth = {"Authorization": f"Bearer {api_key}"}  # intake's; the other services ignore it
+    async with httpx.AsyncClient(timeout=10.0, headers=auth) as client:
         for bill, plan in DEMO_BILLS:
             key = {"Idempotency-Key": f"demo-{bill['partner_claim_id']}"}
             posted = await client.post(f"{urls['intake']}/v1/bills", json=bill, headers=key)

@@ -1,0 +1,30 @@
+"""The dev-stack demo (what a newcomer's ``make up`` shows) works with partner authentication."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from shared.catalog import service
+from shared.stack.demo import DEMO_BILLS, create_demo_key, load_demo
+from shared.stack.devstack import DevStack
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_the_demo_gets_its_key_from_the_admin_command_and_plays_every_bill(
+    stack: DevStack, urls: dict[str, str]
+) -> None:
+    key = await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
+    assert key.startswith("prly_")
+    rows = await load_demo(urls, key)
+    statuses = {row["claim"]: row["status"] for row in rows}
+    assert len(statuses) == len(DEMO_BILLS)
+    assert statuses["DEMO-1001"] == statuses["DEMO-1002"] == "settled"
+    assert statuses["DEMO-1004"] == "not_negotiated"
+    # Run again on the same data (a second `make up`): a new key, the same partner, nothing doubled.
+    again = await load_demo(
+        urls, await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
+    )
+    assert [row["bill_id"] for row in again] == [row["bill_id"] for row in rows]
