@@ -86,24 +86,11 @@ async def wait_until(
 # --- X12 837 builders -------------------------------------------------------------------------------
 
 X12_FIXTURES = Path(__file__).parent / "fixtures" / "x12"
-VALID_NPI = "1912301953"  # passes the NPI check digit (the sample files' other NPIs do not)
+VALID_NPI = "1912301953"  # passes the NPI check digit
 
 
 def x12_fixture(name: str) -> str:
     return (X12_FIXTURES / name).read_text()
-
-
-def with_valid_npis(text: str) -> str:
-    """A sample file with each NPI that fails its check digit replaced by a valid one (nothing else)."""
-    for bad, good in (
-        ("9876543210", "1234567893"),
-        ("9876540809", "1234567893"),
-        ("1234567890", "1234567893"),
-        ("5812345679", "1122334455"),
-        ("9999999999", "1122334455"),
-    ):
-        text = text.replace(f"*XX*{bad}", f"*XX*{good}")
-    return text
 
 
 def x12_claim(

@@ -300,6 +300,7 @@ async def submit_x12(
                 status=r.status,
                 bill=r.bill,
                 errors=[X12ErrorOut.model_validate(e) for e in _x12_errors(parsed[r.index], r.errors)],
+                warnings=[X12ErrorOut.model_validate(w) for w in r.warnings],
             )
             for r in results
         ]

@@ -59,6 +59,7 @@ class Submission:
     claim: BillIn | None
     errors: list[dict[str, str]] = field(default_factory=list)
     claim_id: str | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # kept, but worth checking
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Received:
     bill: BillSummary | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
     detail: str | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _rejected(sub: Submission, status: int, errors: list[dict[str, str]], detail: str) -> Received:
@@ -184,7 +186,9 @@ async def _create(
         ]
     )
     results = [
-        Received(sub.index, claim.partner_claim_id, "created", 201, summaries[sub.index])
+        Received(
+            sub.index, claim.partner_claim_id, "created", 201, summaries[sub.index], warnings=sub.warnings
+        )
         for sub, claim, _ in stored
     ]
     lost = [(sub, claim) for sub, claim in originals if rows[sub.index]["id"] not in inserted]
@@ -289,7 +293,7 @@ async def _change(
         subject=str(bill.id),
     )
     summary = BillSummary.model_validate({**current, **values})
-    return Received(sub.index, claim.partner_claim_id, "replaced", 200, summary)
+    return Received(sub.index, claim.partner_claim_id, "replaced", 200, summary, warnings=sub.warnings)
 
 
 # --- rows and events -------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    computed_field,
     field_validator,
 )
 
@@ -38,6 +39,7 @@ from shared.codes import (
     StateCode,
     Units,
     ZipCode,
+    npi_check_digit_ok,
 )
 from shared.contracts import ClaimFrequency, ClaimType, LineOfBusiness
 
@@ -381,6 +383,18 @@ class BillOut(BillSummary):
     status_history: list[StatusChange] = Field(description="Every status change, in the order it happened.")
     revisions: list[RevisionOut] = Field(description="Every revision received.")
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="What in the bill as sent should be checked before paying, e.g. an NPI whose check "
+        "digit is wrong (an X12 claim is kept as billed; a JSON bill with one is refused)."
+    )
+    @property
+    def warnings(self) -> list[str]:
+        return [
+            f"{who} NPI {npi} fails its check digit (Luhn): kept as billed; verify the provider"
+            for who, npi in (("provider", self.provider.npi), ("facility", self.facility.npi))
+            if npi is not None and not npi_check_digit_ok(npi)
+        ]
+
 
 class BillPage(BaseModel):
     items: list[BillSummary] = Field(description="Bills, newest first.")
@@ -435,6 +449,11 @@ class X12Claim(Answer):
         description="From the transaction set: 837P professional, 837I institutional."
     )
     errors: list[X12ErrorOut] = Field(default_factory=list, description="Why it was rejected, by segment.")
+    warnings: list[X12ErrorOut] = Field(
+        default_factory=list,
+        description="What was kept as sent but should be checked, by segment: an NPI whose check digit is "
+        "wrong does not stop an 837 claim (it is the provider's claim as billed), it is named here.",
+    )
 
 
 class X12Out(Counts):

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 
 from services.intake.bills import Submission
 from services.intake.schemas import BillIn
+from shared.codes import NPI_CHECK_DIGIT, NPI_CHECK_DIGIT_MESSAGE, npi_check_digit_ok
 from shared.contracts import ClaimType, LineOfBusiness
 from shared.http import validation_errors
 
@@ -761,13 +762,25 @@ def located(claim: ParsedClaim, errors: list[dict[str, Any]]) -> list[X12Problem
 
 
 def submission_of(index: int, claim: ParsedClaim) -> Submission:
-    """The claim as a bill to receive, or every problem found in it, each placed on its segment."""
+    """The claim as a bill to receive, or every problem found in it, each placed on its segment.
+
+    An NPI whose check digit is wrong does not stop an 837 claim: the file is the provider's claim as
+    billed, relayed by a partner who cannot correct the provider's NPI, and refusing it would drop the
+    bill out of cost containment. The claim is kept and the NPI named in its warnings, by segment. (A
+    JSON bill, which the partner's own system assembles, is refused instead.)
+    """
     errors = [p.as_dict() for p in claim.problems]
     try:
-        bill = BillIn.model_validate(claim.data)
+        bill = BillIn.model_validate(claim.data, context={NPI_CHECK_DIGIT: "warn"})
     except ValidationError as exc:
         errors += [p.as_dict() for p in located(claim, validation_errors(exc.errors()))]
         return Submission(index, None, errors, claim.claim_id)
     if errors:
         return Submission(index, None, errors, claim.claim_id)
-    return Submission(index, bill, [], claim.claim_id)
+    unchecked = [
+        {"field": path, "message": f"{NPI_CHECK_DIGIT_MESSAGE}: kept as sent", "type": "npi_check_digit"}
+        for path, npi in (("provider.npi", bill.provider.npi), ("facility.npi", bill.facility.npi))
+        if npi is not None and not npi_check_digit_ok(npi)
+    ]
+    warnings = [p.as_dict() for p in located(claim, unchecked)]
+    return Submission(index, bill, [], claim.claim_id, warnings)

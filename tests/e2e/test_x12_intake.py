@@ -13,8 +13,9 @@ import pytest
 from tests.helpers import (
     KeyMaker,
     auth_header,
+    bill,
+    submit_bill,
     unique,
-    with_valid_npis,
     x12_claim,
     x12_fixture,
     x12_interchange,
@@ -78,26 +79,43 @@ async def test_a_sample_file_becomes_a_bill_with_the_files_charges_codes_and_uni
     )
 
 
-async def test_claims_that_fail_are_answered_by_segment_and_element_and_store_nothing(
+@pytest.mark.parametrize(
+    ("name", "claims"),
+    [
+        ("demo.837", 1),
+        ("demo.example1.837", 1),
+        ("demo.example2.837", 1),
+        ("demo.837i", 1),
+        ("institutional-claim.837i", 1),
+        ("two-claims-single-provider.837i", 2),
+    ],
+)
+async def test_every_well_formed_sample_file_ingests(
+    http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection, name: str, claims: int
+) -> None:
+    client = unique("client")
+    response = await post_x12(http, urls, x12_fixture(name), client)
+    assert response.status_code == 200, response.text
+    assert (response.json()["created"], response.json()["rejected"]) == (claims, 0)
+    assert await count(db, client) == claims
+
+
+async def test_an_837_npi_with_a_wrong_check_digit_is_kept_and_named_a_json_one_is_refused(
     http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
 ) -> None:
     client = unique("client")
     response = await post_x12(http, urls, x12_fixture("two-claims-single-provider.837i"), client)
-    assert response.status_code == 200
     claims = response.json()["claims"]
     assert [(c["partner_claim_id"], c["outcome"], c["status"]) for c in claims] == [
-        ("756048Q", "rejected", 422),
-        ("756049Q", "rejected", 422),
+        ("756048Q", "created", 201),
+        ("756049Q", "created", 201),
     ]
     for claim in claims:
-        assert [(e["segment"], e["position"], e["element"]) for e in claim["errors"]] == [("NM1", 8, "NM109")]
-    assert await count(db, client) == 0
-
-    fixed = await post_x12(
-        http, urls, with_valid_npis(x12_fixture("two-claims-single-provider.837i")), client
-    )
-    assert fixed.json()["created"] == 2
-    second = fixed.json()["claims"][1]["bill"]["id"]
+        assert claim["errors"] == []
+        assert [(w["segment"], w["position"], w["element"], w["type"]) for w in claim["warnings"]] == [
+            ("NM1", 8, "NM109", "npi_check_digit")
+        ]
+    second = claims[1]["bill"]["id"]
     full = (await http.get(f"{urls['intake']}/v1/bills/{second}")).json()
     assert (full["claim_type"], full["type_of_bill"], full["total_charge"]) == (
         "institutional",
@@ -105,6 +123,16 @@ async def test_claims_that_fail_are_answered_by_segment_and_element_and_store_no
         "50.00",
     )
     assert [(x["revenue_code"], x["procedure_code"]) for x in full["lines"]] == [("0300", "85087")]
+    assert full["provider"]["npi"] == "1234567890"
+    assert len(full["warnings"]) == 2  # the billing NPI names the facility too
+    assert all("1234567890 fails its check digit" in w for w in full["warnings"])
+
+    body = bill(client_id=client)
+    body["provider"]["npi"] = "1234567890"
+    refused = await submit_bill(http, urls, body)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["provider.npi"]
+    assert await count(db, client) == 2
 
 
 async def test_good_claims_of_a_file_are_kept_beside_bad_ones(
@@ -133,7 +161,7 @@ async def test_example6_is_refused_at_its_composites(
     http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
 ) -> None:
     client = unique("client")
-    response = await post_x12(http, urls, with_valid_npis(x12_fixture("demo.example6.837")), client)
+    response = await post_x12(http, urls, x12_fixture("demo.example6.837"), client)
     (claim,) = response.json()["claims"]
     assert claim["outcome"] == "rejected"
     assert ("SV1", "SV101") in {(e["segment"], e["element"]) for e in claim["errors"]}
