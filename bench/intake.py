@@ -217,8 +217,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--pre-ping",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="PARLEY_DB_POOL_PRE_PING for intake",
+        default=False,
+        help="PARLEY_DB_POOL_PRE_PING for intake (off by default, as in the service settings)",
     )
     args = parser.parse_args()
     asyncio.run(main(args.bills, args.concurrency, args.files, args.claims, args.pre_ping))

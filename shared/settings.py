@@ -37,10 +37,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1, le=50)
     db_max_overflow: int = Field(default=5, ge=0, le=50)
     db_pool_pre_ping: bool = Field(
-        default=True,
+        default=False,
         description="Test each pooled connection before use. With asyncpg this is three round trips "
-        "(BEGIN, ping, ROLLBACK) per transaction; without it a connection lost to a database restart "
-        "fails one request with 503 and the pool is renewed.",
+        "(BEGIN, ping, ROLLBACK) per transaction, a large share of a short request's cost. Off, a "
+        "connection lost to a database restart fails one request with 503 (consumers and the relay "
+        "retry it) and SQLAlchemy renews the pool.",
     )
 
     kafka_bootstrap: str = "127.0.0.1:19092"

@@ -48,6 +48,8 @@ class OutboxRelay:
         self._engine = engine
         self._tables = tables
         self._producer = producer
+        # Each of the relay's statements is atomic on its own: run them without BEGIN/COMMIT round trips.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._wake = asyncio.Event()
         table = f"{tables.schema}.{tables.outbox.name}"
         self._claim_sql = text(
@@ -89,7 +91,7 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Claim one batch, publish it, mark it. Returns how many rows were published."""
         token = uuid.uuid4()
-        async with self._engine.begin() as conn:
+        async with self._autocommit.connect() as conn:
             result = await conn.execute(
                 self._claim_sql,
                 {
@@ -119,7 +121,7 @@ class OutboxRelay:
             for row, result in zip(rows, results, strict=True)
             if isinstance(result, BaseException)
         ]
-        async with self._engine.begin() as conn:
+        async with self._autocommit.connect() as conn:
             if sent:
                 await conn.execute(self._mark_sql, {"ids": sent, "token": token})
             if failed:
@@ -138,7 +140,7 @@ class OutboxRelay:
         return len(sent)
 
     async def pending(self) -> int:
-        async with self._engine.connect() as conn:
+        async with self._autocommit.connect() as conn:
             return int((await conn.execute(self._pending_sql)).scalar_one())
 
     async def prune(self) -> int:
@@ -153,7 +155,7 @@ class OutboxRelay:
             name="outbox-listener",
         )
         loop = asyncio.get_running_loop()
-        next_prune = loop.time()
+        next_prune = next_gauge = loop.time()
         failures = 0
         try:
             while True:
@@ -172,8 +174,10 @@ class OutboxRelay:
                     next_prune = loop.time() + PRUNE_EVERY_SECONDS
                     with contextlib.suppress(Exception):
                         await self.prune()
-                with contextlib.suppress(Exception):
-                    obs.OUTBOX_PENDING.labels(self._settings.service).set(await self.pending())
+                if loop.time() >= next_gauge:  # a metric: once per poll interval is plenty
+                    next_gauge = loop.time() + self._settings.outbox_poll_seconds
+                    with contextlib.suppress(Exception):
+                        obs.OUTBOX_PENDING.labels(self._settings.service).set(await self.pending())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._settings.outbox_poll_seconds)
         finally:
