@@ -174,9 +174,7 @@ async def load_hpt_csv(
     session: AsyncSession, path: Path, _: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
     """Tall or wide v3 CSV: the wide layout puts payer and plan into the column names."""
-    await _replace(session, "hpt", summary.target)
-    registry = await _registry(session)
-    writer = _Writer(session, "hpt", summary.target, summary)
+    registry, writer = await _start(session, "hpt", summary)
     previous_item: tuple[str, str, str] | None = None
     with open_text(path, progress) as fh:
         hospital, rows = _read_hpt_csv(fh, path.name)
@@ -256,13 +254,11 @@ def _hospital_facts(path: Path) -> dict[str, Any]:
 async def load_hpt_json(
     session: AsyncSession, path: Path, _: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
-    await _replace(session, "hpt", summary.target)
-    registry = await _registry(session)
+    registry, writer = await _start(session, "hpt", summary)
     facts = _hospital_facts(path)
     place = place_of(
         facts["hospital_address"], facts["type_2_npi"], registry, _try_date(facts["last_updated_on"])
     )
-    writer = _Writer(session, "hpt", summary.target, summary)
     seen_items = False
     with open_binary(path, progress) as fh:
         try:
@@ -306,9 +302,7 @@ async def load_tic_allowed(
     session: AsyncSession, path: Path, _: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
     """Transparency in Coverage allowed-amount file: each provider's billed charge and the allowed amount."""
-    await _replace(session, "tic", summary.target)
-    registry = await _registry(session)
-    writer = _Writer(session, "tic", summary.target, summary)
+    registry, writer = await _start(session, "tic", summary)
     seen_items = False
     with open_binary(path, progress) as fh:
         try:
@@ -425,9 +419,7 @@ def observation_from_row(row: dict[str, str], registry: dict[str, tuple[str, str
 async def load_observations_csv(
     session: AsyncSession, path: Path, _: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
-    await _replace(session, "file", summary.target)
-    registry = await _registry(session)
-    writer = _Writer(session, "file", summary.target, summary)
+    registry, writer = await _start(session, "file", summary)
     with open_text(path, progress) as fh:
         for number, row in read_csv_rows(fh, OBSERVATION_COLUMNS, path.name, optional=OBSERVATION_OPTIONAL):
             if isinstance(row, str):
@@ -443,6 +435,10 @@ async def load_observations_csv(
     await writer.finish()
 
 
-async def _replace(session: AsyncSession, origin: str, source: str) -> None:
+async def _start(
+    session: AsyncSession, origin: str, summary: LoadSummary
+) -> tuple[dict[str, tuple[str, str]], _Writer]:
+    """Every observation load begins alike: take out the source's earlier rows, read the registry."""
     await create_staging(session)
-    await withdraw(session, origin, source)
+    await withdraw(session, origin, summary.target)
+    return await _registry(session), _Writer(session, origin, summary.target, summary)
