@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,7 +38,7 @@ def bill(
     lines: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     lines = lines or [line("99214", "310.00"), line("73030", "120.00")]
-    total = sum(float(x["charge"]) for x in lines)
+    total = sum((Decimal(str(x["charge"])) for x in lines), Decimal("0"))
     return {
         "partner_claim_id": claim or unique("CLM"),
         "client_id": client_id or unique("client"),
@@ -106,7 +107,9 @@ def x12_claim(
     """Segments of one 837P billing provider + subscriber + claim; lines are (composite, charge, units)."""
     lines = lines or [("HC:99214", "210", "1"), ("HC:73560:RT:59", "100", "1")]
     day = service_date or (datetime.now(UTC).date() - timedelta(days=20)).strftime("%Y%m%d")
-    total = sum(float(charge) for _, charge, _ in lines if charge.replace(".", "").isdigit())
+    total = sum(
+        (Decimal(charge) for _, charge, _ in lines if charge.replace(".", "").isdigit()), Decimal("0")
+    )
     segments = [
         f"HL*{hl}**20*1",
         "PRV*BI*PXC*207X00000X",

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -61,7 +62,7 @@ def _line(code: str, charge: str, days_ago: int = 30, **extra: Any) -> dict[str,
 
 
 def _bill(claim: str, client: str, state: str, zip_code: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
-    total = sum(float(line["charge"]) for line in lines)
+    total = sum((Decimal(str(line["charge"])) for line in lines), Decimal("0"))
     return {
         "partner_claim_id": claim,
         "client_id": client,
@@ -146,7 +147,7 @@ async def load_demo(urls: Mapping[str, str], api_key: str) -> list[dict[str, Any
             if plan == "accept":
                 await client.post(respond, json={"party": "provider", "decision": "accept"}, headers=key)
             elif plan == "counter":
-                counter = f"{float(case['opening_offer']) * 1.15:.2f}"
+                counter = str((Decimal(case["opening_offer"]) * Decimal("1.15")).quantize(Decimal("0.01")))
                 await client.post(
                     respond,
                     json={
