@@ -52,7 +52,8 @@ async def stack() -> AsyncIterator[DevStack]:
             # Intake: revocation shows within a second; webhook retries come quickly.
             "PARLEY_INTAKE_AUTH_CACHE_SECONDS": "1",
             "PARLEY_INTAKE_WEBHOOK_BACKOFF_SECONDS": "0.5",
-            "PARLEY_INTAKE_WEBHOOK_MAX_ATTEMPTS": "4",
+            # 0.5 s doubling: six attempts span ≈ 15 s, longer than stopping and restarting intake.
+            "PARLEY_INTAKE_WEBHOOK_MAX_ATTEMPTS": "6",
             "PARLEY_INTAKE_WEBHOOK_POLL_SECONDS": "0.2",
             "PARLEY_INTAKE_WEBHOOK_TIMEOUT_SECONDS": "3",
         },

@@ -43,7 +43,7 @@ async def _record(
     bill = await repository.lock(bill_id)
     if bill is None:
         raise PermanentError(f"{event.type} for unknown bill {bill_id}")
-    moved = await repository.record_status(
+    changed = await repository.record_status(
         bill,
         status,
         detail=detail,
@@ -53,7 +53,7 @@ async def _record(
         pricing_method=pricing_method,
         agreed_amount=agreed_amount,
     )
-    if moved:  # the partner hears of each change of status, in the order it happened here
+    if changed:  # the partner hears of each change it can see, in the order it happened here
         await enqueue(tx.session, bill.partner_id, [StatusChanged(BillSummary.model_validate(bill), at)])
 
 

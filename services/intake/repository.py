@@ -290,10 +290,15 @@ class BillRepository:
         pricing_method: str | None = None,
         agreed_amount: Decimal | None = None,
     ) -> bool:
-        """Keep every change in the history; move the current status only forward. True if it moved."""
+        """Keep every change in the history; move the current status only forward.
+
+        True if what a partner sees of the bill changed: its status, or an amount or method that arrived
+        after a later status (events of one bill come over several topics, in no fixed order).
+        """
         self.session.add(
             StatusHistory(bill_id=bill.id, status=status.value, detail=detail, event_id=event_id, at=at)
         )
+        before = (bill.priced_amount, bill.pricing_method, bill.agreed_amount)
         if priced_amount is not None:
             bill.priced_amount = priced_amount
             bill.pricing_method = pricing_method
@@ -305,7 +310,7 @@ class BillRepository:
             bill.status_detail = detail
         bill.updated_at = datetime.now(UTC)
         await self.session.flush()
-        return moved
+        return moved or before != (bill.priced_amount, bill.pricing_method, bill.agreed_amount)
 
 
 def _start_of(day: date) -> datetime:
