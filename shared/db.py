@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
 import asyncpg
 import structlog
-from sqlalchemy import MetaData, Numeric, func, text
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy import MetaData, Numeric, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import DateTime
+from sqlalchemy.orm import mapped_column
 
 from shared.settings import Settings
 
@@ -40,17 +36,6 @@ Money = Annotated[Decimal, mapped_column(Numeric(12, 2))]
 
 def service_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
-
-
-class UUIDPrimaryKey:
-    id: Mapped[uuid.UUID] = mapped_column(PG_UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
-
-
-class Timestamps:
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
 
 
 def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:

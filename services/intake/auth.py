@@ -52,13 +52,6 @@ class Principal:
     def may_use(self, client_id: str) -> bool:
         return self.all_clients or client_id in self.clients
 
-    def check_client(self, client_id: str) -> None:
-        if not self.may_use(client_id):
-            raise Forbidden(
-                "this API key is not scoped to that client",
-                errors=[{"field": "client_id", "message": "not one of this key's clients", "type": "scope"}],
-            )
-
 
 # sha256(whole key) -> (principal, valid until). Only verified keys are cached, never failures.
 _verified: dict[str, tuple[Principal, float]] = {}

@@ -58,7 +58,3 @@ def total_allowed(quotes: Sequence[LineQuote]) -> Decimal:
 
 def unpriced_billed(quotes: Sequence[LineQuote]) -> Decimal:
     return sum((q.billed for q in quotes if q.allowed is None), ZERO)
-
-
-def any_priced(quotes: Sequence[LineQuote]) -> bool:
-    return any(q.allowed is not None for q in quotes)
