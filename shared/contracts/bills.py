@@ -1,137 +1,28 @@
-"""Event contracts: the only thing services share about each other.
-
-Every message on Kafka is a CloudEvents 1.0 envelope (structured JSON mode) whose ``data`` is one of the
-payload models below. A payload is identified by ``(type, version)``; the version travels in
-``dataschema`` (``urn:parley:event:<type>:v<version>``). A change that would break a consumer is a new
-payload class with the next version, registered beside the old one; existing classes are never edited in
-a breaking way.
-
-The Kafka key of every event is the bill id (the envelope's ``subject``), so all events of one bill keep
-their order within a topic.
-"""
+"""``bills.received`` and ``bills.priced``: a bill as received from a partner, and its pricing decision."""
 
 from __future__ import annotations
 
-import builtins
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
-# Money travels as a JSON string so no consumer ever parses it into a binary float.
-Money = Annotated[Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json")]
-
-
-class Topic(StrEnum):
-    bills_received = "bills.received"
-    bills_priced = "bills.priced"
-    negotiation = "negotiation.events"
-    agreements = "agreements.events"
-
-
-def dead_letter_topic(consumer_group: str) -> str:
-    """Each consumer group has its own dead-letter topic, so replay goes back to that group only."""
-    return f"{consumer_group}.dlq"
-
-
-class Payload(BaseModel):
-    """Base of every event payload. Subclasses set the three class variables."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    event_type: ClassVar[str]
-    version: ClassVar[int]
-    topic: ClassVar[Topic]
-
-    @classmethod
-    def schema_urn(cls) -> str:
-        return f"urn:parley:event:{cls.event_type}:v{cls.version}"
-
-
-# --- shared shapes -------------------------------------------------------------------------------
-
-
-class ClaimType(StrEnum):
-    professional = "professional"  # CMS-1500 / 837P
-    institutional = "institutional"  # UB-04 / 837I
-
-
-class ClaimFrequency(StrEnum):
-    """X12 CLM05-3 / UB-04 type-of-bill frequency, as Parley acts on it."""
-
-    original = "original"  # 1
-    replacement = "replacement"  # 7: replaces an earlier submission of the same claim
-    void = "void"  # 8: cancels it
-
-
-class LineOfBusiness(StrEnum):
-    workers_compensation = "workers_compensation"
-    group_health = "group_health"
-    auto = "auto"
-
-
-class Party(StrEnum):
-    payer = "payer"  # Parley's client side
-    provider = "provider"
-
-
-class Address(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    line1: str
-    line2: str | None = None
-    city: str
-    state: str
-    zip: str
-
-
-class ProviderRef(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    npi: str
-    tin: str
-    name: str | None = None
-    taxonomy: str | None = None
-    address: Address | None = None
-
-
-class FacilityRef(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    state: str
-    zip: str
-    npi: str | None = None
-    name: str | None = None
-    address: Address | None = None
-
-
-class BillLineV1(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    line_number: int
-    procedure_code: str | None = None  # CPT / HCPCS
-    revenue_code: str | None = None
-    modifiers: list[str] = Field(default_factory=list)
-    units: Decimal
-    charge: Money
-    service_date: date
-    place_of_service: str | None = None
-    ndc: str | None = None
-
-
-class PricedLineV1(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    line_number: int
-    code: str | None
-    billed: Money
-    allowed: Money | None = Field(description="None when the line could not be priced; see reason.")
-    basis: str = Field(description="How the allowed amount was computed, in words a negotiator can quote.")
-    reason: str | None = Field(default=None, description="Why a line was not priced.")
-
+from shared.contracts.common import (
+    BillLineV1,
+    ClaimFrequency,
+    ClaimType,
+    FacilityRef,
+    LineOfBusiness,
+    Money,
+    PatientRef,
+    Payload,
+    PricedLineV1,
+    ProviderRef,
+    Topic,
+)
 
 # --- bills.received ------------------------------------------------------------------------------
 
@@ -169,6 +60,8 @@ class BillReceivedV1(Payload):
     diagnoses: list[str] = Field(default_factory=list)  # ICD-10-CM, principal first
     # Claims for services before 2015-10-01 are coded in ICD-9-CM; never mixed into ``diagnoses``.
     diagnoses_icd9: list[str] = Field(default_factory=list)
+    # Minimum necessary patient reference, for the settlement agreement and the duplicate-payment check.
+    patient: PatientRef | None = None
 
     @property
     def pricing_jurisdiction(self) -> str:
@@ -377,197 +270,3 @@ class BillPricedV2(Payload):
             statement_sha256="",
             priced_at=old.priced_at,
         )
-
-
-# --- negotiation.events --------------------------------------------------------------------------
-
-
-class NotOpenedReason(StrEnum):
-    no_savings = "no_savings"  # the priced amount is not below billed charges
-    unpriced = "unpriced"  # no line could be priced: a person must review the bill
-
-
-class CaseOpenedV1(Payload):
-    event_type: ClassVar[str] = "case.opened"
-    version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
-
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
-    provider: ProviderRef
-    billed: Money
-    opening_offer: Money
-    opened_at: datetime
-
-
-class CaseNotOpenedV1(Payload):
-    event_type: ClassVar[str] = "case.not_opened"
-    version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
-
-    bill_id: uuid.UUID
-    client_id: str
-    reason: NotOpenedReason
-    detail: str
-    decided_at: datetime
-
-
-class OfferMadeV1(Payload):
-    event_type: ClassVar[str] = "case.offer_made"
-    version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
-
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    offer_id: uuid.UUID
-    party: Party
-    amount: Money
-    made_at: datetime
-
-
-class CaseAgreedV1(Payload):
-    event_type: ClassVar[str] = "case.agreed"
-    version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
-
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
-    provider: ProviderRef
-    billed: Money
-    agreed_amount: Money
-    offer_id: uuid.UUID
-    agreed_at: datetime
-
-
-class CaseOutcome(StrEnum):
-    settled = "settled"
-    closed_unresolved = "closed_unresolved"
-
-
-class CaseClosedV1(Payload):
-    event_type: ClassVar[str] = "case.closed"
-    version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
-
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    outcome: CaseOutcome
-    agreed_amount: Money | None
-    reason: str
-    closed_at: datetime
-
-
-# --- agreements.events ---------------------------------------------------------------------------
-
-
-class AgreementSentV1(Payload):
-    event_type: ClassVar[str] = "agreement.sent"
-    version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.agreements
-
-    agreement_id: uuid.UUID
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    agreed_amount: Money
-    sent_at: datetime
-
-
-class AgreementSignedV1(Payload):
-    event_type: ClassVar[str] = "agreement.signed"
-    version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.agreements
-
-    agreement_id: uuid.UUID
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    agreed_amount: Money
-    signer_name: str
-    signed_at: datetime
-
-
-# --- registry and envelope -----------------------------------------------------------------------
-
-PAYLOADS: dict[tuple[str, int], type[Payload]] = {
-    (cls.event_type, cls.version): cls
-    for cls in (
-        BillReceivedV1,
-        BillVoidedV1,
-        BillPricedV1,
-        BillPricedV2,
-        CaseOpenedV1,
-        CaseNotOpenedV1,
-        OfferMadeV1,
-        CaseAgreedV1,
-        CaseClosedV1,
-        AgreementSentV1,
-        AgreementSignedV1,
-    )
-}
-
-EVENT_TYPE_PREFIX = "parley."
-
-P = TypeVar("P", bound=Payload)
-
-
-class UnknownEventError(ValueError):
-    """The envelope names a (type, version) this build has no contract for."""
-
-
-class Envelope(BaseModel):
-    """A CloudEvents 1.0 envelope in structured JSON mode."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    specversion: Literal["1.0"] = "1.0"
-    id: uuid.UUID
-    source: str
-    type: str
-    subject: str
-    time: datetime
-    datacontenttype: Literal["application/json"] = "application/json"
-    dataschema: str
-    data: dict[str, Any]
-
-    @classmethod
-    def wrap(
-        cls, payload: Payload, *, source: str, subject: str, event_id: uuid.UUID | None = None
-    ) -> Envelope:
-        return cls(
-            id=event_id or uuid.uuid4(),
-            source=source,
-            type=EVENT_TYPE_PREFIX + payload.event_type,
-            subject=subject,
-            time=datetime.now(UTC),
-            dataschema=payload.schema_urn(),
-            data=payload.model_dump(mode="json"),
-        )
-
-    @property
-    def event_type(self) -> str:
-        return self.type.removeprefix(EVENT_TYPE_PREFIX)
-
-    @property
-    def version(self) -> int:
-        _, _, tail = self.dataschema.rpartition(":v")
-        try:
-            return int(tail)
-        except ValueError as exc:
-            raise UnknownEventError(f"dataschema {self.dataschema!r} carries no version") from exc
-
-    def payload_class(self) -> builtins.type[Payload]:
-        try:
-            return PAYLOADS[(self.event_type, self.version)]
-        except KeyError as exc:
-            raise UnknownEventError(f"no contract for {self.type} v{self.version}") from exc
-
-    def payload(self, cls: builtins.type[P]) -> P:
-        return cls.model_validate(self.data)
-
-    def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> Envelope:
-        return cls.model_validate_json(raw)
