@@ -27,6 +27,7 @@ from shared.bus.relay import OutboxRelay
 from shared.bus.tables import BusTables
 from shared.db import create_engine, session_factory
 from shared.http import BodyLimitMiddleware, RequestMiddleware, health_router, install_error_handlers
+from shared.jobs import JobHandlers, JobRunner
 from shared.observability import configure_logging
 from shared.settings import Settings
 
@@ -45,6 +46,8 @@ class ServiceDefinition:
     settings_cls: type[Settings] = Settings
     routers: Sequence[APIRouter] = ()
     build_handlers: Callable[[Any], Handlers] | None = None
+    # Scheduled jobs (timers, expiries, recurring reports): see shared/jobs.py.
+    build_jobs: Callable[[Any], JobHandlers] | None = None
     # Runs after the engine and producer exist and before consumers start (e.g. loading reference data).
     on_startup: Callable[[Runtime], Awaitable[None]] | None = None
     version: str = "0.1.0"
@@ -65,6 +68,7 @@ class Runtime:
     outbox: Outbox
     relay: OutboxRelay
     consumer: EventConsumer | None = None
+    jobs: JobRunner | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -131,6 +135,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
                 producer,
             )
             runtime.tasks.append(asyncio.create_task(_supervise("consumer", runtime.consumer.run)))
+        if definition.build_jobs is not None:
+            runtime.jobs = JobRunner(settings, definition.build_jobs(settings), runtime.sessions, outbox)
+            runtime.tasks.append(asyncio.create_task(_supervise("jobs", runtime.jobs.run)))
         app.state.runtime = runtime
         log.info("service.started", service=definition.name)
         try:

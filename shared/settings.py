@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         default=50, ge=1, le=1000, description="Events of one partition applied in one transaction."
     )
 
+    jobs_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the scheduled-job runner looks for due jobs when idle."
+    )
+    jobs_max_attempts: int = Field(default=8, ge=1, le=100, description="Failures before a job is failed.")
+    jobs_backoff_seconds: float = Field(default=1.0, gt=0)
+    jobs_backoff_max_seconds: float = Field(default=300.0, gt=0)
+
     max_body_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, description="Larger request bodies get 413."
     )
