@@ -1,0 +1,55 @@
+"""``parley reporting …``: make a weekly report, re-work the KPI tables, load demo history.
+
+Reads ``PARLEY_DATABASE_URL`` (the reporting role) and the ``PARLEY_REPORTING_*`` settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from services.reporting.config import ReportingSettings
+from services.reporting.weekly import make_report, week_start
+from shared.db import create_engine, session_factory
+
+app = typer.Typer(help="Reporting: weekly reports, KPI tables, demo history.", no_args_is_help=True)
+console = Console()
+
+
+def _settings() -> ReportingSettings:
+    return ReportingSettings(service="reporting-cli")
+
+
+@app.command()
+def weekly(
+    client: Annotated[str, typer.Option("--client", help="The client id.")],
+    week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W48.")],
+    out: Annotated[Path | None, typer.Option(help="Also write the HTML and PDF into this folder.")] = None,
+) -> None:
+    """Make the client's weekly report for WEEK and store it (replacing one made before)."""
+    try:
+        week_start(week)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--week") from exc
+    settings = _settings()
+
+    async def run() -> tuple[str, bytes, str]:
+        engine = create_engine(settings)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                report = await make_report(session, settings, client, week, made_by="command")
+                return report.html, report.pdf, report.pdf_sha256
+        finally:
+            await engine.dispose()
+
+    html, pdf, sha = asyncio.run(run())
+    console.print(f"[green]weekly report of {client} for {week} stored[/green] (PDF SHA-256 {sha})")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"weekly-{client}-{week}.html").write_text(html)
+        (out / f"weekly-{client}-{week}.pdf").write_bytes(pdf)
+        console.print(f"written to {out}")

@@ -1,0 +1,151 @@
+"""Keeping the KPI tables current: the consumers queue differences, one loop folds them in.
+
+An event handler changes a bill's facts and, in the same transaction, inserts the change in the bill's
+contribution (:mod:`services.reporting.contributions`) into the ``*_deltas`` queues: plain inserts, so
+consumers working on different partitions never wait on each other's KPI rows. :func:`fold_pending`
+moves queued deltas into every KPI table in one statement per queue (``DELETE … RETURNING`` feeding one
+``INSERT … ON CONFLICT DO UPDATE`` per table), inside one transaction holding an advisory lock, so a delta
+is folded exactly once even with several instances running. Reads see an event's effect once the fold
+has run (``PARLEY_REPORTING_FOLD_SECONDS``, half a second by default).
+"""
+
+from __future__ import annotations
+
+import functools
+import zlib
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, TextClause, insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reporting.contributions import HIST, KPI, PATTERN, PIPELINE, Ledger
+from services.reporting.measures import (
+    COUNTS,
+    LEVELS,
+    MEASURES,
+    PATTERN_COUNTS,
+    PATTERN_DIMS,
+    PATTERN_MONEY,
+    PIPELINE_DIMS,
+)
+from services.reporting.models import (
+    CUBES,
+    HISTS,
+    hist_deltas,
+    kpi_deltas,
+    pattern_deltas,
+    patterns_daily,
+    pipeline_deltas,
+    pipeline_open,
+)
+
+SCHEMA = "reporting"
+FOLD_LOCK = zlib.crc32(b"reporting.kpi_fold") - 2**31
+FULL_DIMS = LEVELS[-1].dims
+PATTERN_MEASURES = PATTERN_COUNTS + PATTERN_MONEY
+
+
+def _number(name: str, value: Decimal) -> int | Decimal:
+    return int(value) if name in COUNTS or name in PATTERN_COUNTS or name in ("bills", "n") else value
+
+
+def delta_rows(ledger: Ledger) -> dict[Table, list[dict[str, Any]]]:
+    """The queue rows for a ledger of differences (see :meth:`Ledger.minus`)."""
+    rows: dict[Table, list[dict[str, Any]]] = {}
+    for key, vector in ledger.of(KPI):
+        row: dict[str, Any] = {"day": key[0], **dict(zip(FULL_DIMS, key[1:], strict=True))}
+        row.update({name: _number(name, vector[i]) for i, name in enumerate(MEASURES)})
+        rows.setdefault(kpi_deltas, []).append(row)
+    for key, vector in ledger.of(HIST):
+        dims = dict(zip(FULL_DIMS, key[1:6], strict=True))
+        row = {"day": key[0], **dims, "metric": key[6], "bucket": key[7], "n": int(vector[0])}
+        rows.setdefault(hist_deltas, []).append(row)
+    for key, vector in ledger.of(PIPELINE):
+        row = {"received_day": key[0], **dict(zip(PIPELINE_DIMS, key[1:], strict=True))}
+        row.update(bills=int(vector[0]), billed=vector[1])
+        rows.setdefault(pipeline_deltas, []).append(row)
+    for key, vector in ledger.of(PATTERN):
+        row = {"day": key[0], **dict(zip(PATTERN_DIMS, key[1:], strict=True))}
+        row.update({name: _number(name, vector[i]) for i, name in enumerate(PATTERN_MEASURES)})
+        rows.setdefault(pattern_deltas, []).append(row)
+    return rows
+
+
+async def queue_deltas(session: AsyncSession, ledger: Ledger) -> None:
+    """Queue a ledger of differences in the caller's transaction."""
+    for table, rows in delta_rows(ledger).items():
+        await session.execute(insert(table), rows)
+
+
+def _upsert(target: Table, day: str, dims: Sequence[str], measures: Sequence[str], source: str) -> str:
+    keys = [day, *dims]
+    columns = ", ".join([*keys, *measures])
+    sums = ", ".join(f"sum({m})" for m in measures)
+    conflict = ", ".join([dims[0], day, *dims[1:]])
+    updates = ", ".join(f"{m} = t.{m} + excluded.{m}" for m in measures)
+    group = ", ".join(keys)
+    return (
+        f"INSERT INTO {SCHEMA}.{target.name} AS t ({columns}) "
+        f"SELECT {group}, {sums} FROM {source} GROUP BY {group} ORDER BY {group} "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    )
+
+
+def _fold_statement(queue: Table, upserts: list[str]) -> TextClause:
+    ctes = ",\n".join(f"u{i} AS ({sql})" for i, sql in enumerate(upserts))
+    return text(
+        f"WITH d AS (DELETE FROM {SCHEMA}.{queue.name} WHERE id IN ("
+        f"SELECT id FROM {SCHEMA}.{queue.name} ORDER BY id LIMIT :limit) RETURNING *),\n"
+        f"{ctes}\nSELECT count(*) FROM d"
+    )
+
+
+@functools.cache
+def _fold_statements() -> tuple[TextClause, ...]:
+    kpi = [_upsert(CUBES[lv.name], "day", lv.dims, MEASURES, "d") for lv in LEVELS]
+    hist = [_upsert(HISTS[lv.hist], "day", (*lv.dims, "metric", "bucket"), ("n",), "d") for lv in LEVELS]
+    pipeline = [_upsert(pipeline_open, "received_day", PIPELINE_DIMS, ("bills", "billed"), "d")]
+    patterns = [_upsert(patterns_daily, "day", PATTERN_DIMS, PATTERN_MEASURES, "d")]
+    return (
+        _fold_statement(kpi_deltas, kpi),
+        _fold_statement(hist_deltas, hist),
+        _fold_statement(pipeline_deltas, pipeline),
+        _fold_statement(pattern_deltas, patterns),
+    )
+
+
+async def fold_pending(session: AsyncSession, limit: int = 20000) -> int:
+    """Fold up to ``limit`` queued deltas of each queue into the KPI tables, in the caller's transaction.
+
+    Returns how many were folded; 0 when another instance is folding (it holds the lock)."""
+    locked = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": FOLD_LOCK})
+    if not locked:
+        return 0
+    folded = 0
+    for statement in _fold_statements():
+        folded += int(await session.scalar(statement, {"limit": limit}) or 0)
+    return folded
+
+
+async def pending(session: AsyncSession) -> int:
+    """Deltas waiting to be folded (a gauge for tests and operators)."""
+    queues = (kpi_deltas, hist_deltas, pipeline_deltas, pattern_deltas)
+    sql = " + ".join(f"(SELECT count(*) FROM {SCHEMA}.{q.name})" for q in queues)
+    return int(await session.scalar(text(f"SELECT {sql}")) or 0)
+
+
+async def truncate_all(session: AsyncSession) -> None:
+    """Empty every KPI table and queue (before a rebuild from the facts)."""
+    tables = [
+        *CUBES.values(),
+        *HISTS.values(),
+        pipeline_open,
+        patterns_daily,
+        kpi_deltas,
+        hist_deltas,
+        pipeline_deltas,
+        pattern_deltas,
+    ]
+    await session.execute(text("TRUNCATE " + ", ".join(f"{SCHEMA}.{t.name}" for t in tables)))

@@ -1,0 +1,263 @@
+"""KPI queries over the pre-aggregated tables: any period of days, filtered, broken down, paged.
+
+A query reads the smallest level (:data:`services.reporting.measures.LEVELS`) that has every dimension it
+filters or groups by, sums the day rows of the period, and derives the ratios from the sums (never an
+average of averages). Percentiles come from the histograms of the same rows by nearest rank, for the
+groups of the page only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reporting.measures import COUNTS, HISTOGRAMS, LEVELS, MEASURES, MONEY, Level
+from services.reporting.models import CUBES, HISTS, BillFact
+
+DIMENSION_OF = {
+    "client": "client_id",
+    "provider": "provider_npi",
+    "state": "state",
+    "method": "method",
+    "line_of_business": "line_of_business",
+}
+TIME_GRAINS = ("day", "week", "month")
+GROUPINGS = (*DIMENSION_OF, *TIME_GRAINS)
+SORTABLE = ("key", *MEASURES)
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which bills' measures count: a period of days (inclusive) and dimension values.
+
+    ``clients`` is the caller's scope (None = every client); ``client_id`` a filter within it."""
+
+    since: date | None = None
+    until: date | None = None
+    clients: frozenset[str] | None = None
+    client_id: str | None = None
+    provider_npi: str | None = None
+    state: str | None = None
+    method: str | None = None
+    line_of_business: str | None = None
+
+    def dims(self) -> set[str]:
+        return {d for d in DIMENSION_OF.values() if d != "client_id" and getattr(self, d) is not None}
+
+    def previous(self) -> Filters | None:
+        """The period of the same length just before this one (None for an open-ended period)."""
+        if self.since is None or self.until is None:
+            return None
+        length = (self.until - self.since).days + 1
+        return replace(self, since=self.since - timedelta(days=length), until=self.since - timedelta(days=1))
+
+
+def level_for(filters: Filters, by: str | None) -> Level:
+    needed = filters.dims() | ({DIMENSION_OF[by]} if by in DIMENSION_OF else set())
+    for level in LEVELS:
+        if level.covers(needed):
+            return level
+    raise AssertionError("the last level has every dimension")  # pragma: no cover
+
+
+def _where(table: Table, filters: Filters, day_column: str = "day") -> list[ColumnElement[bool]]:
+    c = table.c
+    conditions: list[ColumnElement[bool]] = []
+    if filters.since is not None:
+        conditions.append(c[day_column] >= filters.since)
+    if filters.until is not None:
+        conditions.append(c[day_column] <= filters.until)
+    if filters.clients is not None:
+        conditions.append(c.client_id.in_(sorted(filters.clients)))
+    for name in ("client_id", "provider_npi", "state", "method", "line_of_business"):
+        value = getattr(filters, name)
+        if value is not None and name in c:
+            conditions.append(c[name] == value)
+    return conditions
+
+
+def _group_expr(table: Table, by: str | None) -> ColumnElement[Any]:
+    if by is None:
+        return literal("all")
+    if by in DIMENSION_OF:
+        return table.c[DIMENSION_OF[by]]
+    if by == "day":
+        return table.c.day
+    return func.date_trunc(by, table.c.day).cast(table.c.day.type)
+
+
+@dataclass
+class KpiRow:
+    """Summed measures of one group, and what follows from them."""
+
+    key: str | date | None
+    label: str | None = None
+    sums: dict[str, Decimal] = field(default_factory=dict)
+    turnaround: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    accepted_share_median: Decimal | None = None
+
+    def value(self, name: str) -> Decimal:
+        return self.sums.get(name, Decimal(0))
+
+    def ratio(self, part: str, whole: str) -> Decimal | None:
+        denominator = self.value(whole)
+        if denominator == 0:
+            return None
+        return (self.value(part) * HUNDRED / denominator).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def resolved(self) -> int:
+        return int(self.value("settled") + self.value("repriced"))
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "label": self.label}
+        for name in COUNTS:
+            out[name] = int(self.value(name))
+        for name in MONEY:
+            out[name] = self.value(name).quantize(CENT)
+        out["resolved"] = self.resolved
+        out["savings_percent"] = self.ratio("savings", "resolved_billed")
+        out["net_savings_percent"] = self.ratio("net_savings", "resolved_billed")
+        out["first_offer_acceptance_percent"] = self.ratio("first_offer_accepted", "agreed")
+        out["quick_pay_uptake_percent"] = self.ratio("quick_pay_agreed", "quick_pay_offered")
+        out["approvals_denied_percent"] = self.ratio("approvals_denied", "approvals_requested")
+        out["median_accepted_share_percent"] = self.accepted_share_median
+        out["turnaround"] = self.turnaround
+        return out
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[KpiRow]
+    total: int
+    level: str
+
+
+def _key(value: Any) -> str | date | None:
+    if value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    assert value is None or isinstance(value, str | date)
+    return value
+
+
+async def breakdown(
+    session: AsyncSession,
+    filters: Filters,
+    by: str | None,
+    *,
+    sort: str = "key",
+    limit: int = 100,
+    offset: int = 0,
+) -> Page:
+    """Measures per group (one row for ``by=None``), sorted, one page of groups."""
+    level = level_for(filters, by)
+    cube = CUBES[level.name]
+    group = _group_expr(cube, by).label("g")
+    sums = [func.sum(cube.c[m]).label(m) for m in MEASURES]
+    grouped = select(group, *sums).where(*_where(cube, filters)).group_by(group)
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    order = grouped.selected_columns.g if name == "key" else grouped.selected_columns[name]
+    ordered = grouped.order_by(order.desc() if descending else order.asc(), grouped.selected_columns.g)
+    result = await session.execute(ordered.limit(limit).offset(offset))
+    rows = [KpiRow(key=_key(r.g), sums={m: Decimal(getattr(r, m) or 0) for m in MEASURES}) for r in result]
+    if by is None and not rows:
+        rows = [KpiRow(key="all", sums={m: Decimal(0) for m in MEASURES})]
+    if by is None:
+        total = 1
+    else:
+        total = int(await session.scalar(select(func.count()).select_from(grouped.subquery())) or 0)
+    if rows:
+        await _percentiles(session, level, filters, by, rows)
+    if by == "provider":
+        names = await provider_names(session, [str(r.key) for r in rows if r.key])
+        for row in rows:
+            row.label = names.get(str(row.key)) if row.key else None
+    return Page(rows, total, level.name)
+
+
+async def _percentiles(
+    session: AsyncSession, level: Level, filters: Filters, by: str | None, rows: Sequence[KpiRow]
+) -> None:
+    hist = HISTS[level.hist]
+    group = _group_expr(hist, by).label("g")
+    conditions = _where(hist, filters)
+    if by is not None:
+        keys = [r.key if r.key is not None else "" for r in rows]
+        conditions.append(_group_expr(hist, by).in_(keys))
+    summed = (
+        select(group, hist.c.metric, hist.c.bucket, func.sum(hist.c.n).label("n"))
+        .where(*conditions)
+        .group_by(group, hist.c.metric, hist.c.bucket)
+        .having(func.sum(hist.c.n) > 0)
+        .subquery()
+    )
+    running = select(
+        summed.c.g,
+        summed.c.metric,
+        summed.c.bucket,
+        func.sum(summed.c.n)
+        .over(partition_by=(summed.c.g, summed.c.metric), order_by=summed.c.bucket)
+        .label("running"),
+        func.sum(summed.c.n).over(partition_by=(summed.c.g, summed.c.metric)).label("total"),
+    ).subquery()
+    stmt = select(
+        running.c.g,
+        running.c.metric,
+        running.c.total,
+        func.min(running.c.bucket).filter(running.c.running >= func.ceil(running.c.total * 0.5)).label("p50"),
+        func.min(running.c.bucket).filter(running.c.running >= func.ceil(running.c.total * 0.9)).label("p90"),
+    ).group_by(running.c.g, running.c.metric, running.c.total)
+    found: dict[tuple[Any, str], Any] = {}
+    for hit in await session.execute(stmt):
+        found[(_key(hit.g), hit.metric)] = hit
+    for row in rows:
+        key = row.key if by is not None else "all"
+        for metric in HISTOGRAMS:
+            r = found.get((key, metric))
+            if metric == "accepted_share":
+                row.accepted_share_median = (Decimal(r.p50) / 100).quantize(CENT) if r is not None else None
+                continue
+            row.turnaround[metric] = {
+                "bills": int(r.total) if r is not None else 0,
+                "median_seconds": int(r.p50) if r is not None else None,
+                "p90_seconds": int(r.p90) if r is not None else None,
+            }
+
+
+async def provider_names(session: AsyncSession, npis: Collection[str]) -> dict[str, str]:
+    if not npis:
+        return {}
+    rows = await session.execute(
+        select(BillFact.provider_npi, BillFact.provider_name)
+        .where(BillFact.provider_npi.in_(list(npis)), BillFact.provider_name.is_not(None))
+        .distinct(BillFact.provider_npi)
+        .order_by(BillFact.provider_npi, BillFact.updated_at.desc())
+    )
+    return {npi: name for npi, name in rows if npi and name}
+
+
+async def clients_with_activity(session: AsyncSession, since: date, until: date) -> list[str]:
+    """Clients with any KPI row in [since, until] (whose weekly report is worth making)."""
+    cube = CUBES[LEVELS[0].name]
+    rows = await session.scalars(
+        select(cube.c.client_id)
+        .where(cube.c.day >= since, cube.c.day <= until, cube.c.client_id != "")
+        .distinct()
+        .order_by(cube.c.client_id)
+    )
+    return list(rows)
+
+
+def in_scope(clients: frozenset[str] | None, client_id: str | None) -> bool:
+    return clients is None or client_id is None or client_id in clients
