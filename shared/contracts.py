@@ -73,6 +73,13 @@ class LineOfBusiness(StrEnum):
     auto = "auto"
 
 
+class UnitOfMeasure(StrEnum):
+    """What a line's ``units`` count (X12 SV103 / SV204)."""
+
+    units = "units"  # UN (and DA, days, on an institutional line): services, items or days
+    minutes = "minutes"  # MJ: anesthesia time; time units = minutes / 15
+
+
 class Party(StrEnum):
     payer = "payer"  # Parley's client side
     provider = "provider"
@@ -120,6 +127,9 @@ class BillLineV1(BaseModel):
     service_date: date
     place_of_service: str | None = None
     ndc: str | None = None
+    # Added after the first release (default: what every earlier event meant). An anesthesia line in
+    # minutes keeps its minutes here; pricing turns them into time units, never units × a unit price.
+    unit_of_measure: UnitOfMeasure = UnitOfMeasure.units
 
 
 class PricedLineV1(BaseModel):
@@ -169,6 +179,12 @@ class BillReceivedV1(Payload):
     diagnoses: list[str] = Field(default_factory=list)  # ICD-10-CM, principal first
     # Claims for services before 2015-10-01 are coded in ICD-9-CM; never mixed into ``diagnoses``.
     diagnoses_icd9: list[str] = Field(default_factory=list)
+    drg: str | None = Field(
+        default=None, description="MS-DRG the provider billed (3 digits; X12 837I HI*DR), if any."
+    )
+    discharge_status: str | None = Field(
+        default=None, description="UB-04 patient discharge status (2 digits; X12 CL103), e.g. 02 transfer."
+    )
 
     @property
     def pricing_jurisdiction(self) -> str:
