@@ -188,6 +188,28 @@ def x12_sets(*transaction_sets: list[str], version: str = "005010X222A2", termin
     return terminator.join(segments) + terminator
 
 
+# A clearinghouse's interchange as in shared/data/x12/multi-transaction-hl-continued.837: five transaction
+# sets of one claim each whose HL ids continue from set to set (1/2, then 63/64, 49/50, 75/76, 79/80),
+# CRLF after every terminator. Claim numbers are Parley's own; codes, charges, units and pointers are
+# the file's.
+CONTINUED_HL = [
+    (1, "CH-1", [("HC:H0003", "20", "1")], "1"),
+    (63, "CH-2", [("HC:96153:HF", "50.1", "6")], "1:2"),
+    (49, "CH-3", [("HC:T1017:HF", "11.64", "1")], "1:2"),
+    (75, "CH-4", [("HC:90853", "234", "120")], "1"),
+    (79, "CH-5", [("HC:H0003", "20", "1")], "1:2"),
+]
+
+
+def x12_continued_hl(prefix: str = "") -> str:
+    """The five-set clearinghouse interchange; ``prefix`` makes its claim numbers unique."""
+    sets = []
+    for hl, claim_id, lines, pointers in CONTINUED_HL:
+        segments = x12_claim(prefix + claim_id, lines, hl=hl, service_date="20180427")
+        sets.append([s.replace("***1", f"***{pointers}") if s.startswith("SV1") else s for s in segments])
+    return x12_sets(*sets)
+
+
 # The sample inpatient stay of the shared data (x12/inpatient-revenue-codes-drg.837i): a psychiatric
 # stay 2018-06-28 to 2018-07-02 billed by revenue code only, MS-DRG 885, $17,166.70 over nine lines.
 # Built here (envelope, names and ids are Parley's own) because that file's licence does not allow

@@ -28,6 +28,7 @@ from tests.helpers import (
     inpatient_stay_837i,
     line,
     x12_claim,
+    x12_continued_hl,
     x12_fixture,
     x12_interchange,
     x12_sets,
@@ -48,27 +49,9 @@ def where(items: list[dict]) -> list[tuple]:
 
 # --- 1. HL numbering and the hierarchy -------------------------------------------------------------------
 
-# A clearinghouse's interchange: five transaction sets of one claim each, HL ids continuing from set to set
-# (1/2, then 63/64, 49/50, 75/76, 79/80) as in shared/data/x12/multi-transaction-hl-continued.837.
-CONTINUED = [
-    (1, "CH-1", [("HC:H0003", "20", "1")], "1"),
-    (63, "CH-2", [("HC:96153:HF", "50.1", "6")], "1:2"),
-    (49, "CH-3", [("HC:T1017:HF", "11.64", "1")], "1:2"),
-    (75, "CH-4", [("HC:90853", "234", "120")], "1"),
-    (79, "CH-5", [("HC:H0003", "20", "1")], "1:2"),
-]
-
-
-def continued_file() -> str:
-    sets = []
-    for hl, claim_id, lines, pointers in CONTINUED:
-        segments = x12_claim(claim_id, lines, hl=hl, service_date="20180427")
-        sets.append([s.replace("***1", f"***{pointers}") if s.startswith("SV1") else s for s in segments])
-    return x12_sets(*sets)
-
 
 def test_hl_numbers_that_continue_across_transaction_sets_are_a_warning_and_every_claim_is_taken() -> None:
-    submissions, file_warnings = read(continued_file())
+    submissions, file_warnings = read(x12_continued_hl())
     assert file_warnings == []
     assert [s.errors for s in submissions] == [[]] * 5
     got = [
