@@ -573,9 +573,9 @@ class _Walker:
         code, path, segment = self._el(seg, element), f"lines[{i}].unit_of_measure", seg.get_seg_id()
         known = UNITS_OF_MEASURE[segment]
         if code in known:
-            claim.put(path, known[code].value, _at(where, element))
+            if known[code] is not UnitOfMeasure.units:  # units is the default: most lines need no entry
+                claim.put(path, known[code].value, _at(where, element))
         elif not code:  # required by the guide; the units are counted as units, as before it was read
-            claim.put(path, UnitOfMeasure.units.value, _at(where, element))
             claim.warn(
                 path,
                 _at(where, element),

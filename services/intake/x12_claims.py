@@ -144,7 +144,7 @@ def submission_of(index: int, claim: ParsedClaim) -> Submission:
     warnings = list(claim.warnings)
     if not claim.placed:
         return Submission(index, None, errors, claim.claim_id, [w.as_dict() for w in warnings])
-    data = copy.deepcopy(claim.data)
+    data = claim.data  # copied before the first element is left out (the claim as read stays whole)
     bill: BillIn | None = None
     for _ in range(4):  # each round leaves out every optional element found; two rounds are the most seen
         try:
@@ -158,6 +158,8 @@ def submission_of(index: int, claim: ParsedClaim) -> Submission:
         if not optional:
             errors += [p.as_dict() for p in found] if bill is None else []
             break
+        if data is claim.data:
+            data = copy.deepcopy(claim.data)
         for p in optional:
             _leave_out(data, _not_needed(p.field) or "")
         warnings += [X12Problem(p.location, f"{p.message}; {LEFT_OUT}", p.type, p.field) for p in optional]
