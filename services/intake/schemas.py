@@ -514,8 +514,10 @@ class X12Claim(Answer):
     errors: list[X12ErrorOut] = Field(default_factory=list, description="Why it was rejected, by segment.")
     warnings: list[X12ErrorOut] = Field(
         default_factory=list,
-        description="What was kept as sent but should be checked, by segment: an NPI whose check digit is "
-        "wrong does not stop an 837 claim (it is the provider's claim as billed), it is named here.",
+        description="What was read but should be checked, by segment and element: an NPI whose check digit "
+        "is wrong (an 837 is the provider's claim as billed: it is kept), HL numbering that departs from "
+        "1, 2, 3…, an element Parley does not need that was left out because it was malformed, composites "
+        "read with your recorded separator. A taken claim's warnings are kept with its bill.",
     )
 
 
@@ -526,7 +528,8 @@ class X12Out(Counts):
     claims: list[X12Claim] = Field(description="One answer per claim, in file order.")
     warnings: list[X12ErrorOut] = Field(
         default_factory=list,
-        description="Harmless syntax findings (e.g. trailing separators); nothing rejected.",
+        description="Findings about the file that refuse nothing: spacing, trailing separators, GE/IEA "
+        "counts or control numbers, repeated control numbers, a missing GE/IEA after complete sets.",
     )
 
 

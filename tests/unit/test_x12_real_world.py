@@ -205,6 +205,14 @@ def test_a_transaction_set_whose_own_check_fails_has_its_claims_refused(mutate, 
     assert kind in {e["type"] for e in submission.errors}
 
 
+def test_a_set_without_its_se_is_refused_and_the_next_set_is_taken() -> None:
+    text = x12_sets(_set("HL*1**20*1", "HL*2*1*22*0", "CUT"), _set("HL*1**20*1", "HL*2*1*22*0", "NEXT"))
+    text = text.replace("SE*18*000000001~\r\n", "")
+    cut, following = read(text)[0]
+    assert (cut.claim_id, cut.claim, where(cut.errors)) == ("CUT", None, [("ST", 1, None, "missing_se")])
+    assert (following.claim_id, following.errors) == ("NEXT", [])
+
+
 def test_an_unidentifiable_segment_refuses_its_claim_only() -> None:
     text = x12_interchange(x12_claim("BAD"), x12_claim("OK")).replace("DTP*472", "D@P*472", 1)
     bad, ok = read(text)[0]
