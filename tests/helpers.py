@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -258,3 +258,335 @@ def inpatient_stay_837i(claim_id: str = "STAY-885", *, drg: str = "885", unit: s
     for n, (revenue, charge, units) in enumerate(STAY_LINES, start=1):
         body += [f"LX*{n}", f"SV2*{revenue}**{charge}*{unit}*{units}", "DTP*472*RD8*20180628-20180702"]
     return x12_sets(body, version="005010X223A2")
+
+
+# --- hand-built events (reporting tests publish them onto the real broker) ---------------------------
+
+
+class EventStory:
+    """Events of one bill, built by hand in the shape the services emit, to publish in order.
+
+    Amounts are strings of dollars; times are ISO strings or datetimes. Each method appends one payload;
+    :meth:`envelopes` wraps them (the Kafka key is the bill id, as every service does)."""
+
+    def __init__(
+        self,
+        client_id: str,
+        billed: str,
+        received_at: datetime,
+        *,
+        npi: str = "1912301953",
+        provider_name: str = "Ben Kildare Service",
+        state: str = "FL",
+    ) -> None:
+        from shared.contracts import ProviderRef
+
+        self.bill_id = uuid.uuid4()
+        self.case_id = uuid.uuid4()
+        self.client_id = client_id
+        self.billed = Decimal(billed)
+        self.provider = ProviderRef(npi=npi, tin="587654321", name=provider_name)
+        self.state = state
+        self.payloads: list[Any] = []
+        self.offers: list[uuid.UUID] = []
+        self.received(received_at)
+
+    def received(self, at: datetime) -> None:
+        from shared.contracts import BillLineV1, BillReceivedV1, ClaimType, FacilityRef, LineOfBusiness
+
+        # One line of a code no other test prices (0591T), so pricing's reaction to this bill adds no
+        # observation another test's usual-and-customary figures could feel.
+        self.payloads.append(
+            BillReceivedV1(
+                bill_id=self.bill_id,
+                client_id=self.client_id,
+                partner_claim_id=f"HB-{self.bill_id.hex[:8]}",
+                claim_type=ClaimType.professional,
+                provider=self.provider,
+                facility=FacilityRef(state=self.state, zip="33111"),
+                total_charge=self.billed,
+                lines=[
+                    BillLineV1(
+                        line_number=1,
+                        procedure_code="0591T",
+                        units=Decimal(1),
+                        charge=self.billed,
+                        service_date=(at - timedelta(days=10)).date(),
+                    )
+                ],
+                received_at=at,
+                line_of_business=LineOfBusiness.workers_compensation,
+            )
+        )
+
+    def priced(
+        self,
+        at: datetime,
+        method: str,
+        allowed: str,
+        findings: Sequence[tuple[str, str, list[str], str]] = (),
+    ) -> None:
+        """``findings``: (rule, code, modifiers, amount at stake), one priced line each. Revision 9 so
+        this pricing outranks pricing's own reaction to the bill (revision 1)."""
+        from shared.contracts import BillPricedV2, FindingV2, PricedLineV2, PricingMethod
+
+        lines = [
+            PricedLineV2(
+                line_number=n,
+                code=code,
+                modifiers=mods,
+                units=Decimal(1),
+                billed=Decimal(amount),
+                method_amount=None,
+                allowed=None,
+                basis="hand-built",
+            )
+            for n, (_, code, mods, amount) in enumerate(findings, start=2)
+        ]
+        self.payloads.append(
+            BillPricedV2(
+                bill_id=self.bill_id,
+                pricing_id=uuid.uuid4(),
+                revision=9,
+                trigger="hand-built",
+                client_id=self.client_id,
+                provider=self.provider,
+                method=PricingMethod(method),
+                jurisdiction=self.state,
+                total_billed=self.billed,
+                total_allowed=Decimal(allowed),
+                unpriced_billed=Decimal("0.00"),
+                lines=lines,
+                decision=[],
+                findings=[
+                    FindingV2(rule=rule, line_number=n, amount_at_stake=Decimal(amount), detail="hand-built")
+                    for n, (rule, _, _, amount) in enumerate(findings, start=2)
+                ],
+                statement_sha256="",
+                priced_at=at,
+            )
+        )
+
+    def opened(
+        self,
+        at: datetime,
+        route: str,
+        method: str = "usual_and_customary",
+        target: str | None = None,
+        *,
+        v1: bool = False,
+    ) -> None:
+        from shared.contracts import CaseOpenedV1, CaseOpenedV2, CaseRoute, PricingMethod
+
+        if v1:
+            self.payloads.append(
+                CaseOpenedV1(
+                    case_id=self.case_id,
+                    bill_id=self.bill_id,
+                    client_id=self.client_id,
+                    provider=self.provider,
+                    billed=self.billed,
+                    opening_offer=Decimal(target or "0"),
+                    opened_at=at,
+                )
+            )
+            return
+        self.payloads.append(
+            CaseOpenedV2(
+                case_id=self.case_id,
+                bill_id=self.bill_id,
+                client_id=self.client_id,
+                provider=self.provider,
+                route=CaseRoute(route),
+                route_reason="hand-built",
+                method=PricingMethod(method),
+                billed=self.billed,
+                target=Decimal(target) if target else None,
+                findings_at_stake=Decimal("0.00"),
+                opening_offer=None,
+                pricing_revision=9,
+                statement_sha256="",
+                opened_at=at,
+            )
+        )
+
+    def offer(
+        self, at: datetime, party: str, amount: str, *, quick_pay: bool = False, v1: bool = False
+    ) -> None:
+        from shared.contracts import OfferMadeV1, OfferMadeV2, Party, QuickPayTerms
+
+        offer_id = uuid.uuid4()
+        self.offers.append(offer_id)
+        if v1:
+            self.payloads.append(
+                OfferMadeV1(
+                    case_id=self.case_id,
+                    bill_id=self.bill_id,
+                    offer_id=offer_id,
+                    party=Party(party),
+                    amount=Decimal(amount),
+                    made_at=at,
+                )
+            )
+            return
+        qp = QuickPayTerms(
+            discount_percent=Decimal(5),
+            pay_within_days=10,
+            amount=(Decimal(amount) * Decimal("0.95")).quantize(Decimal("0.01")),
+        )
+        self.payloads.append(
+            OfferMadeV2(
+                case_id=self.case_id,
+                bill_id=self.bill_id,
+                client_id=self.client_id,
+                offer_id=offer_id,
+                seq=len(self.offers),
+                party=Party(party),
+                amount=Decimal(amount),
+                billed=self.billed,
+                basis="hand-built",
+                statement_sha256=None,
+                quick_pay=qp if quick_pay else None,
+                expires_at=None,
+                made_by="tests",
+                made_at=at,
+            )
+        )
+
+    def approval(self, requested: datetime, decided: datetime | None, approved: bool) -> None:
+        from shared.contracts import ApprovalDecidedV1, ApprovalRequestedV1
+
+        approval_id = uuid.uuid4()
+        self.payloads.append(
+            ApprovalRequestedV1(
+                case_id=self.case_id,
+                bill_id=self.bill_id,
+                client_id=self.client_id,
+                approval_id=approval_id,
+                action="accept",
+                amount=self.billed,
+                limit=Decimal("1.00"),
+                rule="hand-built",
+                reason="hand-built",
+                requested_by="tests",
+                requested_at=requested,
+            )
+        )
+        if decided is not None:
+            self.payloads.append(
+                ApprovalDecidedV1(
+                    case_id=self.case_id,
+                    bill_id=self.bill_id,
+                    client_id=self.client_id,
+                    approval_id=approval_id,
+                    approved=approved,
+                    reason="hand-built",
+                    decided_by="tests",
+                    decided_at=decided,
+                )
+            )
+
+    def agreed(self, at: datetime, amount: str, *, first_offer: bool, quick_pay: bool = False) -> None:
+        from shared.contracts import CaseAgreedV2, PaymentTerms, PricingMethod, QuickPayTerms
+
+        qp = QuickPayTerms(
+            discount_percent=Decimal(5),
+            pay_within_days=10,
+            amount=(Decimal(amount) * Decimal("0.95")).quantize(Decimal("0.01")),
+        )
+        self.payloads.append(
+            CaseAgreedV2(
+                case_id=self.case_id,
+                bill_id=self.bill_id,
+                client_id=self.client_id,
+                partner_claim_id=None,
+                provider=self.provider,
+                patient=None,
+                service_from=None,
+                service_to=None,
+                jurisdiction=self.state,
+                line_of_business=None,
+                method=PricingMethod.usual_and_customary,
+                billed=self.billed,
+                target=None,
+                agreed_amount=Decimal(amount),
+                offer_id=self.offers[-1] if self.offers else uuid.uuid4(),
+                terms=PaymentTerms(pay_within_days=30, quick_pay=qp if quick_pay else None),
+                statement_sha256=None,
+                provider_signer=None,
+                payer_signer=None,
+                provider_confirmed_by="provider",
+                payer_confirmed_by="tests",
+                first_offer_accepted=first_offer,
+                offers=len(self.offers),
+                agreed_at=at,
+            )
+        )
+
+    def executed(self, at: datetime, amount: str) -> None:
+        from shared.contracts import AgreementExecutedV1
+
+        self.payloads.append(
+            AgreementExecutedV1(
+                agreement_id=uuid.uuid4(),
+                case_id=self.case_id,
+                bill_id=self.bill_id,
+                client_id=self.client_id,
+                agreed_amount=Decimal(amount),
+                document_sha256="",
+                executed_sha256="",
+                provider_signer="Dana Smith",
+                countersigner="tests",
+                executed_at=at,
+            )
+        )
+
+    def closed(self, at: datetime, outcome: str, amount: str | None = None) -> None:
+        from shared.contracts import CaseClosedV2, CaseOutcome
+
+        self.payloads.append(
+            CaseClosedV2(
+                case_id=self.case_id,
+                bill_id=self.bill_id,
+                client_id=self.client_id,
+                outcome=CaseOutcome(outcome),
+                reason="hand-built",
+                agreed_amount=Decimal(amount) if amount else None,
+                closed_at=at,
+            )
+        )
+
+    def voided(self, at: datetime) -> None:
+        from shared.contracts import BillVoidedV1
+
+        self.payloads.append(
+            BillVoidedV1(
+                bill_id=self.bill_id,
+                client_id=self.client_id,
+                partner_claim_id="HB",
+                reason="hand-built",
+                voided_at=at,
+            )
+        )
+
+    def envelopes(self) -> list[Any]:
+        from shared.contracts import Envelope
+
+        return [
+            Envelope.wrap(p, source="/tests/hand-built", subject=str(self.bill_id)) for p in self.payloads
+        ]
+
+
+async def publish(settings: Any, envelopes: list[Any]) -> None:
+    """Publish envelopes onto their topics, keyed by bill id, in the order given."""
+    from shared.bus.kafka import make_producer
+    from shared.contracts import PAYLOADS
+
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        for envelope in envelopes:
+            topic = PAYLOADS[(envelope.event_type, envelope.version)].topic.value
+            await producer.send_and_wait(topic, envelope.to_bytes(), key=envelope.subject.encode())
+    finally:
+        await producer.stop()

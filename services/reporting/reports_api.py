@@ -59,13 +59,6 @@ async def list_weekly(
     return WeeklyReportList(total=total, items=[WeeklyReportOut.model_validate(_out(r)) for r in rows])
 
 
-@router.get("/{client_id}/{week}", response_model=WeeklyReportDetail, summary="One weekly report's figures")
-async def get_weekly(client_id: ClientId, week: Week, session: SessionDep) -> WeeklyReportDetail:
-    """The report's figures as rendered (formatted text plus the raw numbers under ``raw``)."""
-    report = await _find(session, client_id, week)
-    return WeeklyReportDetail.model_validate({**_out(report), "data": report.data})
-
-
 @router.get("/{client_id}/{week}.html", response_class=HTMLResponse, summary="The weekly report as HTML")
 async def get_weekly_html(client_id: ClientId, week: Week, session: SessionDep) -> HTMLResponse:
     """The stored HTML page, rendered from the same template as the PDF."""
@@ -91,6 +84,13 @@ async def get_weekly_pdf(client_id: ClientId, week: Week, session: SessionDep) -
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.get("/{client_id}/{week}", response_model=WeeklyReportDetail, summary="One weekly report's figures")
+async def get_weekly(client_id: ClientId, week: Week, session: SessionDep) -> WeeklyReportDetail:
+    """The report's figures as rendered (formatted text plus the raw numbers under ``raw``)."""
+    report = await _find(session, client_id, week)
+    return WeeklyReportDetail.model_validate({**_out(report), "data": report.data})
 
 
 @router.post("", status_code=201, response_model=WeeklyReportOut, summary="Make a weekly report now")

@@ -105,7 +105,6 @@ async def rework_fees(session: AsyncSession, client_id: str, since: date, zone: 
             BillFact.closed_at >= start,
         )
         .with_for_update()
-        .execution_options(yield_per=2000)
     )
     ledger = Ledger()
     changed = 0

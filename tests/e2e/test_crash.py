@@ -69,11 +69,11 @@ async def test_sigkill_pricing_while_200_bills_flow(
     await wait_until(cases, timeout=120, what="a case per bill")
 
     async def reported() -> dict | None:
-        kpis = (await http.get(f"{urls['reporting']}/v1/kpis?client_id={client_id}")).json()
-        return kpis if kpis["bills_in_negotiation"] >= BILLS else None
+        kpis = (await http.get(f"{urls['reporting']}/v1/kpis?client_id={client_id}")).json()["current"]
+        return kpis if kpis["cases_opened"] >= BILLS else None
 
     kpis = await wait_until(reported, timeout=120, what="reporting to count every bill")
-    assert kpis["bills_received"] == kpis["bills_priced"] == kpis["bills_in_negotiation"] == BILLS
+    assert kpis["received"] == kpis["priced"] == kpis["cases_opened"] == BILLS
 
     async def all_in_negotiation() -> bool:
         n = await db.fetchval(

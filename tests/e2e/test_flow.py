@@ -94,19 +94,24 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
         assert status in history
     assert Decimal(final["agreed_amount"]) == counter
 
-    # reporting: KPIs for this client.
+    # reporting: KPIs for this client, from the events today's services emit (version 1).
     async def kpis() -> dict | None:
         found = await _json(http, f"{urls['reporting']}/v1/kpis?client_id={client_id}")
-        return found if found and found["bills_settled"] == 1 else None
+        return found["current"] if found and found["current"]["settled"] == 1 else None
 
     figures = await wait_until(kpis, what="kpis")
-    assert figures["bills_received"] == 1
-    assert figures["bills_priced"] == 1
-    assert Decimal(figures["total_billed"]) == Decimal("475.00")
-    assert Decimal(figures["total_agreed"]) == counter
+    assert figures["received"] == 1
+    assert figures["priced"] == 1
+    assert figures["cases_opened"] == 1
+    assert (figures["agreed"], figures["executed"], figures["first_offer_accepted"]) == (1, 1, 0)
+    assert Decimal(figures["received_billed"]) == Decimal("475.00")
+    assert Decimal(figures["resolved_amount"]) == counter
     assert Decimal(figures["savings"]) == Decimal("475.00") - counter
     expected_percent = ((Decimal("475.00") - counter) * 100 / Decimal("475.00")).quantize(Decimal("0.01"))
     assert Decimal(figures["savings_percent"]) == expected_percent
+    assert Decimal(figures["fees"]) == Decimal("0.00")  # no fee terms for this client
+    assert figures["turnaround"]["received_to_agreed"]["bills"] == 1
+    assert figures["turnaround"]["agreed_to_executed"]["bills"] == 1
 
 
 async def test_bill_with_no_fee_schedule_no_contract_and_no_comparable_data_is_not_negotiated(
