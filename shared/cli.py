@@ -28,7 +28,7 @@ from shared.migrations import revision as alembic_revision
 from shared.migrations import upgrade
 from shared.observability import configure_logging
 from shared.settings import Settings
-from shared.stack.demo import DEMO_REFERENCE_MANIFEST, create_demo_key, load_demo
+from shared.stack.demo import DEMO_REFERENCE_MANIFEST, create_demo_key, load_demo, load_reporting_history
 from shared.stack.devstack import DEFAULT_ROOT, DevStack, EmbeddedInfrastructure
 from shared.stack.postgres import EmbeddedPostgres
 
@@ -96,6 +96,10 @@ def up(
             key = await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
             for row in await load_demo(urls, key):
                 console.print(f"  {row['claim']}: bill {row['bill_id']} is [cyan]{row['status']}[/cyan]")
+            history = await asyncio.to_thread(
+                load_reporting_history, stack.database_url(service("reporting"))
+            )
+            console.print(f"  reporting: {history} (synthetic, flagged demo)")
         _print_where_to_look(stack, embedded, ready_in)
         if demo:
             console.print(f"Demo partner API key (clients acme-employers, harbor-comp): [bold]{key}[/bold]")

@@ -53,3 +53,56 @@ def weekly(
         (out / f"weekly-{client}-{week}.html").write_text(html)
         (out / f"weekly-{client}-{week}.pdf").write_bytes(pdf)
         console.print(f"written to {out}")
+
+
+@app.command()
+def rebuild() -> None:
+    """Fill the KPI tables again from the per-bill facts (after changing a KPI's definition)."""
+    from services.reporting.rebuild import rebuild as rebuild_tables
+
+    settings = _settings()
+
+    async def run() -> int:
+        engine = create_engine(settings)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                return await rebuild_tables(session, settings.zone)
+        finally:
+            await engine.dispose()
+
+    console.print(f"[green]KPI tables rebuilt from {asyncio.run(run()):,} bills[/green]")
+
+
+@app.command("demo-history")
+def demo_history(
+    bills: Annotated[int, typer.Option(help="How many synthetic demo bills.")] = 240,
+) -> None:
+    """Load six weeks of SYNTHETIC demo bills for the demo clients (flagged demo; a no-op when loaded),
+    with demo fee terms, and make last week's weekly reports."""
+    from datetime import UTC, datetime
+
+    from services.reporting.demo import CLIENTS, last_week_start, load_history
+    from services.reporting.weekly import week_of
+
+    settings = _settings()
+
+    async def run() -> int:
+        engine = create_engine(settings)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                added = await load_history(session, settings, bills=bills)
+                if added:
+                    # The fold loop of the running service may not have folded yet: fold here.
+                    from services.reporting.cubes import fold_pending
+
+                    while await fold_pending(session):
+                        pass
+                    week = week_of(last_week_start(datetime.now(UTC), settings))
+                    for client in CLIENTS:
+                        await make_report(session, settings, client, week, made_by="demo")
+                return added
+        finally:
+            await engine.dispose()
+
+    added = asyncio.run(run())
+    console.print(f"demo history: {added} synthetic bills loaded" if added else "demo history already loaded")

@@ -21,6 +21,7 @@ from services.reporting.measures import (
     PATTERN_COUNTS,
     PATTERN_MONEY,
     duration_bucket,
+    share_bucket,
 )
 
 KPI = "kpi"
@@ -195,7 +196,7 @@ def contribution(
             hist(fact.agreed_at, "received_to_agreed", duration_bucket(seconds))
         share = share_basis_points(agreed_amount, billed)
         if share is not None:
-            hist(fact.agreed_at, "accepted_share", share)
+            hist(fact.agreed_at, "accepted_share", share_bucket(share))
     if fact.executed_at is not None:
         kpi(fact.executed_at, executed=1)
         if fact.agreed_at is not None and fact.executed_at >= fact.agreed_at:

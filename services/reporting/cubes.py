@@ -73,22 +73,40 @@ def delta_rows(ledger: Ledger) -> dict[Table, list[dict[str, Any]]]:
     return rows
 
 
-async def queue_deltas(session: AsyncSession, ledger: Ledger) -> None:
-    """Queue a ledger of differences in the caller's transaction."""
+async def queue_deltas(session: AsyncSession, ledger: Ledger, *, copy: bool = False) -> None:
+    """Queue a ledger of differences in the caller's transaction (``copy``: with COPY, for rebuilds that
+    queue millions of rows; an event's handful go by INSERT)."""
     for table, rows in delta_rows(ledger).items():
-        await session.execute(insert(table), rows)
+        if not copy:
+            await session.execute(insert(table), rows)
+            continue
+        columns = [c.name for c in table.columns if c.name != "id"]
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            table.name,
+            schema_name=SCHEMA,
+            columns=columns,
+            records=[tuple(row[c] for c in columns) for row in rows],
+        )
 
 
-def _upsert(target: Table, day: str, dims: Sequence[str], measures: Sequence[str], source: str) -> str:
-    keys = [day, *dims]
-    columns = ", ".join([*keys, *measures])
+def _upsert(
+    target: Table, day: str, dims: Sequence[str], measures: Sequence[str], *, day_from: str | None = None
+) -> str:
+    """``INSERT … SELECT … FROM d GROUP BY … ON CONFLICT DO UPDATE`` adding the queued rows' sums.
+
+    ``day_from`` is the expression the target's day comes from (the month's first day for month tables)."""
+    source_day = day_from or day
+    keys = [source_day, *dims]
+    columns = ", ".join([day, *dims, *measures])
     sums = ", ".join(f"sum({m})" for m in measures)
     conflict = ", ".join([dims[0], day, *dims[1:]])
     updates = ", ".join(f"{m} = t.{m} + excluded.{m}" for m in measures)
     group = ", ".join(keys)
     return (
         f"INSERT INTO {SCHEMA}.{target.name} AS t ({columns}) "
-        f"SELECT {group}, {sums} FROM {source} GROUP BY {group} ORDER BY {group} "
+        f"SELECT {group}, {sums} FROM d GROUP BY {group} ORDER BY {group} "
         f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
     )
 
@@ -102,12 +120,20 @@ def _fold_statement(queue: Table, upserts: list[str]) -> TextClause:
     )
 
 
+MONTH_OF_DAY = "date_trunc('month', day)::date"
+
+
 @functools.cache
 def _fold_statements() -> tuple[TextClause, ...]:
-    kpi = [_upsert(CUBES[lv.name], "day", lv.dims, MEASURES, "d") for lv in LEVELS]
-    hist = [_upsert(HISTS[lv.hist], "day", (*lv.dims, "metric", "bucket"), ("n",), "d") for lv in LEVELS]
-    pipeline = [_upsert(pipeline_open, "received_day", PIPELINE_DIMS, ("bills", "billed"), "d")]
-    patterns = [_upsert(patterns_daily, "day", PATTERN_DIMS, PATTERN_MEASURES, "d")]
+    kpi, hist = [], []
+    for lv in LEVELS:
+        hist_keys = (*lv.dims, "metric", "bucket")
+        kpi.append(_upsert(CUBES[lv.table("day")], "day", lv.dims, MEASURES))
+        kpi.append(_upsert(CUBES[lv.table("month")], "day", lv.dims, MEASURES, day_from=MONTH_OF_DAY))
+        hist.append(_upsert(HISTS[lv.hist("day")], "day", hist_keys, ("n",)))
+        hist.append(_upsert(HISTS[lv.hist("month")], "day", hist_keys, ("n",), day_from=MONTH_OF_DAY))
+    pipeline = [_upsert(pipeline_open, "received_day", PIPELINE_DIMS, ("bills", "billed"))]
+    patterns = [_upsert(patterns_daily, "day", PATTERN_DIMS, PATTERN_MEASURES)]
     return (
         _fold_statement(kpi_deltas, kpi),
         _fold_statement(hist_deltas, hist),

@@ -8,13 +8,13 @@ groups of the page only.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, literal, select
+from sqlalchemy import ColumnElement, Subquery, Table, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.measures import COUNTS, HISTOGRAMS, LEVELS, MEASURES, MONEY, Level
@@ -62,19 +62,45 @@ class Filters:
 
 def level_for(filters: Filters, by: str | None) -> Level:
     needed = filters.dims() | ({DIMENSION_OF[by]} if by in DIMENSION_OF else set())
+    if filters.clients is not None or filters.client_id is not None:
+        needed.add("client_id")
     for level in LEVELS:
         if level.covers(needed):
             return level
     raise AssertionError("the last level has every dimension")  # pragma: no cover
 
 
-def _where(table: Table, filters: Filters, day_column: str = "day") -> list[ColumnElement[bool]]:
+Span = tuple[str, date | None, date | None]
+
+
+def spans(since: date | None, until: date | None, by: str | None) -> list[Span]:
+    """(grain, first day, last day) pieces that cover the period: whole calendar months from the month
+    tables, the ragged ends from the day tables. A day or week breakdown reads days only."""
+    if by in ("day", "week"):
+        return [("day", since, until)]
+    first_full = since
+    if since is not None and since.day != 1:
+        first_full = (since.replace(day=1) + timedelta(days=32)).replace(day=1)
+    after_full = (until + timedelta(days=1)).replace(day=1) if until is not None else None
+    if first_full is not None and after_full is not None and first_full >= after_full:
+        return [("day", since, until)]
+    pieces: list[Span] = [("month", first_full, after_full - timedelta(days=1) if after_full else None)]
+    if since is not None and first_full is not None and since < first_full:
+        pieces.append(("day", since, first_full - timedelta(days=1)))
+    if until is not None and after_full is not None and after_full <= until:
+        pieces.append(("day", after_full, until))
+    return pieces
+
+
+def _where(
+    table: Table, filters: Filters, since: date | None, until: date | None, day_column: str = "day"
+) -> list[ColumnElement[bool]]:
     c = table.c
     conditions: list[ColumnElement[bool]] = []
-    if filters.since is not None:
-        conditions.append(c[day_column] >= filters.since)
-    if filters.until is not None:
-        conditions.append(c[day_column] <= filters.until)
+    if since is not None:
+        conditions.append(c[day_column] >= since)
+    if until is not None:
+        conditions.append(c[day_column] <= until)
     if filters.clients is not None:
         conditions.append(c.client_id.in_(sorted(filters.clients)))
     for name in ("client_id", "provider_npi", "state", "method", "line_of_business"):
@@ -92,6 +118,29 @@ def _group_expr(table: Table, by: str | None) -> ColumnElement[Any]:
     if by == "day":
         return table.c.day
     return func.date_trunc(by, table.c.day).cast(table.c.day.type)
+
+
+def _rows(
+    level: Level,
+    tables: dict[str, Table],
+    name: Callable[[Level, str], str],
+    filters: Filters,
+    by: str | None,
+    columns: Sequence[str],
+    keys: Sequence[Any] | None = None,
+) -> Subquery:
+    """The period's rows of one kind of table (cubes or histograms) as (g, *columns), months and days."""
+    parts = []
+    for grain, since, until in spans(filters.since, filters.until, by):
+        table = tables[name(level, grain)]
+        group = _group_expr(table, by)
+        conditions = _where(table, filters, since, until)
+        if keys is not None:
+            conditions.append(group.in_(keys))
+        parts.append(select(group.label("g"), *(table.c[c] for c in columns)).where(*conditions))
+    if len(parts) == 1:
+        return parts[0].subquery()
+    return union_all(*parts).subquery()
 
 
 @dataclass
@@ -161,10 +210,9 @@ async def breakdown(
 ) -> Page:
     """Measures per group (one row for ``by=None``), sorted, one page of groups."""
     level = level_for(filters, by)
-    cube = CUBES[level.name]
-    group = _group_expr(cube, by).label("g")
-    sums = [func.sum(cube.c[m]).label(m) for m in MEASURES]
-    grouped = select(group, *sums).where(*_where(cube, filters)).group_by(group)
+    rows_of = _rows(level, CUBES, Level.table, filters, by, MEASURES)
+    sums = [func.sum(rows_of.c[m]).label(m) for m in MEASURES]
+    grouped = select(rows_of.c.g, *sums).group_by(rows_of.c.g)
     descending = sort.startswith("-")
     name = sort.lstrip("-")
     order = grouped.selected_columns.g if name == "key" else grouped.selected_columns[name]
@@ -189,17 +237,12 @@ async def breakdown(
 async def _percentiles(
     session: AsyncSession, level: Level, filters: Filters, by: str | None, rows: Sequence[KpiRow]
 ) -> None:
-    hist = HISTS[level.hist]
-    group = _group_expr(hist, by).label("g")
-    conditions = _where(hist, filters)
-    if by is not None:
-        keys = [r.key if r.key is not None else "" for r in rows]
-        conditions.append(_group_expr(hist, by).in_(keys))
+    keys = [r.key if r.key is not None else "" for r in rows] if by is not None else None
+    rows_of = _rows(level, HISTS, Level.hist, filters, by, ("metric", "bucket", "n"), keys)
     summed = (
-        select(group, hist.c.metric, hist.c.bucket, func.sum(hist.c.n).label("n"))
-        .where(*conditions)
-        .group_by(group, hist.c.metric, hist.c.bucket)
-        .having(func.sum(hist.c.n) > 0)
+        select(rows_of.c.g, rows_of.c.metric, rows_of.c.bucket, func.sum(rows_of.c.n).label("n"))
+        .group_by(rows_of.c.g, rows_of.c.metric, rows_of.c.bucket)
+        .having(func.sum(rows_of.c.n) > 0)
         .subquery()
     )
     running = select(
@@ -219,19 +262,21 @@ async def _percentiles(
         func.min(running.c.bucket).filter(running.c.running >= func.ceil(running.c.total * 0.9)).label("p90"),
     ).group_by(running.c.g, running.c.metric, running.c.total)
     found: dict[tuple[Any, str], Any] = {}
-    for hit in await session.execute(stmt):
-        found[(_key(hit.g), hit.metric)] = hit
+    for result in await session.execute(stmt):
+        found[(_key(result.g), result.metric)] = result
     for row in rows:
         key = row.key if by is not None else "all"
         for metric in HISTOGRAMS:
-            r = found.get((key, metric))
+            hit = found.get((key, metric))
             if metric == "accepted_share":
-                row.accepted_share_median = (Decimal(r.p50) / 100).quantize(CENT) if r is not None else None
+                row.accepted_share_median = (
+                    (Decimal(hit.p50) / 100).quantize(CENT) if hit is not None else None
+                )
                 continue
             row.turnaround[metric] = {
-                "bills": int(r.total) if r is not None else 0,
-                "median_seconds": int(r.p50) if r is not None else None,
-                "p90_seconds": int(r.p90) if r is not None else None,
+                "bills": int(hit.total) if hit is not None else 0,
+                "median_seconds": int(hit.p50) if hit is not None else None,
+                "p90_seconds": int(hit.p90) if hit is not None else None,
             }
 
 
@@ -249,7 +294,7 @@ async def provider_names(session: AsyncSession, npis: Collection[str]) -> dict[s
 
 async def clients_with_activity(session: AsyncSession, since: date, until: date) -> list[str]:
     """Clients with any KPI row in [since, until] (whose weekly report is worth making)."""
-    cube = CUBES[LEVELS[0].name]
+    cube = CUBES[LEVELS[1].table("day")]
     rows = await session.scalars(
         select(cube.c.client_id)
         .where(cube.c.day >= since, cube.c.day <= until, cube.c.client_id != "")

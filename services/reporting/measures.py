@@ -9,6 +9,7 @@ repriced. Percentiles (turnaround, accepted share of billed) come from histogram
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 # Counts of bills (or of approvals) whose event fell on the day.
@@ -49,38 +50,46 @@ MONEY: tuple[str, ...] = (
 
 MEASURES: tuple[str, ...] = COUNTS + MONEY
 
-# Histogram metrics: durations in seconds (3 significant figures) or a share in basis points.
+# Histogram metrics: durations in seconds (within 1 %) or a share in basis points (0.5 % steps).
 HISTOGRAMS: tuple[str, ...] = (
     "received_to_priced",  # on the priced day
     "received_to_agreed",  # on the agreed day
     "agreed_to_executed",  # on the executed day
-    "accepted_share",  # agreed amount / billed, basis points, on the agreed day
+    "accepted_share",  # agreed amount / billed, basis points in 0.5 % steps, on the agreed day
 )
 
 DIMENSIONS: tuple[str, ...] = ("client_id", "method", "state", "line_of_business", "provider_npi")
 
 
+GRAINS: tuple[str, ...] = ("day", "month")
+
+
 @dataclass(frozen=True)
 class Level:
-    """One pre-aggregated table: measures per day for a subset of the dimensions."""
+    """Pre-aggregated tables for a subset of the dimensions: measures and histograms, per day and per
+    calendar month (a period reads whole months from the month tables and its ragged ends from the day
+    tables, so a year is a dozen rows per group, not 365)."""
 
     name: str
     dims: tuple[str, ...]
 
-    @property
-    def hist(self) -> str:
-        return f"{self.name}_hist"
+    def table(self, grain: str) -> str:
+        return f"{self.name}_{grain}"
+
+    def hist(self, grain: str) -> str:
+        return f"{self.name}_hist_{grain}"
 
     def covers(self, needed: set[str]) -> bool:
         return needed <= set(self.dims)
 
 
-# Smallest first: a query reads the first level that has every dimension it filters or groups by. Most
-# dashboards ask by client and method only, which the first level answers from a few rows per day.
+# Smallest first: a query reads the first level that has every dimension it filters or groups by. The
+# totals of every client need no client column at all; one client's dashboard reads the second level.
 LEVELS: tuple[Level, ...] = (
-    Level("kpi_daily_client", ("client_id", "method")),
-    Level("kpi_daily_region", ("client_id", "method", "state", "line_of_business")),
-    Level("kpi_daily_provider", DIMENSIONS),
+    Level("kpi_total", ("method",)),
+    Level("kpi_client", ("client_id", "method")),
+    Level("kpi_region", ("client_id", "method", "state", "line_of_business")),
+    Level("kpi_provider", DIMENSIONS),
 )
 
 PIPELINE_DIMS: tuple[str, ...] = ("client_id", "method", "state", "line_of_business", "queue")
@@ -89,14 +98,25 @@ PATTERN_COUNTS: tuple[str, ...] = ("findings", "disputed")
 PATTERN_MONEY: tuple[str, ...] = ("at_stake", "disputed_amount")
 
 
+_STEP = math.log(1.02)
+
+
 def duration_bucket(seconds: float) -> int:
-    """A duration kept to three significant figures of whole seconds (under 1 % off): 59 → 59,
-    1234 → 1230, 93784 → 93700. Histograms of these merge across days and dimensions exactly."""
+    """A duration as kept in the histograms, within 1 %: whole seconds under 100 s; above, buckets 2 %
+    wide (100 × 1.02^k … 100 × 1.02^(k+1)) represented by their geometric middle, rounded to the second
+    (120 → 121, 86,400 → 86,492). Histograms of these merge across days and dimensions exactly, and a
+    year of a client's bills is a few hundred buckets per measure, not one per bill."""
     whole = max(0, int(seconds))
-    if whole < 1000:
+    if whole < 100:
         return whole
-    scale = 10 ** (len(str(whole)) - 3)
-    return (whole // scale) * scale
+    k = math.floor(math.log(whole / 100) / _STEP)
+    return round(100 * math.exp((k + 0.5) * _STEP))
+
+
+def share_bucket(basis_points: int) -> int:
+    """An accepted share of billed as kept in the histograms: 50 basis points (0.5 %) steps, rounded down
+    (71.43 % → 71.0 %)."""
+    return basis_points // 50 * 50
 
 
 def nearest_rank(histogram: dict[int, int], percent: int) -> int | None:

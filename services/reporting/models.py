@@ -39,6 +39,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.reporting.measures import (
     COUNTS,
+    GRAINS,
     LEVELS,
     MONEY,
     PATTERN_COUNTS,
@@ -237,8 +238,9 @@ def _hist(name: str, dims: tuple[str, ...]) -> Table:
     )
 
 
-CUBES: dict[str, Table] = {level.name: _cube(level.name, level.dims) for level in LEVELS}
-HISTS: dict[str, Table] = {level.hist: _hist(level.hist, level.dims) for level in LEVELS}
+# Per level and grain; in the month tables ``day`` is the first day of the month.
+CUBES: dict[str, Table] = {lv.table(g): _cube(lv.table(g), lv.dims) for lv in LEVELS for g in GRAINS}
+HISTS: dict[str, Table] = {lv.hist(g): _hist(lv.hist(g), lv.dims) for lv in LEVELS for g in GRAINS}
 
 pipeline_open = Table(
     "pipeline_open",

@@ -51,7 +51,7 @@ async def rebuild(
             ledger.merge(
                 contribution(fact, findings.get(fact.bill_id, ()), approvals.get(fact.bill_id, ()), zone)
             )
-        await queue_deltas(session, ledger)
+        await queue_deltas(session, ledger, copy=True)
         while await fold_pending(session):
             pass
         after = ids[-1]
@@ -65,6 +65,6 @@ async def rebuild(
 async def needs_rebuild(session: AsyncSession) -> bool:
     """True when there are facts but the KPI tables are empty (first start after the upgrade)."""
     has_facts = await session.scalar(select(exists().where(BillFact.received_at.is_not(None))))
-    has_rows = await session.scalar(select(exists().select_from(CUBES[LEVELS[0].name])))
+    has_rows = await session.scalar(select(exists().select_from(CUBES[LEVELS[0].table("day")])))
     has_queued = await session.scalar(select(exists().select_from(kpi_deltas)))
     return bool(has_facts) and not has_rows and not has_queued

@@ -63,7 +63,7 @@ class KpiRowOut(BaseModel):
         description="quick_pay_agreed / quick_pay_offered × 100."
     )
     median_accepted_share_percent: Decimal | None = Field(
-        description="Median of agreed amount / billed over the agreed cases, percent (0.01 % steps)."
+        description="Median of agreed amount / billed over the agreed cases, percent (kept in 0.5 % steps)."
     )
     turnaround: dict[str, Turnaround] = Field(
         description="received_to_priced (on the priced day), received_to_agreed (agreed day), "

@@ -51,6 +51,23 @@ def create_demo_key(intake_database_url: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+def load_reporting_history(reporting_database_url: str) -> str:
+    """Six weeks of SYNTHETIC demo history for the dashboard, from ``parley reporting demo-history`` run as
+    a separate process (blocking); returns what the command printed."""
+    command = [sys.executable, "-m", "shared.cli", "reporting", "demo-history"]
+    done = subprocess.run(
+        command,
+        env={**os.environ, "PARLEY_DATABASE_URL": reporting_database_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"could not load the demo history: {done.stderr.strip()[-500:]}")
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
 def _line(code: str, charge: str, days_ago: int = 30, **extra: Any) -> dict[str, Any]:
     return {
         "procedure_code": code,

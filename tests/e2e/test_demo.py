@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from shared.catalog import service
-from shared.stack.demo import DEMO_BILLS, create_demo_key, load_demo
+from shared.stack.demo import DEMO_BILLS, create_demo_key, load_demo, load_reporting_history
 from shared.stack.devstack import DevStack
 
 pytestmark = pytest.mark.e2e
@@ -28,3 +29,29 @@ async def test_the_demo_gets_its_key_from_the_admin_command_and_plays_every_bill
         urls, await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
     )
     assert [row["bill_id"] for row in again] == [row["bill_id"] for row in rows]
+
+
+async def test_the_demo_history_gives_the_dashboard_weeks_of_figures_once(
+    stack: DevStack, urls: dict[str, str], http: httpx.AsyncClient
+) -> None:
+    reporting_url = stack.database_url(service("reporting"))
+    printed = await asyncio.to_thread(load_reporting_history, reporting_url)
+    assert printed == "demo history: 240 synthetic bills loaded"
+    kpis = (await http.get(f"{urls['reporting']}/v1/kpis", params={"client_id": "acme-employers"})).json()
+    assert kpis["demo_bills"] > 0
+    by_week = (
+        await http.get(
+            f"{urls['reporting']}/v1/kpis/breakdown", params={"by": "week", "client_id": "harbor-comp"}
+        )
+    ).json()
+    assert len([w for w in by_week["items"] if w["received"] > 0]) >= 5  # six weeks of history
+    assert any(w["resolved"] > 0 and float(w["fees"]) > 0 for w in by_week["items"])
+    reports = (await http.get(f"{urls['reporting']}/v1/reports/weekly")).json()
+    assert {r["client_id"] for r in reports["items"] if r["made_by"] == "demo"} == {
+        "acme-employers",
+        "harbor-comp",
+    }
+    # A second `make up` loads nothing more.
+    assert await asyncio.to_thread(load_reporting_history, reporting_url) == "demo history already loaded"
+    again = (await http.get(f"{urls['reporting']}/v1/kpis", params={"client_id": "acme-employers"})).json()
+    assert again["demo_bills"] == kpis["demo_bills"]

@@ -90,10 +90,12 @@ def test_each_measure_falls_on_the_day_of_its_event() -> None:
 def test_histograms_hold_turnaround_and_share() -> None:
     hist = {key[6:]: v[0] for key, v in contribution(_settled(), [], [], UTC_ZONE).of(HIST)}
     assert hist[("received_to_priced", 42)] == 1
-    # 2 days 6 hours = 194,400 s → three significant figures.
-    assert hist[("received_to_agreed", 194000)] == 1
-    assert hist[("agreed_to_executed", 86400)] == 1
-    assert hist[("accepted_share", 7143)] == 1  # 2500 / 3500 = 71.43 %
+    # 2 days 6 hours = 194,400 s: ln(1944) / ln(1.02) = 382.4, so the 2 % bucket k = 382, kept as its
+    # middle 100 × 1.02^382.5 = 194,790 s (0.2 % off).
+    assert hist[("received_to_agreed", 194790)] == 1
+    # One day, 86,400 s: k = 341 (ln(864) / ln(1.02) = 341.45), middle 100 × 1.02^341.5 = 86,489 s.
+    assert hist[("agreed_to_executed", 86489)] == 1
+    assert hist[("accepted_share", 7100)] == 1  # 2500 / 3500 = 71.43 %, in 0.5 % steps
 
 
 def test_the_time_zone_decides_the_day() -> None:
@@ -158,14 +160,10 @@ def test_approvals_count_on_request_and_denial_days_and_a_void_ends_the_bill() -
 
 
 def test_buckets_and_nearest_rank() -> None:
-    assert [duration_bucket(s) for s in (0, 59.9, 999, 1234, 93784, 1_000_000)] == [
-        0,
-        59,
-        999,
-        1230,
-        93700,
-        1_000_000,
-    ]
+    # Exact under 100 s; above, the middle of the 2 % bucket: 120 s → k = 9 → 100 × 1.02^9.5 = 120.7.
+    assert [duration_bucket(s) for s in (0, 59.9, 99, 100, 120, 1234)] == [0, 59, 99, 101, 121, 1224]
+    for seconds in (150, 1234, 86_400, 93_784, 2_600_000):
+        assert abs(duration_bucket(seconds) - seconds) / seconds < 0.01
     assert share_basis_points(D("2500.00"), D("3500.00")) == 7143
     assert share_basis_points(D("1"), D("0")) is None
     histogram = {10: 1, 20: 1, 30: 1, 40: 1}

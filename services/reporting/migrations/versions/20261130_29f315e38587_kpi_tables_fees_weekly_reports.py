@@ -1,12 +1,13 @@
-"""KPI tables (per day and dimension, with their delta queues), fee terms, weekly reports, jobs
+"""KPI tables (per level of dimensions, by day and by month, with histograms and the delta queues that
+feed them), the pipeline and patterns tables, fee terms, weekly reports, scheduled jobs
 
 Bills already settled keep their facts: ``settled_at`` becomes outcome ``settled`` closed then, and the
 provider's signature (version 1) is the execution. The service rebuilds the KPI tables from the facts on
 its first start after this migration (they start empty).
 
-Revision ID: aa2defc239ef
+Revision ID: 29f315e38587
 Revises: c0e553a80a09
-Create Date: 2026-11-30 13:22:22.515679
+Create Date: 2026-11-30 13:28:38.146132
 """
 
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "aa2defc239ef"
+revision: str = "29f315e38587"
 down_revision: str | None = "c0e553a80a09"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -69,7 +70,7 @@ def upgrade() -> None:
         schema="reporting",
     )
     op.create_table(
-        "kpi_daily_client",
+        "kpi_client_day",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
@@ -117,12 +118,12 @@ def upgrade() -> None:
         sa.Column(
             "net_savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
         ),
-        sa.PrimaryKeyConstraint("client_id", "day", "method", name=op.f("pk_kpi_daily_client")),
+        sa.PrimaryKeyConstraint("client_id", "day", "method", name=op.f("pk_kpi_client_day")),
         schema="reporting",
     )
-    op.create_index("ix_kpi_daily_client_day", "kpi_daily_client", ["day"], unique=False, schema="reporting")
+    op.create_index("ix_kpi_client_day_day", "kpi_client_day", ["day"], unique=False, schema="reporting")
     op.create_table(
-        "kpi_daily_client_hist",
+        "kpi_client_hist_day",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
@@ -130,18 +131,28 @@ def upgrade() -> None:
         sa.Column("bucket", sa.BigInteger(), nullable=False),
         sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.PrimaryKeyConstraint(
-            "client_id", "day", "method", "metric", "bucket", name=op.f("pk_kpi_daily_client_hist")
+            "client_id", "day", "method", "metric", "bucket", name=op.f("pk_kpi_client_hist_day")
         ),
         schema="reporting",
     )
     op.create_table(
-        "kpi_daily_provider",
+        "kpi_client_hist_month",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("provider_npi", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("metric", sa.Text(), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "client_id", "day", "method", "metric", "bucket", name=op.f("pk_kpi_client_hist_month")
+        ),
+        schema="reporting",
+    )
+    op.create_table(
+        "kpi_client_month",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("received", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("priced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("cases_opened", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
@@ -186,123 +197,10 @@ def upgrade() -> None:
         sa.Column(
             "net_savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
         ),
-        sa.PrimaryKeyConstraint(
-            "client_id",
-            "day",
-            "method",
-            "state",
-            "line_of_business",
-            "provider_npi",
-            name=op.f("pk_kpi_daily_provider"),
-        ),
+        sa.PrimaryKeyConstraint("client_id", "day", "method", name=op.f("pk_kpi_client_month")),
         schema="reporting",
     )
-    op.create_index(
-        "ix_kpi_daily_provider_day", "kpi_daily_provider", ["day"], unique=False, schema="reporting"
-    )
-    op.create_table(
-        "kpi_daily_provider_hist",
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("provider_npi", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("metric", sa.Text(), nullable=False),
-        sa.Column("bucket", sa.BigInteger(), nullable=False),
-        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "client_id",
-            "day",
-            "method",
-            "state",
-            "line_of_business",
-            "provider_npi",
-            "metric",
-            "bucket",
-            name=op.f("pk_kpi_daily_provider_hist"),
-        ),
-        schema="reporting",
-    )
-    op.create_table(
-        "kpi_daily_region",
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("received", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("priced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("cases_opened", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("not_negotiated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("first_offer_accepted", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("quick_pay_offered", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("quick_pay_agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("executed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("settled", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("repriced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("disputed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("escalated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("closed_unresolved", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("voided", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("approvals_requested", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("approvals_denied", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column(
-            "received_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
-        ),
-        sa.Column(
-            "priced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
-        ),
-        sa.Column("allowed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
-        sa.Column(
-            "unpriced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
-        ),
-        sa.Column(
-            "agreed_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
-        ),
-        sa.Column(
-            "agreed_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
-        ),
-        sa.Column(
-            "resolved_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
-        ),
-        sa.Column(
-            "resolved_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
-        ),
-        sa.Column("savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
-        sa.Column("fees", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
-        sa.Column(
-            "net_savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
-        ),
-        sa.PrimaryKeyConstraint(
-            "client_id", "day", "method", "state", "line_of_business", name=op.f("pk_kpi_daily_region")
-        ),
-        schema="reporting",
-    )
-    op.create_index("ix_kpi_daily_region_day", "kpi_daily_region", ["day"], unique=False, schema="reporting")
-    op.create_table(
-        "kpi_daily_region_hist",
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("metric", sa.Text(), nullable=False),
-        sa.Column("bucket", sa.BigInteger(), nullable=False),
-        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "client_id",
-            "day",
-            "method",
-            "state",
-            "line_of_business",
-            "metric",
-            "bucket",
-            name=op.f("pk_kpi_daily_region_hist"),
-        ),
-        schema="reporting",
-    )
+    op.create_index("ix_kpi_client_month_day", "kpi_client_month", ["day"], unique=False, schema="reporting")
     op.create_table(
         "kpi_deltas",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
@@ -359,6 +257,466 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kpi_deltas")),
         schema="reporting",
     )
+    op.create_table(
+        "kpi_provider_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("provider_npi", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("received", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("priced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("cases_opened", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("not_negotiated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("first_offer_accepted", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_offered", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("executed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("settled", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("repriced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("disputed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("escalated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("closed_unresolved", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("voided", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_requested", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_denied", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "received_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "priced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("allowed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "unpriced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column("fees", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "net_savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint(
+            "client_id",
+            "day",
+            "method",
+            "state",
+            "line_of_business",
+            "provider_npi",
+            name=op.f("pk_kpi_provider_day"),
+        ),
+        schema="reporting",
+    )
+    op.create_index("ix_kpi_provider_day_day", "kpi_provider_day", ["day"], unique=False, schema="reporting")
+    op.create_table(
+        "kpi_provider_hist_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("provider_npi", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("metric", sa.Text(), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "client_id",
+            "day",
+            "method",
+            "state",
+            "line_of_business",
+            "provider_npi",
+            "metric",
+            "bucket",
+            name=op.f("pk_kpi_provider_hist_day"),
+        ),
+        schema="reporting",
+    )
+    op.create_table(
+        "kpi_provider_hist_month",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("provider_npi", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("metric", sa.Text(), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "client_id",
+            "day",
+            "method",
+            "state",
+            "line_of_business",
+            "provider_npi",
+            "metric",
+            "bucket",
+            name=op.f("pk_kpi_provider_hist_month"),
+        ),
+        schema="reporting",
+    )
+    op.create_table(
+        "kpi_provider_month",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("provider_npi", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("received", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("priced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("cases_opened", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("not_negotiated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("first_offer_accepted", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_offered", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("executed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("settled", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("repriced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("disputed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("escalated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("closed_unresolved", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("voided", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_requested", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_denied", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "received_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "priced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("allowed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "unpriced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column("fees", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "net_savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint(
+            "client_id",
+            "day",
+            "method",
+            "state",
+            "line_of_business",
+            "provider_npi",
+            name=op.f("pk_kpi_provider_month"),
+        ),
+        schema="reporting",
+    )
+    op.create_index(
+        "ix_kpi_provider_month_day", "kpi_provider_month", ["day"], unique=False, schema="reporting"
+    )
+    op.create_table(
+        "kpi_region_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("received", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("priced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("cases_opened", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("not_negotiated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("first_offer_accepted", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_offered", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("executed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("settled", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("repriced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("disputed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("escalated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("closed_unresolved", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("voided", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_requested", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_denied", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "received_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "priced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("allowed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "unpriced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column("fees", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "net_savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint(
+            "client_id", "day", "method", "state", "line_of_business", name=op.f("pk_kpi_region_day")
+        ),
+        schema="reporting",
+    )
+    op.create_index("ix_kpi_region_day_day", "kpi_region_day", ["day"], unique=False, schema="reporting")
+    op.create_table(
+        "kpi_region_hist_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("metric", sa.Text(), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "client_id",
+            "day",
+            "method",
+            "state",
+            "line_of_business",
+            "metric",
+            "bucket",
+            name=op.f("pk_kpi_region_hist_day"),
+        ),
+        schema="reporting",
+    )
+    op.create_table(
+        "kpi_region_hist_month",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("metric", sa.Text(), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "client_id",
+            "day",
+            "method",
+            "state",
+            "line_of_business",
+            "metric",
+            "bucket",
+            name=op.f("pk_kpi_region_hist_month"),
+        ),
+        schema="reporting",
+    )
+    op.create_table(
+        "kpi_region_month",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("client_id", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("state", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("line_of_business", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("received", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("priced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("cases_opened", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("not_negotiated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("first_offer_accepted", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_offered", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("executed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("settled", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("repriced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("disputed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("escalated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("closed_unresolved", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("voided", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_requested", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_denied", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "received_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "priced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("allowed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "unpriced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column("fees", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "net_savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint(
+            "client_id", "day", "method", "state", "line_of_business", name=op.f("pk_kpi_region_month")
+        ),
+        schema="reporting",
+    )
+    op.create_index("ix_kpi_region_month_day", "kpi_region_month", ["day"], unique=False, schema="reporting")
+    op.create_table(
+        "kpi_total_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("received", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("priced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("cases_opened", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("not_negotiated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("first_offer_accepted", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_offered", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("executed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("settled", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("repriced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("disputed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("escalated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("closed_unresolved", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("voided", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_requested", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_denied", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "received_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "priced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("allowed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "unpriced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column("fees", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "net_savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("method", "day", name=op.f("pk_kpi_total_day")),
+        schema="reporting",
+    )
+    op.create_index("ix_kpi_total_day_day", "kpi_total_day", ["day"], unique=False, schema="reporting")
+    op.create_table(
+        "kpi_total_hist_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("metric", sa.Text(), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint("method", "day", "metric", "bucket", name=op.f("pk_kpi_total_hist_day")),
+        schema="reporting",
+    )
+    op.create_table(
+        "kpi_total_hist_month",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("metric", sa.Text(), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint("method", "day", "metric", "bucket", name=op.f("pk_kpi_total_hist_month")),
+        schema="reporting",
+    )
+    op.create_table(
+        "kpi_total_month",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("method", sa.Text(), server_default=sa.text("''"), nullable=False),
+        sa.Column("received", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("priced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("cases_opened", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("not_negotiated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("first_offer_accepted", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_offered", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("quick_pay_agreed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("executed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("settled", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("repriced", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("disputed", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("escalated", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("closed_unresolved", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("voided", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_requested", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("approvals_denied", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "received_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "priced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("allowed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "unpriced_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "agreed_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_billed", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "resolved_amount", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column("fees", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "net_savings", sa.Numeric(precision=16, scale=2), server_default=sa.text("0"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("method", "day", name=op.f("pk_kpi_total_month")),
+        schema="reporting",
+    )
+    op.create_index("ix_kpi_total_month_day", "kpi_total_month", ["day"], unique=False, schema="reporting")
     op.create_table(
         "pattern_deltas",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
@@ -696,16 +1054,31 @@ def downgrade() -> None:
     op.drop_index("ix_patterns_daily_day", table_name="patterns_daily", schema="reporting")
     op.drop_table("patterns_daily", schema="reporting")
     op.drop_table("pattern_deltas", schema="reporting")
+    op.drop_index("ix_kpi_total_month_day", table_name="kpi_total_month", schema="reporting")
+    op.drop_table("kpi_total_month", schema="reporting")
+    op.drop_table("kpi_total_hist_month", schema="reporting")
+    op.drop_table("kpi_total_hist_day", schema="reporting")
+    op.drop_index("ix_kpi_total_day_day", table_name="kpi_total_day", schema="reporting")
+    op.drop_table("kpi_total_day", schema="reporting")
+    op.drop_index("ix_kpi_region_month_day", table_name="kpi_region_month", schema="reporting")
+    op.drop_table("kpi_region_month", schema="reporting")
+    op.drop_table("kpi_region_hist_month", schema="reporting")
+    op.drop_table("kpi_region_hist_day", schema="reporting")
+    op.drop_index("ix_kpi_region_day_day", table_name="kpi_region_day", schema="reporting")
+    op.drop_table("kpi_region_day", schema="reporting")
+    op.drop_index("ix_kpi_provider_month_day", table_name="kpi_provider_month", schema="reporting")
+    op.drop_table("kpi_provider_month", schema="reporting")
+    op.drop_table("kpi_provider_hist_month", schema="reporting")
+    op.drop_table("kpi_provider_hist_day", schema="reporting")
+    op.drop_index("ix_kpi_provider_day_day", table_name="kpi_provider_day", schema="reporting")
+    op.drop_table("kpi_provider_day", schema="reporting")
     op.drop_table("kpi_deltas", schema="reporting")
-    op.drop_table("kpi_daily_region_hist", schema="reporting")
-    op.drop_index("ix_kpi_daily_region_day", table_name="kpi_daily_region", schema="reporting")
-    op.drop_table("kpi_daily_region", schema="reporting")
-    op.drop_table("kpi_daily_provider_hist", schema="reporting")
-    op.drop_index("ix_kpi_daily_provider_day", table_name="kpi_daily_provider", schema="reporting")
-    op.drop_table("kpi_daily_provider", schema="reporting")
-    op.drop_table("kpi_daily_client_hist", schema="reporting")
-    op.drop_index("ix_kpi_daily_client_day", table_name="kpi_daily_client", schema="reporting")
-    op.drop_table("kpi_daily_client", schema="reporting")
+    op.drop_index("ix_kpi_client_month_day", table_name="kpi_client_month", schema="reporting")
+    op.drop_table("kpi_client_month", schema="reporting")
+    op.drop_table("kpi_client_hist_month", schema="reporting")
+    op.drop_table("kpi_client_hist_day", schema="reporting")
+    op.drop_index("ix_kpi_client_day_day", table_name="kpi_client_day", schema="reporting")
+    op.drop_table("kpi_client_day", schema="reporting")
     op.drop_table("idempotency_keys", schema="reporting")
     op.drop_table("hist_deltas", schema="reporting")
     op.drop_index("ix_fee_terms_client", table_name="fee_terms", schema="reporting")
