@@ -36,6 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.reporting.config import ReportingSettings
 from services.reporting.fees import FeeKind, FeeTerms, fee_for
 from services.reporting.kpis import Filters, breakdown
+from services.reporting.patterns import patterns
+from services.reporting.pipeline import pipeline
 from services.reporting.rebuild import rebuild
 from shared.catalog import service
 from shared.db import create_engine
@@ -353,6 +355,19 @@ async def bench(sessions: async_sessionmaker[AsyncSession], bills: int, runs: in
 
         p50, p95, _ = await timed(runs, providers_page)
         print(f"{'  … by provider, top 100 by savings, ' + label:<44}{p50:>9.1f}{p95:>9.1f}")
+
+        async def open_pipeline(f: Filters = f) -> Any:
+            async with sessions() as session:
+                return await pipeline(session, f, last)
+
+        async def top_patterns(f: Filters = f) -> Any:
+            async with sessions() as session:
+                return await patterns(session, f, limit=50)
+
+        p50, p95, _ = await timed(runs, open_pipeline)
+        print(f"{'  pipeline by queue × age, ' + label:<44}{p50:>9.1f}{p95:>9.1f}")
+        p50, p95, _ = await timed(runs, top_patterns)
+        print(f"{'  patterns, top 50, ' + label:<44}{p50:>9.1f}{p95:>9.1f}")
 
 
 async def main(bills: int, runs: int) -> None:
