@@ -113,13 +113,13 @@ class HeaderSearch:
 
     columns: Columns
     max_rows: int = 6
+    best_found: int = 0  # required columns the closest row named, over every search of this file
     best_missing: list[str] = field(default_factory=list)
     best_row: int | None = None
 
     def find(self, rows: Sequence[Cells]) -> Header | None:
         spec = _compile(self.columns)
         wanted = len(spec.required)
-        best = 0
         for first in range(len(rows)):
             if _blank(rows[first]):
                 continue
@@ -130,8 +130,8 @@ class HeaderSearch:
                 index, found, _ = _match(rows[first : last + 1], spec)
                 if found == wanted:
                     return self._settle(rows, first, last, spec)
-                if found > best:
-                    best, self.best_row = found, first
+                if found > self.best_found:
+                    self.best_found, self.best_row = found, first
                     self.best_missing = [
                         names[0] for k, names in self.columns.required.items() if k not in index
                     ]
