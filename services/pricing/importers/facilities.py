@@ -110,9 +110,13 @@ def facility_record(row: dict[str, str]) -> dict[str, str]:
 async def load_facilities(
     session: AsyncSession, path: Path, _: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
-    await session.execute(
-        text("CREATE TEMP TABLE fac_staging (LIKE pricing.facilities INCLUDING DEFAULTS) ON COMMIT DROP")
+    await session.execute(  # a manifest may load two registry files in one transaction
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS fac_staging (LIKE pricing.facilities INCLUDING DEFAULTS) "
+            "ON COMMIT DROP"
+        )
     )
+    await session.execute(text("TRUNCATE fac_staging"))
     records: list[dict[str, str]] = []
 
     async def flush() -> None:

@@ -1,8 +1,10 @@
 """Transparency in Coverage files: payers' in-network rates and out-of-network allowed amounts.
 
-Both are JSON, tens of gigabytes in real life, so they are read an item at a time (ijson) and written in
-batches; memory stays flat. Which one a file is, is read from its top-level array: ``in_network`` or
-``out_of_network``.
+Both are JSON, tens of gigabytes in real life, so they are read an item at a time (ijson, its C parser)
+and written in batches: memory is bounded by the largest single item (one billing code with its rates),
+never by the file (``bench/reference_files.py`` measures it). Which one a file is, is read from its
+top-level array: ``in_network`` or ``out_of_network``. Observations are dated by the file's
+``last_updated_on`` when it precedes that array (as the schema orders it).
 
 **Allowed amounts** (``out_of_network``): per code and provider, the billed charge (a ``charge``
 observation) and the amount allowed (``allowed``).
@@ -15,7 +17,9 @@ evidence of what payers allow. Per ``negotiated_type``:
 - ``per diem``: a daily amount → ``per_diem``, never compared with line dollars;
 - ``derived`` (an internal accounting price, not a payment) and ``fee schedule`` (the plan's basis for
   the member's cost sharing when it differs from the negotiated rate) are kept out, counted in the notes;
-- a rate whose ``expiration_date`` is before the day of the load is kept out, counted in the notes.
+- a rate whose ``expiration_date`` is before the day of the load is kept out, counted in the notes: it
+  is no longer what the payer allows (a rate is in force through its expiration date; ``9999-12-31``
+  means none). The same file loaded later keeps its first load (same content is not reloaded).
 
 Only fee-for-service items (``negotiation_arrangement`` ``ffs``) are a price for one service; bundles and
 capitation are counted in the notes. ``billing_class`` sets the setting (``professional``,
@@ -198,12 +202,14 @@ async def _stage_references(
     session: AsyncSession, path: Path, known: Registry, on: date | None, summary: LoadSummary
 ) -> None:
     """First pass: every provider reference's groups, with their place, into ``tic_groups``."""
+    # IF NOT EXISTS and TRUNCATE: a manifest may load several files in one transaction.
     await session.execute(
         text(
-            "CREATE TEMP TABLE tic_groups (ref bigint, tin text, facility_npi text, state text, zip3 text) "
-            "ON COMMIT DROP"
+            "CREATE TEMP TABLE IF NOT EXISTS tic_groups "
+            "(ref bigint, tin text, facility_npi text, state text, zip3 text) ON COMMIT DROP"
         )
     )
+    await session.execute(text("TRUNCATE tic_groups"))
     pending: list[tuple[Any, ...]] = []
     with open_json(path, summary) as fh:
         for reference in ijson.items(fh, "provider_references.item"):
@@ -222,7 +228,7 @@ async def _stage_references(
                 await copy_rows(session, "tic_groups", pending)
                 pending = []
     await copy_rows(session, "tic_groups", pending)
-    await session.execute(text("CREATE INDEX ON tic_groups (ref)"))
+    await session.execute(text("CREATE INDEX IF NOT EXISTS tic_groups_ref ON tic_groups (ref)"))
 
 
 def _inline(price: InNetworkPrice, known: Registry, on: date | None) -> list[ObservationIn]:
@@ -274,10 +280,11 @@ async def load_in_network(
     await _stage_references(session, path, known, updated, summary)
     await session.execute(
         text(
-            "CREATE TEMP TABLE tic_prices (id bigint, ref bigint, kind text, setting text, code text, "
-            "amount numeric(12, 2)) ON COMMIT DROP"
+            "CREATE TEMP TABLE IF NOT EXISTS tic_prices (id bigint, ref bigint, kind text, setting text, "
+            "code text, amount numeric(12, 2)) ON COMMIT DROP"
         )
     )
+    await session.execute(text("TRUNCATE tic_prices"))
     by_reference: list[tuple[Any, ...]] = []
     priced_inline = 0
     next_id = 0
