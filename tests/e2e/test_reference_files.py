@@ -293,6 +293,25 @@ async def test_tic_in_network_rates_by_kind_provider_references_resolved_expired
     )
     assert [tuple(c) for c in cells] == [("percent_of_billed", Decimal("65.00"), 2)]
 
+    # Provider references after the rates that name them (the schema allows any key order): the same rows.
+    document = json.loads(_in_force("tic_in_network_mixed_rate_types.json"))
+    reordered = {k: v for k, v in document.items() if k != "provider_references"}
+    reordered["provider_references"] = document["provider_references"]
+    await _loaded(http, urls, "tic", json.dumps(reordered).encode(), target="tic-mixed-reordered")
+    columns = "kind, setting, code, amount, weight, facility_npi"
+    same = await db.fetchval(
+        f"SELECT count(*) FROM ((SELECT {columns} FROM pricing.observations WHERE origin_ref = 'tic-mixed' "
+        f"EXCEPT ALL SELECT {columns} FROM pricing.observations WHERE origin_ref = 'tic-mixed-reordered') "
+        f"UNION ALL (SELECT {columns} FROM pricing.observations WHERE origin_ref = 'tic-mixed-reordered' "
+        f"EXCEPT ALL SELECT {columns} FROM pricing.observations WHERE origin_ref = 'tic-mixed')) d"
+    )
+    assert same == 0
+    truncated = _in_force("tic_in_network_mixed_rate_types.json")[:-40]
+    broken = await _load(http, urls, "tic", truncated, target="tic-broken", source="broken.json")
+    assert broken.status_code == 422
+    assert broken.json()["detail"].startswith("broken.json: not valid JSON")
+    assert await db.fetchval("SELECT count(*) FROM pricing.observations WHERE origin_ref = 'tic-broken'") == 0
+
     tin = await _loaded(http, urls, "tic", _in_force("tic_in_network_tin_only.json"), target="tic-tin")
     assert tin["skipped"] or tin["rows_loaded"] == 1
     only = await db.fetch(

@@ -181,13 +181,19 @@ def in_network_prices(
 
 
 def _top_level(path: Path, summary: LoadSummary) -> tuple[str | None, date | None]:
-    """Which array the file holds (in_network or out_of_network) and its last_updated_on, if before it."""
+    """Which array the file holds (in_network or out_of_network) and its last_updated_on, if before it.
+
+    Events are read one by one in Python, so this stops at the first top-level array it knows: only
+    in-network files have ``provider_references``, which may run to gigabytes before ``in_network``.
+    """
     updated: date | None = None
     with open_json(path, summary) as fh:
         try:
             for prefix, event, value in ijson.parse(fh):
                 if prefix == "" and event == "map_key" and value in ("in_network", "out_of_network"):
                     return str(value), updated
+                if prefix == "" and event == "map_key" and value == "provider_references":
+                    return "in_network", updated
                 if prefix == "last_updated_on" and event == "string":
                     try:
                         updated = parse_date(value, "last_updated_on")
@@ -212,21 +218,24 @@ async def _stage_references(
     await session.execute(text("TRUNCATE tic_groups"))
     pending: list[tuple[Any, ...]] = []
     with open_json(path, summary) as fh:
-        for reference in ijson.items(fh, "provider_references.item"):
-            ref = reference.get("provider_group_id")
-            if not isinstance(ref, int):
-                summary.keep_out("provider references kept out: no whole-number provider_group_id")
-                continue
-            if "provider_groups" not in reference and reference.get("location"):
-                summary.keep_out("provider references kept out: in another file (location), not fetched")
-                continue
-            for raw in reference.get("provider_groups") or []:
-                group = provider_group(raw)
-                place = provider_place(list(group.npis), known, on)
-                pending.append((ref, group.tin, place.facility_npi, place.state, place.zip3))
-            if len(pending) >= REF_BATCH:
-                await copy_rows(session, "tic_groups", pending)
-                pending = []
+        try:
+            for reference in ijson.items(fh, "provider_references.item"):
+                ref = reference.get("provider_group_id")
+                if not isinstance(ref, int):
+                    summary.keep_out("provider references kept out: no whole-number provider_group_id")
+                    continue
+                if "provider_groups" not in reference and reference.get("location"):
+                    summary.keep_out("provider references kept out: in another file (location), not fetched")
+                    continue
+                for raw in reference.get("provider_groups") or []:
+                    group = provider_group(raw)
+                    place = provider_place(list(group.npis), known, on)
+                    pending.append((ref, group.tin, place.facility_npi, place.state, place.zip3))
+                if len(pending) >= REF_BATCH:
+                    await copy_rows(session, "tic_groups", pending)
+                    pending = []
+        except ijson.JSONError as exc:
+            raise ReferenceFileError(f"{path.name}: not valid JSON ({exc})") from exc
     await copy_rows(session, "tic_groups", pending)
     await session.execute(text("CREATE INDEX IF NOT EXISTS tic_groups_ref ON tic_groups (ref)"))
 
