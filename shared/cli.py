@@ -286,12 +286,16 @@ def outbox_republish(
 
 
 def _add_service_commands() -> None:
+    """``parley <service> …`` for each service's ``cli.app``, plus any top-level commands a service
+    offers in ``cli.commands`` (intake's ``parley users …``)."""
     for info in SERVICES:
         try:
             module = importlib.import_module(f"{info.package}.cli")
         except ModuleNotFoundError:
             continue
         app.add_typer(module.app, name=info.name)
+        for name, typer_app in getattr(module, "commands", {}).items():
+            app.add_typer(typer_app, name=name)
 
 
 _add_service_commands()

@@ -7,7 +7,8 @@ payload class with the next version, registered beside the old one; existing cla
 a breaking way.
 
 The Kafka key of every event is the bill id (the envelope's ``subject``), so all events of one bill keep
-their order within a topic.
+their order within a topic. Identity events (``identity.events``) are keyed by the user id instead, so
+a user's token issues, revocations and changes keep their order.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Topic(StrEnum):
     bills_priced = "bills.priced"
     negotiation = "negotiation.events"
     agreements = "agreements.events"
+    identity = "identity.events"
 
 
 def dead_letter_topic(consumer_group: str) -> str:
@@ -487,6 +489,63 @@ class AgreementSignedV1(Payload):
     signed_at: datetime
 
 
+# --- identity.events ------------------------------------------------------------------------------
+# Intake holds internal users and their tokens (``parley users …``); every service keeps a replica of the
+# token hashes from these events and checks a token by a local lookup. The secret never travels.
+
+
+class UserTokenIssuedV1(Payload):
+    """A personal or service token was issued. Carries the SHA-256 of the secret, never the secret."""
+
+    event_type: ClassVar[str] = "user.token_issued"
+    version: ClassVar[int] = 1
+    topic: ClassVar[Topic] = Topic.identity
+
+    token_id: str
+    secret_sha256: str = Field(description="Hex SHA-256 of the token's secret part.")
+    user_id: str
+    name: str
+    roles: list[str]
+    clients: list[str] = Field(description="Client ids, or ['*'] for every client.")
+    expires_at: datetime | None
+    issued_at: datetime
+
+
+class UserTokenRevokedV1(Payload):
+    event_type: ClassVar[str] = "user.token_revoked"
+    version: ClassVar[int] = 1
+    topic: ClassVar[Topic] = Topic.identity
+
+    token_id: str
+    user_id: str
+    revoked_at: datetime
+
+
+class UserUpdatedV1(Payload):
+    """A user's name, roles or clients changed: every token of the user carries the new ones."""
+
+    event_type: ClassVar[str] = "user.updated"
+    version: ClassVar[int] = 1
+    topic: ClassVar[Topic] = Topic.identity
+
+    user_id: str
+    name: str
+    roles: list[str]
+    clients: list[str]
+    updated_at: datetime
+
+
+class UserDisabledV1(Payload):
+    """The user may no longer sign in: every token of the user stops working."""
+
+    event_type: ClassVar[str] = "user.disabled"
+    version: ClassVar[int] = 1
+    topic: ClassVar[Topic] = Topic.identity
+
+    user_id: str
+    disabled_at: datetime
+
+
 # --- registry and envelope -----------------------------------------------------------------------
 
 PAYLOADS: dict[tuple[str, int], type[Payload]] = {
@@ -503,6 +562,10 @@ PAYLOADS: dict[tuple[str, int], type[Payload]] = {
         CaseClosedV1,
         AgreementSentV1,
         AgreementSignedV1,
+        UserTokenIssuedV1,
+        UserTokenRevokedV1,
+        UserUpdatedV1,
+        UserDisabledV1,
     )
 }
 
