@@ -28,7 +28,7 @@ from shared.migrations import revision as alembic_revision
 from shared.migrations import upgrade
 from shared.observability import configure_logging
 from shared.settings import Settings
-from shared.stack.demo import DEMO_REFERENCE_MANIFEST, create_demo_key, load_demo
+from shared.stack.demo import DEMO_REFERENCE_MANIFEST, create_demo_key, create_demo_tokens, load_demo
 from shared.stack.devstack import DEFAULT_ROOT, DevStack, EmbeddedInfrastructure
 from shared.stack.postgres import EmbeddedPostgres
 
@@ -93,12 +93,18 @@ def up(
         urls = {name: proc.base_url for name, proc in stack.services.items()}
         if demo:
             console.print("[bold]Loading demo bills…[/bold]")
-            key = await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
-            for row in await load_demo(urls, key):
+            intake_url = stack.database_url(service("intake"))
+            key = await asyncio.to_thread(create_demo_key, intake_url)
+            tokens = await create_demo_tokens(intake_url, urls)
+            for row in await load_demo(urls, key, tokens):
                 console.print(f"  {row['claim']}: bill {row['bill_id']} is [cyan]{row['status']}[/cyan]")
         _print_where_to_look(stack, embedded, ready_in)
         if demo:
             console.print(f"Demo partner API key (clients acme-employers, harbor-comp): [bold]{key}[/bold]")
+            console.print("Demo users' tokens (sign in at any service's /signin, or send as a Bearer token):")
+            for role, token in tokens.items():
+                # Plain, one per line, exactly `token <role>: <token>`, so scripts can pick them up.
+                print(f"token {role}: {token}")  # noqa: T201
         while not stop.is_set():
             crashed = [name for name, proc in stack.services.items() if not proc.running()]
             if crashed:
