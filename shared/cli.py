@@ -10,10 +10,11 @@ import contextlib
 import importlib
 import signal
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import typer
 import uvicorn
 from rich.console import Console
@@ -231,6 +232,75 @@ def topics() -> None:
     """Create every topic (and dead-letter topic) on PARLEY_KAFKA_BOOTSTRAP."""
     created = asyncio.run(ensure_topics(Settings()))
     console.print(f"created: {', '.join(created) or 'nothing (all exist)'}")
+
+
+@app.command("audit")
+def audit_log(
+    service_names: Annotated[
+        list[str] | None, typer.Option("--service", help="Only these services (default: all five).")
+    ] = None,
+    actor: Annotated[str | None, typer.Option(help="Only this user or partner id.")] = None,
+    object_ref: Annotated[
+        str | None, typer.Option("--object", help="TYPE or TYPE:ID, e.g. bill:3f2c… or case.")
+    ] = None,
+    client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
+    action: Annotated[str | None, typer.Option(help="`read` (any read) or an exact action.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="At or after (ISO time, UTC if no zone).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Before (ISO time).")] = None,
+    limit: Annotated[int, typer.Option(help="Entries per service.", min=1, max=500)] = 100,
+    token: Annotated[
+        str | None, typer.Option(envvar="PARLEY_TOKEN", help="An auditor's or admin's token (PARLEY_TOKEN).")
+    ] = None,
+    url: Annotated[
+        list[str] | None,
+        typer.Option(help="SERVICE=BASE_URL, repeatable (default: http://127.0.0.1:<the service's port>)."),
+    ] = None,
+) -> None:
+    """Read the audit logs over each service's `GET /v1/audit`, newest first, merged."""
+    if not token:
+        raise typer.BadParameter("give an auditor's or admin's token with --token or PARLEY_TOKEN")
+    bases = {info.name: f"http://127.0.0.1:{info.port}" for info in SERVICES}
+    for item in url or []:
+        name, _, base = item.partition("=")
+        bases[_check_service(name)] = base.rstrip("/")
+    chosen = [_check_service(n) for n in (service_names or list(SERVICE_NAMES))]
+    params: dict[str, str] = {"limit": str(limit)}
+    for key, value in (("actor", actor), ("client_id", client), ("action", action)):
+        if value:
+            params[key] = value
+    if object_ref:
+        object_type, _, object_id = object_ref.partition(":")
+        params["object_type"] = object_type
+        if object_id:
+            params["object_id"] = object_id
+    for key, moment in (("since", since), ("until", until)):
+        if moment is not None:
+            params[key] = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+    rows: list[tuple[str, dict[str, Any]]] = []
+    with httpx.Client(timeout=30.0, headers={"Authorization": f"Bearer {token}"}) as http:
+        for name in chosen:
+            response = http.get(f"{bases[name]}/v1/audit", params=params)
+            if response.status_code != 200:
+                console.print(f"[red]{name}: {response.status_code} {response.text[:300]}[/red]")
+                raise typer.Exit(1)
+            rows += [(name, entry) for entry in response.json()["items"]]
+    rows.sort(key=lambda r: r[1]["at"], reverse=True)
+    table = Table(title=f"{len(rows)} audit entr{'y' if len(rows) == 1 else 'ies'}")
+    for column in ("at", "service", "actor", "roles", "action", "object", "client", "request", "from"):
+        table.add_column(column)
+    for name, e in rows:
+        table.add_row(
+            e["at"][:19],
+            name,
+            f"{e['actor']} ({e['actor_kind']})",
+            ", ".join(e["roles"]),
+            e["action"],
+            f"{e['object_type']}:{e['object_id'] or ''}",
+            e["client_id"] or "",
+            e["request_id"] or "",
+            e["source_ip"] or "",
+        )
+    console.print(table)
 
 
 dlq_app = typer.Typer(help="Dead letters: what a consumer group gave up on.", no_args_is_help=True)

@@ -145,7 +145,7 @@ def requires(*roles: Role, write: bool | None = None) -> Any:
         request.state.identity = identity
         return identity
 
-    setattr(dependency, ROLES_ATTRIBUTE, sorted(admitted) or ["any"])
+    setattr(dependency, ROLES_ATTRIBUTE, sorted(r.value for r in admitted) or ["any"])
     return Depends(dependency)
 
 
@@ -176,9 +176,20 @@ def _roles_of(dependant: Dependant) -> list[str] | None:
     return None
 
 
-def route_roles(route: APIRoute) -> list[str] | None:
+def route_roles(route: Any) -> list[str] | None:
     """The roles a route admits (``["any"]`` for any user), or None if it does not call ``requires``."""
-    return _roles_of(route.dependant)
+    dependant = getattr(route, "dependant", None)
+    return _roles_of(dependant) if dependant is not None else None
+
+
+def app_routes(app: FastAPI) -> list[Any]:
+    """Every route the app serves, routers included, each with ``path_format`` (or ``path``),
+    ``methods`` and, for API routes, ``dependant``, ``include_in_schema`` and ``response_class``."""
+    try:
+        from fastapi.routing import iter_route_contexts  # FastAPI ≥ 0.16x includes routers lazily
+    except ImportError:  # pragma: no cover - older FastAPI keeps a flat list
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
 
 
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
@@ -192,8 +203,10 @@ def install_openapi_roles(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         document = original()
-        for route in app.routes:
-            if not isinstance(route, APIRoute) or not route.include_in_schema:
+        for route in app_routes(app):
+            if not isinstance(getattr(route, "original_route", route), APIRoute):
+                continue
+            if not route.include_in_schema:
                 continue
             roles = route_roles(route)
             if roles is None:
