@@ -16,7 +16,7 @@ most that long after its revocation reaches the service. Failures are never cach
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -113,8 +113,9 @@ class Authenticator:
                 if len(self._jwts) > _CACHE_LIMIT:
                     self._jwts.clear()
                 self._jwts[key] = (identity, now + ttl)
-        if identity.expires_at is not None and identity.expires_at <= datetime.now(UTC):
-            raise Unauthorized("the JWT has expired")
+        leeway = timedelta(seconds=self.settings.oidc_leeway_seconds)
+        if identity.expires_at is not None and identity.expires_at + leeway <= datetime.now(UTC):
+            raise Unauthorized("the JWT has expired")  # a cached one, since it was checked
         return identity
 
     # --- the request's credentials -------------------------------------------------------------------

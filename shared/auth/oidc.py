@@ -38,7 +38,7 @@ from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-JWKS_REFETCH_SECONDS = 10.0
+JWKS_REFETCH_SECONDS = 2.0
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 
 
