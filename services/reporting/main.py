@@ -15,7 +15,7 @@ from services.reporting import api, exports, fees_api, reports_api
 from services.reporting.config import ReportingSettings
 from services.reporting.cubes import fold_pending
 from services.reporting.handlers import build_handlers
-from services.reporting.models import Base, bus
+from services.reporting.models import Base, access, bus
 from services.reporting.rebuild import needs_rebuild, rebuild
 from services.reporting.weekly import build_jobs, schedule_next_run
 from shared.service import Runtime, ServiceDefinition
@@ -57,6 +57,7 @@ DEFINITION = ServiceDefinition(
     "emits; CSV exports, weekly reports per client and the dashboard.",
     metadata=Base.metadata,
     bus=bus,
+    access=access,
     settings_cls=ReportingSettings,
     routers=[api.router, exports.router, fees_api.router, reports_api.router],
     build_handlers=build_handlers,

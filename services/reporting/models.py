@@ -47,6 +47,7 @@ from services.reporting.measures import (
     PATTERN_MONEY,
     PIPELINE_DIMS,
 )
+from shared.auth import add_access_tables
 from shared.bus.tables import add_bus_tables
 from shared.db import service_metadata
 from shared.idempotency import add_idempotency_table
@@ -58,6 +59,7 @@ class Base(DeclarativeBase):
 
 
 bus = add_bus_tables(Base.metadata)
+access = add_access_tables(Base.metadata)
 jobs = add_job_table(Base.metadata)
 idempotency_keys = add_idempotency_table(Base.metadata)
 

@@ -6,7 +6,7 @@ provider's signature (version 1) is the execution. The service rebuilds the KPI 
 its first start after this migration (they start empty).
 
 Revision ID: 29f315e38587
-Revises: c0e553a80a09
+Revises: 572fd1ecb2d0
 Create Date: 2026-11-30 13:28:38.146132
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "29f315e38587"
-down_revision: str | None = "c0e553a80a09"
+down_revision: str | None = "572fd1ecb2d0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
