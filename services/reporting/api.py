@@ -1,17 +1,18 @@
 """Reporting's JSON API: KPIs, their breakdowns, the pipeline, the patterns and the per-bill facts.
 
-Roles (enforced once internal access lands; every read is limited to the caller's clients):
-KPIs, breakdowns, pipeline and patterns — viewer, negotiator, supervisor, auditor, admin;
-per-bill facts — negotiator, supervisor, auditor, admin (not viewer).
+Roles: KPIs, breakdowns, pipeline and patterns — every internal role (viewer included); per-bill facts —
+negotiator, supervisor, auditor, admin (not viewer), an audited read. Every read covers only the caller's
+clients; asking for another client's figures is 404, as if it did not exist.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import func, select
 
 from services.reporting.config import ReportingSettings
@@ -31,9 +32,10 @@ from services.reporting.schemas import (
     PipelineCellOut,
     PipelineOut,
 )
+from shared.auth import ANY_ROLE, CASE_READERS, Identity, audit, requires
 from shared.contracts import LineOfBusiness, PricingMethod
-from shared.errors import Unprocessable
-from shared.service import RuntimeDep, SessionDep
+from shared.errors import NotFound, Unprocessable
+from shared.service import RuntimeDep, SessionDep, TxDep
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 
@@ -79,7 +81,27 @@ def filters(
     )
 
 
-FiltersDep = Annotated[Filters, Depends(filters)]
+def scoped(f: Filters, user: Identity) -> Filters:
+    """The filters limited to the caller's clients; 404 for a client that is not one of them."""
+    if f.client_id is not None and not user.may_see(f.client_id):
+        raise NotFound(f"no client {f.client_id} among yours")
+    return replace(f, clients=user.client_scope)
+
+
+KpiReader = Annotated[Identity, requires(*ANY_ROLE)]
+FactReader = Annotated[Identity, requires(*CASE_READERS)]
+
+
+def kpi_filters(f: Annotated[Filters, Depends(filters)], user: KpiReader) -> Filters:
+    return scoped(f, user)
+
+
+def fact_filters(f: Annotated[Filters, Depends(filters)], user: FactReader) -> Filters:
+    return scoped(f, user)
+
+
+FiltersDep = Annotated[Filters, Depends(kpi_filters)]
+FactFiltersDep = Annotated[Filters, Depends(fact_filters)]
 Page = Annotated[int, Query(ge=1, description="Page number, from 1.")]
 PageSize = Annotated[int, Query(ge=1, le=1000, description="Rows per page.")]
 
@@ -188,9 +210,11 @@ async def get_patterns(
 
 @router.get("/facts", response_model=FactsOut, summary="Per-bill facts")
 async def get_facts(
-    session: SessionDep,
+    request: Request,
+    tx: TxDep,
     settings: SettingsDep,
-    f: FiltersDep,
+    user: FactReader,
+    f: FactFiltersDep,
     outcome: Annotated[str | None, Query(description="Only bills whose case ended this way.")] = None,
     page: Page = 1,
     page_size: PageSize = 100,
@@ -200,11 +224,20 @@ async def get_facts(
     clients."""
     since, until = received_window(f, settings)
     stmt = facts_query(clients=f.clients, client_id=f.client_id, since=since, until=until, outcome=outcome)
+    session = tx.session
     total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = await session.scalars(stmt.limit(page_size).offset((page - 1) * page_size))
+    rows = list(await session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)))
+    await audit(
+        tx, request, user, "read:bill_facts", "bill_facts", None, f.client_id, detail=_detail(f, len(rows))
+    )
     return FactsOut(
         total=total, page=page, page_size=page_size, items=[FactOut.model_validate(r) for r in rows]
     )
+
+
+def _detail(f: Filters, rows: int) -> dict[str, object]:
+    """What was read, for the audit log (filters and a count; never a bill's contents)."""
+    return {"from": str(f.since or ""), "to": str(f.until or ""), "rows": rows}
 
 
 def received_window(f: Filters, settings: ReportingSettings) -> tuple[datetime | None, datetime | None]:

@@ -5,8 +5,8 @@ time), so a million bills never sit in memory. One REPEATABLE READ transaction p
 sees the same data. Numbers are raw (no thousands separators, dollars as 1234.50), dates ISO 8601,
 booleans true/false, unknown values empty.
 
-Roles (enforced once internal access lands): KPI views — viewer, negotiator, supervisor, auditor, admin;
-facts — negotiator, supervisor, auditor, admin. Only the caller's clients.
+Roles: KPI views — every internal role (viewer included); facts — negotiator, supervisor, auditor, admin,
+an audited read. Only the caller's clients.
 """
 
 from __future__ import annotations
@@ -18,18 +18,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import text
 
-from services.reporting.api import FiltersDep, SettingsDep, received_window
+from services.reporting.api import FactFiltersDep, FactReader, FiltersDep, SettingsDep, received_window
 from services.reporting.kpis import SORTABLE, breakdown
 from services.reporting.measures import COUNTS, HISTOGRAMS, MONEY
 from services.reporting.patterns import patterns
 from services.reporting.pipeline import pipeline
 from services.reporting.repository import facts_query, stream_facts
 from services.reporting.schemas import FactOut
-from shared.service import RuntimeDep
+from shared.auth import audit
+from shared.service import RuntimeDep, TxDep
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 PAGE = 1000
@@ -180,15 +181,20 @@ async def export_patterns(
 
 @router.get("/facts.csv", summary="Per-bill facts as CSV", response_class=StreamingResponse)
 async def export_facts(
+    request: Request,
+    tx: TxDep,
     runtime: RuntimeDep,
     settings: SettingsDep,
-    f: FiltersDep,
+    user: FactReader,
+    f: FactFiltersDep,
     outcome: Annotated[str | None, Query(description="Only bills whose case ended this way.")] = None,
 ) -> StreamingResponse:
     """One line per bill received in the period (newest first), the fields of ``GET /v1/facts``,
     streamed from a server-side cursor."""
     since, until = received_window(f, settings)
     stmt = facts_query(clients=f.clients, client_id=f.client_id, since=since, until=until, outcome=outcome)
+    detail = {"from": str(f.since or ""), "to": str(f.until or ""), "export": "facts.csv"}
+    await audit(tx, request, user, "read:bill_facts", "bill_facts", None, f.client_id, detail=detail)
 
     async def body() -> AsyncIterator[str]:
         yield csv_lines([FACT_COLUMNS])

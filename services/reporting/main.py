@@ -11,7 +11,7 @@ from typing import cast
 
 import structlog
 
-from services.reporting import api, exports, fees_api, reports_api
+from services.reporting import api, exports, fees_api, pages, reports_api
 from services.reporting.config import ReportingSettings
 from services.reporting.cubes import fold_pending
 from services.reporting.handlers import build_handlers
@@ -59,7 +59,7 @@ DEFINITION = ServiceDefinition(
     bus=bus,
     access=access,
     settings_cls=ReportingSettings,
-    routers=[api.router, exports.router, fees_api.router, reports_api.router],
+    routers=[api.router, exports.router, fees_api.router, reports_api.router, pages.router],
     build_handlers=build_handlers,
     build_jobs=build_jobs,
     on_startup=start,

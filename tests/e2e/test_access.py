@@ -277,7 +277,7 @@ async def test_a_user_sees_only_its_clients(
         bills = (await me.get(f"{i}/v1/internal/bills", params={"client_id": theirs})).json()["items"]
         assert bills == []
         # KPIs over all of my clients are my client's alone: one bill received.
-        assert (await me.get(f"{r}/v1/kpis")).json()["bills_received"] == 1
+        assert (await me.get(f"{r}/v1/kpis")).json()["current"]["received"] == 1
 
 
 def _parley(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:

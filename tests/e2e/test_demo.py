@@ -49,8 +49,9 @@ async def test_the_demo_gets_its_key_and_tokens_from_the_admin_commands_and_play
 
 
 async def test_the_demo_history_gives_the_dashboard_weeks_of_figures_once(
-    stack: DevStack, urls: dict[str, str], http: httpx.AsyncClient
+    stack: DevStack, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
+    http = staff["viewer"]
     reporting_url = stack.database_url(service("reporting"))
     printed = await asyncio.to_thread(load_reporting_history, reporting_url)
     assert printed == "demo history: 240 synthetic bills loaded"

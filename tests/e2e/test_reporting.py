@@ -27,10 +27,13 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from playwright.async_api import Page
 from pypdf import PdfReader
 
 from shared.settings import Settings
-from tests.helpers import EventStory, publish, unique, wait_until
+from shared.stack.devstack import DevStack
+from tests.browser import screenshot, sign_in
+from tests.helpers import EventStory, UserMaker, auth_header, publish, unique, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -105,11 +108,19 @@ async def _get(http: httpx.AsyncClient, url: str, **params: str) -> dict:
 
 
 async def test_kpis_fees_pipeline_patterns_exports_and_weekly_report_from_hand_built_events(
-    http: httpx.AsyncClient, urls: dict[str, str], settings: Settings
+    staff: dict[str, httpx.AsyncClient], urls: dict[str, str], settings: Settings, make_user: UserMaker
 ) -> None:
     base = urls["reporting"]
     client = unique("rpt")
-    terms = await http.post(
+    http = staff["viewer"]
+    admin = staff["admin"]
+    assert (await http.get(f"{base}/v1/clients/{client}/fee-terms")).status_code == 403  # viewer
+    refused = await staff["supervisor"].post(
+        f"{base}/v1/clients/{client}/fee-terms",
+        json={"kind": "flat", "flat": "1.00", "effective_from": "2025-01-01"},
+    )
+    assert refused.status_code == 403  # terms are an admin's
+    terms = await admin.post(
         f"{base}/v1/clients/{client}/fee-terms",
         json={"kind": "contingency", "percent": "25", "cap": "1000.00", "effective_from": "2025-01-01"},
         headers={"Idempotency-Key": f"{client}-terms-1"},
@@ -184,7 +195,7 @@ async def test_kpis_fees_pipeline_patterns_exports_and_weekly_report_from_hand_b
     assert week2["previous"]["settled"] == 2  # week 1 is week 2's previous period
 
     # A change of terms from 3/10: B4 (settled 3/11) is re-worked, the bills settled before keep theirs.
-    changed = await http.post(
+    changed = await admin.post(
         f"{base}/v1/clients/{client}/fee-terms",
         json={"kind": "flat", "flat": "150.00", "effective_from": "2025-03-10"},
         headers={"Idempotency-Key": f"{client}-terms-2"},
@@ -205,7 +216,7 @@ async def test_kpis_fees_pipeline_patterns_exports_and_weekly_report_from_hand_b
         http, f"{base}/v1/kpis", client_id=client, **{"from": "2025-03-03", "to": "2025-03-09"}
     )
     assert D(week1["current"]["fees"]) == D("1250.00")
-    history = (await _get(http, f"{base}/v1/clients/{client}/fee-terms"))["items"]
+    history = (await _get(staff["auditor"], f"{base}/v1/clients/{client}/fee-terms"))["items"]
     assert [(t["kind"], t["effective_from"]) for t in history] == [
         ("contingency", "2025-01-01"),
         ("flat", "2025-03-10"),
@@ -276,7 +287,11 @@ async def test_kpis_fees_pipeline_patterns_exports_and_weekly_report_from_hand_b
         (r["key"], r["received"], r["savings"], r["fees"], r["received_to_priced_median_seconds"])
         for r in lines
     ] == [("2025-03-03", "8", "7000.00", "1250.00", "30"), ("2025-03-10", "0", "400.00", "150.00", "")]
-    facts_csv = await http.get(f"{base}/v1/exports/facts.csv", params=both_weeks)
+    # Per-bill facts are not a viewer's; an auditor's read of them is in the audit log.
+    assert (await http.get(f"{base}/v1/exports/facts.csv", params=both_weeks)).status_code == 403
+    assert (await http.get(f"{base}/v1/facts", params=both_weeks)).status_code == 403
+    facts_csv = await staff["auditor"].get(f"{base}/v1/exports/facts.csv", params=both_weeks)
+    assert facts_csv.status_code == 200
     facts = {r["bill_id"]: r for r in csv.DictReader(io.StringIO(facts_csv.text))}
     assert len(facts) == 8
     b1 = facts[str(stories["B1"].bill_id)]
@@ -292,7 +307,11 @@ async def test_kpis_fees_pipeline_patterns_exports_and_weekly_report_from_hand_b
     assert facts[str(stories["B4"].bill_id)]["fee"] == "150.00"
 
     # The weekly report: made on request, stored, fetched again as PDF and HTML from one template.
-    made = await http.post(f"{base}/v1/reports/weekly", json={"client_id": client, "week": "2025-W10"})
+    refused = await http.post(f"{base}/v1/reports/weekly", json={"client_id": client, "week": "2025-W10"})
+    assert refused.status_code == 403  # a viewer reads reports, a supervisor makes them
+    made = await staff["supervisor"].post(
+        f"{base}/v1/reports/weekly", json={"client_id": client, "week": "2025-W10"}
+    )
     assert made.status_code == 201, made.text
     pdf = await http.get(f"{base}{made.json()['pdf_url']}")
     assert pdf.status_code == 200
@@ -305,11 +324,25 @@ async def test_kpis_fees_pipeline_patterns_exports_and_weekly_report_from_hand_b
     for figure in ("$7,000.00", "$1,250.00", "$5,750.00", "ncci_ptp"):
         assert figure in html, figure
     listed = await _get(http, f"{base}/v1/reports/weekly", client_id=client)
-    assert [(r["week"], r["made_by"]) for r in listed["items"]] == [("2025-W10", "api")]
+    assert [(r["week"], r["made_by"]) for r in listed["items"]] == [("2025-W10", "supervisor@staff.test")]
+    audited = await _get(staff["auditor"], f"{base}/v1/audit", client_id=client)
+    actions = {e["action"] for e in audited["items"]}
+    assert {"create:fee_terms", "read:bill_facts", "create:weekly_report"} <= actions
+
+    # A user of this client alone sees this client's figures only; another client is not found.
+    token = await make_user(["viewer"], [client])
+    async with httpx.AsyncClient(timeout=30.0, headers=auth_header(token)) as mine:
+        own = await _get(mine, f"{base}/v1/kpis", **{"from": "2025-03-03", "to": "2025-03-16"})
+        assert own["current"]["received"] == 8
+        other = await mine.get(f"{base}/v1/kpis", params={"client_id": "someone-else"})
+        assert other.status_code == 404
+        assert (await mine.get(f"{base}/v1/reports/weekly/someone-else/2025-W10.pdf")).status_code == 404
+        assert [r["client_id"] for r in (await _get(mine, f"{base}/v1/reports/weekly"))["items"]] == [client]
 
 
-async def test_bad_requests_name_the_field(http: httpx.AsyncClient, urls: dict[str, str]) -> None:
+async def test_bad_requests_name_the_field(staff: dict[str, httpx.AsyncClient], urls: dict[str, str]) -> None:
     base = urls["reporting"]
+    http = staff["admin"]
     backwards = await http.get(f"{base}/v1/kpis", params={"from": "2025-03-10", "to": "2025-03-01"})
     assert backwards.status_code == 422
     assert backwards.json()["errors"][0]["field"] == "to"
@@ -322,3 +355,73 @@ async def test_bad_requests_name_the_field(http: httpx.AsyncClient, urls: dict[s
     assert bad_week.status_code == 422
     missing = await http.get(f"{base}/v1/reports/weekly/x/2025-W10.pdf")
     assert missing.status_code == 404
+
+
+async def test_the_dashboard_draws_its_charts_and_its_tiles_say_what_the_api_says(
+    page: Page,
+    staff: dict[str, httpx.AsyncClient],
+    staff_tokens: dict[str, str],
+    urls: dict[str, str],
+    settings: Settings,
+    stack: DevStack,
+) -> None:
+    base = urls["reporting"]
+    client = unique("dash")
+    stories = _stories(client)
+    await publish(settings, [e for story in stories.values() for e in story.envelopes()])
+    period = {"client_id": client, "from": "2025-03-03", "to": "2025-03-16"}
+
+    async def folded() -> dict | None:
+        body = await _get(staff["viewer"], f"{base}/v1/kpis", **period)
+        return body if body["current"]["resolved"] == 4 and body["current"]["priced"] == 8 else None
+
+    api = (await wait_until(folded, what="the client's figures"))["current"]
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await sign_in(page, base, staff_tokens["viewer"], next_path="/dashboard")
+    await page.goto(f"{base}/dashboard?client_id={client}&from=2025-03-03&to=2025-03-16")
+    for chart in ("savings", "turnaround", "pipeline", "acceptance"):
+        canvas = page.locator(f"#chart-{chart}")
+        await canvas.wait_for()
+        assert await canvas.get_attribute("data-rendered") == "true", chart
+        assert int(await canvas.get_attribute("data-points") or 0) > 0, chart
+        box = await canvas.bounding_box()
+        assert box is not None, chart
+        assert box["width"] > 100, chart
+        assert box["height"] > 50, chart
+    tiles = {
+        key: await page.get_attribute(f"[data-testid=tile-{key}]", "data-value")
+        for key in (
+            "received",
+            "savings",
+            "net_savings",
+            "fees",
+            "savings_percent",
+            "first_offer_acceptance_percent",
+        )
+    }
+    assert tiles == {
+        "received": str(api["received"]),
+        "savings": api["savings"],
+        "net_savings": api["net_savings"],
+        "fees": api["fees"],
+        "savings_percent": api["savings_percent"],
+        "first_offer_acceptance_percent": api["first_offer_acceptance_percent"],
+    }
+    assert await page.inner_text("[data-testid=tile-savings] .tile-value") == "$7,400.00"
+    median = await page.get_attribute("[data-testid=tile-received_to_agreed_median]", "data-value")
+    assert median == str(api["turnaround"]["received_to_agreed"]["median_seconds"])
+    assert await page.get_attribute("[data-testid=tile-open_bills]", "data-value") == "1"
+    patterns = await page.inner_text("[data-testid=patterns]")
+    assert "ncci_ptp" in patterns
+    assert "Harbor Surgical Group" in patterns
+    links = await page.eval_on_selector_all("[data-testid=downloads] a", "els => els.map(e => e.href)")
+    assert any("/v1/exports/kpis.csv?by=week" in link for link in links)
+    assert not any("facts.csv" in link for link in links)  # not a viewer's
+    csv_link = next(link for link in links if "kpis.csv?by=week" in link)
+    download = await page.request.get(csv_link)
+    assert download.status == 200
+    assert "2025-03-03" in await download.text()
+    await screenshot(page, stack, "dashboard")
+    assert errors == []

@@ -19,9 +19,14 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_the_weekly_tick_makes_each_active_clients_report_once_across_a_restart(
-    stack: DevStack, http: httpx.AsyncClient, urls: dict[str, str], settings: Settings, db: asyncpg.Connection
+    stack: DevStack,
+    staff: dict[str, httpx.AsyncClient],
+    urls: dict[str, str],
+    settings: Settings,
+    db: asyncpg.Connection,
 ) -> None:
     base = urls["reporting"]
+    http = staff["viewer"]
     now = datetime.now(UTC)
     last_week = week_of((now - timedelta(days=7)).date())
     this_week = week_of(now.date())
