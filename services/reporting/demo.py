@@ -227,7 +227,13 @@ def _bill_events(n: int, rng: random.Random, now: datetime) -> list[Any]:
         closed = opened + timedelta(days=rng.uniform(2, 10))
         if closed < now:
             events.append(
-                CaseClosedV2(**common, outcome=CaseOutcome.disputed, reason="demo", closed_at=closed)
+                CaseClosedV2(
+                    **common,
+                    outcome=CaseOutcome.disputed,
+                    reason="demo",
+                    agreed_amount=None,
+                    closed_at=closed,
+                )
             )
         return events
     if fate < 0.78 and agreed_at < now:
@@ -338,7 +344,9 @@ def _bill_events(n: int, rng: random.Random, now: datetime) -> list[Any]:
         closed = opened + timedelta(days=rng.uniform(3, 20))
         if closed < now:
             outcome = rng.choice([CaseOutcome.escalated, CaseOutcome.closed_unresolved])
-            events.append(CaseClosedV2(**common, outcome=outcome, reason="demo", closed_at=closed))
+            events.append(
+                CaseClosedV2(**common, outcome=outcome, reason="demo", agreed_amount=None, closed_at=closed)
+            )
     return events
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, Table, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Subquery, Table, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.measures import COUNTS, HISTOGRAMS, LEVELS, MEASURES, MONEY, Level
@@ -212,7 +212,9 @@ async def breakdown(
     level = level_for(filters, by)
     rows_of = _rows(level, CUBES, Level.table, filters, by, MEASURES)
     sums = [func.sum(rows_of.c[m]).label(m) for m in MEASURES]
-    grouped = select(rows_of.c.g, *sums).group_by(rows_of.c.g)
+    # A bill whose client, method… became known later leaves zeros in its old group: not a group.
+    nonzero = or_(*(func.sum(rows_of.c[m]) != 0 for m in MEASURES))
+    grouped = select(rows_of.c.g, *sums).group_by(rows_of.c.g).having(nonzero)
     descending = sort.startswith("-")
     name = sort.lstrip("-")
     order = grouped.selected_columns.g if name == "key" else grouped.selected_columns[name]

@@ -237,6 +237,7 @@ def _hist(name: str, dims: tuple[str, ...]) -> Table:
         Column("bucket", BigInteger, nullable=False),
         Column("n", BigInteger, nullable=False, server_default=text("0")),
         PrimaryKeyConstraint(dims[0], "day", *dims[1:], "metric", "bucket"),
+        Index(f"ix_{name}_day", "day"),
     )
 
 
