@@ -145,7 +145,7 @@ def _print_where_to_look(stack: DevStack, embedded: EmbeddedInfrastructure, read
         "pricing": "/v1/pricings/{bill_id}",
         "negotiation": "/v1/cases",
         "agreements": "/v1/agreements",
-        "reporting": "/v1/kpis",
+        "reporting": "/dashboard",
     }
     for name, proc in stack.services.items():
         table.add_row(name, f"{proc.base_url}/docs", f"{proc.base_url}{tries[name]}")

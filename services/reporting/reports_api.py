@@ -58,14 +58,15 @@ async def list_weekly(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> WeeklyReportList:
-    """Reports made (by the schedule, the command or on request), newest week first."""
+    """Reports made (by the schedule, the command or on request), newest week first. Roles: every
+    internal role — only their clients' reports."""
     rows, total = await list_reports(session, user.client_scope, client_id, limit, offset)
     return WeeklyReportList(total=total, items=[WeeklyReportOut.model_validate(_out(r)) for r in rows])
 
 
 @router.get("/{client_id}/{week}.html", response_class=HTMLResponse, summary="The weekly report as HTML")
 async def get_weekly_html(client_id: ClientId, week: Week, session: SessionDep, user: Reader) -> HTMLResponse:
-    """The stored HTML page, rendered from the same template as the PDF."""
+    """The stored HTML page, rendered from the same template as the PDF. Roles: every internal role."""
     report = await _find(session, client_id, week, user)
     return HTMLResponse(report.html, headers={"Cache-Control": "no-store"})
 
@@ -77,7 +78,7 @@ async def get_weekly_html(client_id: ClientId, week: Week, session: SessionDep, 
     responses={200: {"content": {"application/pdf": {}}}},
 )
 async def get_weekly_pdf(client_id: ClientId, week: Week, session: SessionDep, user: Reader) -> Response:
-    """The stored PDF/A; ``X-Content-SHA256`` is its SHA-256."""
+    """The stored PDF/A; ``X-Content-SHA256`` is its SHA-256. Roles: every internal role."""
     report = await _find(session, client_id, week, user)
     return Response(
         report.pdf,
@@ -94,7 +95,8 @@ async def get_weekly_pdf(client_id: ClientId, week: Week, session: SessionDep, u
 async def get_weekly(
     client_id: ClientId, week: Week, session: SessionDep, user: Reader
 ) -> WeeklyReportDetail:
-    """The report's figures as rendered (formatted text plus the raw numbers under ``raw``)."""
+    """The report's figures as rendered (formatted text plus the raw numbers under ``raw``). Roles: every
+    internal role — only their clients (another client's report is 404)."""
     report = await _find(session, client_id, week, user)
     return WeeklyReportDetail.model_validate({**_out(report), "data": report.data})
 
