@@ -214,19 +214,24 @@ async def breakdown(
     sums = [func.sum(rows_of.c[m]).label(m) for m in MEASURES]
     # A bill whose client, method… became known later leaves zeros in its old group: not a group.
     nonzero = or_(*(func.sum(rows_of.c[m]) != 0 for m in MEASURES))
-    grouped = select(rows_of.c.g, *sums).group_by(rows_of.c.g).having(nonzero)
+    # The number of groups comes with the page (a window over the grouped rows), not a second GROUP BY.
+    groups = func.count().over().label("groups")
+    grouped = select(rows_of.c.g, *sums, groups).group_by(rows_of.c.g).having(nonzero)
     descending = sort.startswith("-")
     name = sort.lstrip("-")
     order = grouped.selected_columns.g if name == "key" else grouped.selected_columns[name]
     ordered = grouped.order_by(order.desc() if descending else order.asc(), grouped.selected_columns.g)
-    result = await session.execute(ordered.limit(limit).offset(offset))
+    result = list(await session.execute(ordered.limit(limit).offset(offset)))
     rows = [KpiRow(key=_key(r.g), sums={m: Decimal(getattr(r, m) or 0) for m in MEASURES}) for r in result]
     if by is None and not rows:
         rows = [KpiRow(key="all", sums={m: Decimal(0) for m in MEASURES})]
     if by is None:
         total = 1
-    else:
-        total = int(await session.scalar(select(func.count()).select_from(grouped.subquery())) or 0)
+    elif result:
+        total = int(result[0].groups)
+    else:  # a page past the end: count the groups
+        counted = select(rows_of.c.g).group_by(rows_of.c.g).having(nonzero).subquery()
+        total = int(await session.scalar(select(func.count()).select_from(counted)) or 0)
     if rows:
         await _percentiles(session, level, filters, by, rows)
     if by == "provider":
