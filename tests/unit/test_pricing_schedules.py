@@ -205,11 +205,16 @@ def test_outpatient_lines_at_opps_rate_times_the_multiplier_with_packaging() -> 
     q = {
         x.line_number: x
         for x in price_outpatient(
-            lines, opps=rates, multiplier=Multiplier(Decimal("2.0"), "NV WC"), year=2025, other=no_other_schedule
+            lines,
+            opps=rates,
+            multiplier=Multiplier(Decimal("2.0"), "NV WC"),
+            year=2025,
+            other=no_other_schedule,
         )
     }
     assert q[1].method_amount == Decimal("851.64")  # 425.82 × 2.0
-    assert "J2" in q[1].basis and "not applied" in q[1].basis
+    assert "J2" in q[1].basis
+    assert "not applied" in q[1].basis
     assert q[2].method_amount == Decimal("142.34")  # Q1 with no S/T/V on the claim (J2 is not one): 71.17 × 2
     assert q[3].allowed == Decimal("0.00")  # N: packaged
     assert "packaged" in q[3].basis

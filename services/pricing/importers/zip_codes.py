@@ -32,7 +32,6 @@ from services.pricing.importers.base import LoadSummary, Progress
 from services.pricing.importers.tables import read_fixed_width
 from services.pricing.models import ZipLocality
 from services.pricing.observations import copy_rows
-from shared.codes import US_STATES
 
 ZIP5_LAYOUT = {
     "state": (1, 2),
@@ -45,8 +44,6 @@ ZIP5_LAYOUT = {
 ZIP9_LAYOUT = {**ZIP5_LAYOUT, "plus4_low": (22, 25), "plus4_high": (26, 29)}
 COPY = ("zip", "plus4_low", "plus4_high", "state", "carrier", "locality", "rural", "quarter")
 BATCH = 20000
-# Territories and military mail appear in the file beside the states.
-STATES = US_STATES | {"AA", "AE", "AP", "AS", "FM", "GU", "MH", "MP", "PR", "PW", "VI"}
 
 
 def _digits(row: dict[str, str], field: str, width: int, layout: dict[str, tuple[int, int]]) -> str:
@@ -58,7 +55,8 @@ def _digits(row: dict[str, str], field: str, width: int, layout: dict[str, tuple
 
 
 def _record(row: dict[str, str], layout: dict[str, tuple[int, int]], plus4: bool) -> tuple[Any, ...]:
-    if row["state"] not in STATES:
+    # CMS's own state codes: USPS codes, territories, and EK / WK for the two halves of Kansas.
+    if not (len(row["state"]) == 2 and row["state"].isalpha() and row["state"].isupper()):
         raise ValueError(f"state (positions 1-2): {row['state']!r} is not a state code")
     zip5 = _digits(row, "zip", 5, layout)
     carrier = _digits(row, "carrier", 5, layout)
