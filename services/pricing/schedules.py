@@ -128,7 +128,8 @@ def price_line(
         f"Medicare PFS {year} {code_label} {setting}: ({rvu.work_rvu} work × {locality.work} + {pe_rvu} PE × "
         f"{locality.pe} + {rvu.mp_rvu} MP × {locality.mp}) × CF {rvu.conversion_factor} = {fee}; "
         f"× {multiplier.factor} ({multiplier.source}) = {per_unit} per unit × {line.units} = {amount}; "
-        f"locality {locality.name}; allowed is the lesser of billed {line.charge} and the schedule"
+        f"locality {locality.name} ({locality.note}); allowed is the lesser of billed {line.charge} and "
+        "the schedule"
     )
     ignored = [m for m in line.modifiers if m != priced_modifier]
     if ignored:
