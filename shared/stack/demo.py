@@ -4,8 +4,11 @@ Every request carries a fixed Idempotency-Key, so running the demo again on kept
 The bills show each path: settled after the provider accepts, settled after a counter-offer, a case
 waiting for the provider, lines that cannot be priced, and a bill with nothing to negotiate.
 
-Intake needs a partner API key. The demo gets one the way an operator would, from the admin command
-(``parley intake keys create``) run as a separate process, so ``shared`` imports no service package.
+Intake needs a partner API key, and every other service a user's token. The demo gets them the way an
+operator would, from the admin commands (``parley intake keys create``, ``parley users create`` or, on
+kept data, ``parley users token``) run as separate processes, so ``shared`` imports no service package:
+one user per role (``demo-<role>@parley.example``, serving the demo clients). The negotiator plays the
+negotiations and the supervisor records the signatures.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ DEMO_REFERENCE_MANIFEST = PROJECT_ROOT / "services" / "pricing" / "data" / "demo
 PROVIDER = {"npi": "1912301953", "tin": "587654321", "name": "Ben Kildare Service"}
 DEMO_PARTNER = "demo-partner"
 DEMO_CLIENTS = ("acme-employers", "harbor-comp")
+DEMO_ROLES = ("negotiator", "supervisor", "auditor", "admin", "viewer")
+
+
+def demo_user(role: str) -> str:
+    return f"demo-{role}@parley.example"
 
 
 def create_demo_key(intake_database_url: str) -> str:
@@ -49,6 +57,50 @@ def create_demo_key(intake_database_url: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"could not create the demo API key: {done.stderr.strip()[-500:]}")
     return done.stdout.strip().splitlines()[-1]
+
+
+def _parley(args: list[str], intake_database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", *args],
+        env={**os.environ, "PARLEY_DATABASE_URL": intake_database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def create_demo_token(intake_database_url: str, role: str) -> str:
+    """A fresh token for the demo user of ``role``: ``parley users token``, or ``parley users create``
+    the first time (blocking)."""
+    user = demo_user(role)
+    done = _parley(["users", "token", user, "--label", "demo", "--quiet"], intake_database_url)
+    if done.returncode != 0:
+        command = ["users", "create", "--id", user, "--name", f"Demo {role}", "--role", role]
+        for client in DEMO_CLIENTS:
+            command += ["--client", client]
+        done = _parley([*command, "--label", "demo", "--quiet"], intake_database_url)
+    if done.returncode != 0:
+        raise RuntimeError(f"could not create the demo {role}'s token: {done.stderr.strip()[-500:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+async def create_demo_tokens(intake_database_url: str, urls: Mapping[str, str]) -> dict[str, str]:
+    """A token per role, once every service accepts it (each has consumed its ``user.token_issued``)."""
+    tokens = dict(
+        zip(
+            DEMO_ROLES,
+            await asyncio.gather(
+                *(asyncio.to_thread(create_demo_token, intake_database_url, role) for role in DEMO_ROLES)
+            ),
+            strict=True,
+        )
+    )
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        for token in tokens.values():
+            for url in urls.values():
+                await _wait_for(client, f"{url}/v1/me", bool, headers={"Authorization": f"Bearer {token}"})
+    return tokens
 
 
 def _line(code: str, charge: str, days_ago: int = 30, **extra: Any) -> dict[str, Any]:
@@ -106,10 +158,16 @@ DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
 ]
 
 
-async def _wait_for(client: httpx.AsyncClient, url: str, ready: Any, timeout: float = 60.0) -> Any:
+async def _wait_for(
+    client: httpx.AsyncClient,
+    url: str,
+    ready: Any,
+    timeout: float = 60.0,
+    headers: Mapping[str, str] | None = None,
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
-        response = await client.get(url)
+        response = await client.get(url, headers=headers)
         if response.status_code == 200:
             body = response.json()
             if ready(body):
@@ -119,10 +177,13 @@ async def _wait_for(client: httpx.AsyncClient, url: str, ready: Any, timeout: fl
         await asyncio.sleep(0.3)
 
 
-async def load_demo(urls: Mapping[str, str], api_key: str) -> list[dict[str, Any]]:
-    """Post the demo bills and play their negotiations. Returns one summary row per bill."""
+async def load_demo(urls: Mapping[str, str], api_key: str, tokens: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Post the demo bills (as the partner) and play their negotiations (as the negotiator; the
+    supervisor records signatures). Returns one summary row per bill."""
     summary = []
-    auth = {"Authorization": f"Bearer {api_key}"}  # intake's; the other services ignore it
+    auth = {"Authorization": f"Bearer {api_key}"}
+    negotiator = {"Authorization": f"Bearer {tokens['negotiator']}"}
+    supervisor = {"Authorization": f"Bearer {tokens['supervisor']}"}
     async with httpx.AsyncClient(timeout=10.0, headers=auth) as client:
         for bill, plan in DEMO_BILLS:
             key = {"Idempotency-Key": f"demo-{bill['partner_claim_id']}"}
@@ -140,12 +201,17 @@ async def load_demo(urls: Mapping[str, str], api_key: str) -> list[dict[str, Any
                 )
                 continue
             cases = await _wait_for(
-                client, f"{urls['negotiation']}/v1/cases?bill_id={bill_id}", lambda body: bool(body["items"])
+                client,
+                f"{urls['negotiation']}/v1/cases?bill_id={bill_id}",
+                lambda body: bool(body["items"]),
+                headers=negotiator,
             )
             case = cases["items"][0]
             respond = f"{urls['negotiation']}/v1/cases/{case['id']}/responses"
             if plan == "accept":
-                await client.post(respond, json={"party": "provider", "decision": "accept"}, headers=key)
+                await client.post(
+                    respond, json={"party": "provider", "decision": "accept"}, headers={**key, **negotiator}
+                )
             elif plan == "counter":
                 counter = str((Decimal(case["opening_offer"]) * Decimal("1.15")).quantize(Decimal("0.01")))
                 await client.post(
@@ -156,24 +222,25 @@ async def load_demo(urls: Mapping[str, str], api_key: str) -> list[dict[str, Any
                         "amount": counter,
                         "note": "our floor for this visit",
                     },
-                    headers=key,
+                    headers={**key, **negotiator},
                 )
                 await client.post(
                     respond,
                     json={"party": "payer", "decision": "accept"},
-                    headers={"Idempotency-Key": f"{key['Idempotency-Key']}-payer"},
+                    headers={"Idempotency-Key": f"{key['Idempotency-Key']}-payer", **negotiator},
                 )
             if plan in ("accept", "counter"):
                 agreements = await _wait_for(
                     client,
                     f"{urls['agreements']}/v1/agreements?case_id={case['id']}",
                     lambda body: bool(body["items"]),
+                    headers=negotiator,
                 )
                 agreement = agreements["items"][0]
                 await client.post(
                     f"{urls['agreements']}/v1/agreements/{agreement['id']}/signature",
                     json={"signer_name": "Dana Smith", "signer_title": "Business office manager"},
-                    headers=key,
+                    headers={**key, **supervisor},
                 )
                 await _wait_for(
                     client, f"{urls['intake']}/v1/bills/{bill_id}", lambda b: b["status"] == "settled"

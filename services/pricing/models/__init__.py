@@ -1,6 +1,6 @@
 """Pricing's tables, all in the ``pricing`` schema (importing this registers every table)."""
 
-from services.pricing.models.base import Base, bus
+from services.pricing.models.base import Base, access, bus
 from services.pricing.models.edits import MueLimit, PtpEdit
 from services.pricing.models.inpatient import DrgWeight, IppsRate, WageIndex
 from services.pricing.models.medicare import Gpci, LocalityCounty, OppsRate, ReferenceLoad, RelativeValue
@@ -51,5 +51,6 @@ __all__ = [
     "UcCell",
     "WageIndex",
     "ZipLocality",
+    "access",
     "bus",
 ]
