@@ -2,7 +2,9 @@
 
 Every request carries a fixed Idempotency-Key, so running the demo again on kept data changes nothing.
 The bills show each path: settled after the provider accepts, settled after a counter-offer, a case
-waiting for the provider, lines that cannot be priced, and a bill with nothing to negotiate.
+waiting for the provider, lines that cannot be priced, a bill with nothing to negotiate, and the
+hospital and specialty pricing: an anesthesia bill priced by base and time units in Miami's locality,
+and an inpatient stay priced per stay by its MS-DRG at a percent of Medicare IPPS.
 
 Intake needs a partner API key, and every other service a user's token. The demo gets them the way an
 operator would, from the admin commands (``parley intake keys create``, ``parley users create`` or, on
@@ -27,7 +29,8 @@ import httpx
 
 from shared.stack.bootstrap import PROJECT_ROOT
 
-# Demo fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60, GA 1.30 × Medicare; not real state schedules),
+# Demo fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60, GA 1.30 × Medicare, FL stays at 140% of IPPS;
+# not real state schedules) and the CMS files that price the demo's stay, anesthesia and lab lines,
 # loaded by the pricing service at start-up through the same loaders as any reference file.
 DEMO_REFERENCE_MANIFEST = PROJECT_ROOT / "services" / "pricing" / "data" / "demo" / "manifest.json"
 
@@ -126,6 +129,40 @@ def _bill(claim: str, client: str, state: str, zip_code: str, lines: list[dict[s
     }
 
 
+# A psychiatric stay billed by revenue code with its MS-DRG (885), priced per stay at 140% of IPPS.
+STAY_LINES = (
+    ("0124", "9148.00", 4),
+    ("0250", "48.10", 28),
+    ("0260", "133.00", 1),
+    ("0300", "32.90", 1),
+    ("0301", "798.50", 4),
+    ("0305", "200.60", 2),
+    ("0306", "175.00", 1),
+    ("0307", "113.60", 2),
+    ("0351", "6517.00", 2),
+)
+
+
+def _stay(claim: str, client: str, state: str, zip_code: str) -> dict[str, Any]:
+    admitted = datetime.now(UTC).date() - timedelta(days=40)
+    lines = [
+        {"revenue_code": code, "units": units, "charge": charge, "service_date": admitted.isoformat()}
+        for code, charge, units in STAY_LINES
+    ]
+    body = _bill(claim, client, state, zip_code, lines)
+    body.pop("place_of_service")
+    body["facility"]["npi"] = PROVIDER["npi"]
+    body.update(
+        claim_type="institutional",
+        type_of_bill="0111",
+        admission_date=admitted.isoformat(),
+        discharge_date=(admitted + timedelta(days=4)).isoformat(),
+        drg="885",
+        discharge_status="01",
+    )
+    return body
+
+
 # (bill, what happens next): "accept", "counter", "wait" or "none" (no case expected).
 DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
     (
@@ -151,10 +188,23 @@ DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
         "wait",
     ),
     (
-        _bill("DEMO-1004", "harbor-comp", "TX", "75201", [_line("87070", "90.00"), _line("86663", "60.00")]),
+        # Unlisted services (Medicare status C, carrier-priced): on no schedule, so nothing to negotiate on.
+        _bill("DEMO-1004", "harbor-comp", "TX", "75201", [_line("99199", "90.00"), _line("97799", "60.00")]),
         "none",
     ),
     (_bill("DEMO-1005", "harbor-comp", "GA", "30303", [_line("99213", "50.00")]), "none"),
+    # Anesthesia for 61 minutes, medically directed (QK), in Miami (ZIP 33125 → locality 04).
+    (
+        _bill(
+            "DEMO-1006",
+            "acme-employers",
+            "FL",
+            "33125",
+            [_line("00142", "1200.00", modifiers=["QK", "P2"], units=61, unit_of_measure="minutes")],
+        ),
+        "wait",
+    ),
+    (_stay("DEMO-1007", "acme-employers", "FL", "33125"), "wait"),
 ]
 
 
