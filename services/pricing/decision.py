@@ -212,7 +212,8 @@ async def decide(session: AsyncSession, bill: BillReceivedV1, settings: PricingS
         contract, why_not = await _contract_step(bill, pricer, client.network_id if client else None)
         percentile = (client.uc_percentile if client else None) or settings.uc_percentile
         basis = (client.uc_basis if client else None) or settings.uc_basis
-        uc = await usual_and_customary(session, bill, settings, pricer.facility, units, percentile, basis)
+        facility = await pricer.registry_facility()
+        uc = await usual_and_customary(session, bill, settings, facility, units, percentile, basis)
         if contract is not None:
             label = contract_label(contract)
             named = contract.terms.get("schedule")

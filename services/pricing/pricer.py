@@ -54,6 +54,7 @@ class BillPricer:
         self.locality: Locality | None = None
         self.area = MedicareArea(None, None, None, "")
         self.facility: Facility | None = None
+        self._facility_read = False
         self.base_units: dict[str, Decimal] = {}
         self.anesthesia_cf: dict[int, ConversionFactor] = {}
         self.ipps: Ipps | str = ""
@@ -61,8 +62,8 @@ class BillPricer:
     async def load(self) -> None:
         bill, repo = self.bill, self.repository
         codes = sorted({line.procedure_code for line in bill.lines if line.procedure_code})
-        self.facility = await repo.facility([bill.facility.npi, bill.provider.npi])
         if self.inpatient:
+            await self.registry_facility()  # its CCN or CBSA picks the wage index
             await self._load_stay()
             return
         self.rvus = await repo.relative_values(self.year, codes)
@@ -81,6 +82,13 @@ class BillPricer:
         others = [c for c in codes if not is_anesthesia(c)]
         self.lab = await repo.lab_rates(others)
         self.dme = await repo.dme_fees(others, bill.facility.state)
+
+    async def registry_facility(self) -> Facility | None:
+        """The facility's registry entry (credentials, CCN): read once, when a step needs it."""
+        if self.facility is None and not self._facility_read:
+            self.facility = await self.repository.facility([self.bill.facility.npi, self.bill.provider.npi])
+        self._facility_read = True
+        return self.facility
 
     def _conversion_factors(self, rows: Sequence[AnesthesiaConversionFactor]) -> None:
         by_year = {r.year: r for r in rows}

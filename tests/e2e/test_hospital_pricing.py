@@ -275,6 +275,24 @@ async def test_lab_on_the_clfs_dme_rural_and_urban_and_a_line_no_schedule_covers
     assert unlisted["allowed"] is None
     assert "status C" in unlisted["reason"]
     assert "not on the CLFS or DMEPOS" in unlisted["reason"]
+    # OK workers' compensation (test) has its own multipliers: lab × 2.00 CLFS (80053: 10.56 × 2.00 = 21.12)
+    # and its own anesthesia CF 55.00 (00142, 61 minutes, QX: 8.1 units × 55.00 = 445.50; 50% = 222.75).
+    body = bill(
+        client_id=unique("okwc"),
+        state="OK",
+        zip_code="74103",
+        lines=[
+            line("80053", "60.00"),
+            line("00142", "900.00", modifiers=["QX"], units=61, unit_of_measure="minutes"),
+        ],
+    )
+    body["line_of_business"] = "workers_compensation"
+    created = await submit_bill(http, urls, body)
+    assert created.status_code == 201, created.text
+    ok_lab, ok_anesthesia = (await _pricing(reader, urls, created.json()["id"]))["lines"]
+    assert Decimal(ok_lab["allowed"]) == Decimal("21.12")
+    assert Decimal(ok_anesthesia["allowed"]) == Decimal("222.75")
+    assert "8.1 units × CF 55.0000" in ok_anesthesia["basis"]
     # DMEPOS January 2026 (the Excel as shipped), E0601 RR in FL: non-rural 51.94, rural 86.69.
     # ZIP5: 33602 urban; 33001 rural (R). × 1.40: 72.716 → 72.72; 121.366 → 121.37.
     await _load(
