@@ -21,8 +21,8 @@ class DrgWeight(Base):
 
     __tablename__ = "drg_weights"
 
+    drg: Mapped[str] = mapped_column(Text, primary_key=True)  # three digits, "885"; first: the lookup
     fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
-    drg: Mapped[str] = mapped_column(Text, primary_key=True)  # three digits, "885"
     mdc: Mapped[str] = mapped_column(Text)
     drg_type: Mapped[str] = mapped_column(Text)  # MED, SURG, **
     title: Mapped[str] = mapped_column(Text)

@@ -19,9 +19,10 @@ from services.pricing.models.base import Base
 class AnesthesiaConversionFactor(Base):
     __tablename__ = "anesthesia_cfs"
 
-    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Keys in lookup order: a bill asks by its locality, for every year loaded.
     mac: Mapped[str] = mapped_column(Text, primary_key=True)
     locality: Mapped[str] = mapped_column(Text, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
     locality_name: Mapped[str] = mapped_column(Text)
     conversion_factor: Mapped[Decimal] = mapped_column(Numeric(8, 4))
 
@@ -38,9 +39,9 @@ class AnesthesiaBaseUnit(Base):
 class ClinicalLabRate(Base):
     __tablename__ = "clfs_rates"
 
-    year: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hcpcs: Mapped[str] = mapped_column(Text, primary_key=True)
+    hcpcs: Mapped[str] = mapped_column(Text, primary_key=True)  # first: a bill asks by code
     modifier: Mapped[str] = mapped_column(Text, primary_key=True)  # "" or e.g. QW
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
     rate: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     indicator: Mapped[str] = mapped_column(Text)
 
@@ -50,11 +51,11 @@ class DmeposFee(Base):
 
     __tablename__ = "dmepos_fees"
 
+    hcpcs: Mapped[str] = mapped_column(Text, primary_key=True)  # code and state first: a bill's lookup
+    state: Mapped[str] = mapped_column(Text, primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hcpcs: Mapped[str] = mapped_column(Text, primary_key=True)
     modifier: Mapped[str] = mapped_column(Text, primary_key=True)
     modifier2: Mapped[str] = mapped_column(Text, primary_key=True)
-    state: Mapped[str] = mapped_column(Text, primary_key=True)
     category: Mapped[str] = mapped_column(Text)
     nonrural: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     rural: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))

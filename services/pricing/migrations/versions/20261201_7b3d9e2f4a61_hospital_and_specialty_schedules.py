@@ -1,7 +1,8 @@
 """hospital and specialty schedules: MS-DRG weights, IPPS rates, wage indexes, anesthesia, CLFS, DMEPOS,
 ZIP-to-locality; fee schedules gain inpatient, anesthesia, lab and DME terms; facilities gain CCN and CBSA
 
-Written by hand; self-contained (new tables and nullable columns only).
+Written by hand; self-contained (new tables and nullable columns only). Primary keys lead with what a
+bill looks up (code and state, locality, MS-DRG), so pricing reads them by index.
 
 Revision ID: 7b3d9e2f4a61
 Revises: 5e1a7c0d2b9f
@@ -35,7 +36,7 @@ def upgrade() -> None:
         sa.Column("special_pay", sa.Boolean(), nullable=False),
         sa.Column("geometric_los", sa.Numeric(precision=6, scale=1), nullable=True),
         sa.Column("arithmetic_los", sa.Numeric(precision=6, scale=1), nullable=True),
-        sa.PrimaryKeyConstraint("fiscal_year", "drg", name=op.f("pk_drg_weights")),
+        sa.PrimaryKeyConstraint("drg", "fiscal_year", name=op.f("pk_drg_weights")),
         schema=SCHEMA,
     )
     op.create_table(
@@ -70,7 +71,7 @@ def upgrade() -> None:
         sa.Column("locality", sa.Text(), nullable=False),
         sa.Column("locality_name", sa.Text(), nullable=False),
         sa.Column("conversion_factor", sa.Numeric(precision=8, scale=4), nullable=False),
-        sa.PrimaryKeyConstraint("year", "mac", "locality", name=op.f("pk_anesthesia_cfs")),
+        sa.PrimaryKeyConstraint("mac", "locality", "year", name=op.f("pk_anesthesia_cfs")),
         schema=SCHEMA,
     )
     op.create_table(
@@ -87,7 +88,7 @@ def upgrade() -> None:
         sa.Column("modifier", sa.Text(), nullable=False),
         sa.Column("rate", sa.Numeric(precision=10, scale=2), nullable=False),
         sa.Column("indicator", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("year", "hcpcs", "modifier", name=op.f("pk_clfs_rates")),
+        sa.PrimaryKeyConstraint("hcpcs", "modifier", "year", name=op.f("pk_clfs_rates")),
         schema=SCHEMA,
     )
     op.create_table(
@@ -101,7 +102,7 @@ def upgrade() -> None:
         sa.Column("nonrural", sa.Numeric(precision=10, scale=2), nullable=True),
         sa.Column("rural", sa.Numeric(precision=10, scale=2), nullable=True),
         sa.PrimaryKeyConstraint(
-            "year", "hcpcs", "modifier", "modifier2", "state", name=op.f("pk_dmepos_fees")
+            "hcpcs", "state", "year", "modifier", "modifier2", name=op.f("pk_dmepos_fees")
         ),
         schema=SCHEMA,
     )
