@@ -45,6 +45,7 @@ from shared.contracts import (
     BillVoidedV1,
     ClaimFrequency,
     FacilityRef,
+    PatientRef,
     ProviderRef,
 )
 
@@ -415,6 +416,8 @@ def received_event(
         place_of_service=claim.place_of_service,
         diagnoses=[] if icd9 else list(claim.diagnoses),
         diagnoses_icd9=list(claim.diagnoses) if icd9 else [],
+        # Minimum necessary, for the agreement's patient reference and the duplicate-payment check.
+        patient=PatientRef.model_validate(claim.patient.model_dump()) if claim.patient else None,
     )
 
 
