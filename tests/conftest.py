@@ -120,6 +120,48 @@ async def http(partner_key: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+ROLES = ("negotiator", "supervisor", "auditor", "admin", "viewer")
+
+
+def staff_headers(user: str, *roles: str, clients: str = "*") -> dict[str, str]:
+    """Who a staff request acts as. Stand-in until shared.auth (issue 7) lands: then the ``staff``
+    fixture carries each role's personal token instead, and this goes."""
+    return {"X-Parley-User": user, "X-Parley-Roles": ",".join(roles), "X-Parley-Clients": clients}
+
+
+@pytest.fixture(scope="session")
+async def staff() -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """An authenticated client per role: ``staff["negotiator"]``, ``staff["admin"]``… (all clients);
+    ``staff["negotiator2"]`` and ``staff["supervisor2"]`` are a second person in those roles."""
+    people = {role: (f"{role}@staff.test", role) for role in ROLES}
+    people |= {
+        "negotiator2": ("negotiator2@staff.test", "negotiator"),
+        "supervisor2": ("supervisor2@staff.test", "supervisor"),
+    }
+    clients = {
+        name: httpx.AsyncClient(timeout=30.0, headers=staff_headers(user, role))
+        for name, (user, role) in people.items()
+    }
+    try:
+        yield clients
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def uc_reference(urls: dict[str, str]) -> None:
+    """The negotiation fixture's U&C observations (tests/fixtures/negotiation/README.md), loaded once."""
+    path = PROJECT_ROOT / "tests" / "fixtures" / "negotiation" / "observations.csv"
+    async with httpx.AsyncClient(timeout=60.0) as client:
+        response = await client.post(
+            f"{urls['pricing']}/v1/reference/observations",
+            content=path.read_bytes(),
+            params={"target": "negotiation-fixture", "source": path.name},
+        )
+    assert response.status_code in (200, 201), response.text
+
+
 @pytest.fixture
 async def db(stack: DevStack) -> AsyncIterator[asyncpg.Connection]:
     """A superuser connection for looking behind the APIs (never used by the services themselves)."""

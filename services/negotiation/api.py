@@ -105,7 +105,7 @@ async def get_case(case_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> 
     repository = CaseRepository(session)
     case = await repository.found(case_id, scope=actor.client_scope)
     history = [HistoryOut.model_validate(h) for h in await repository.history(case.id)]
-    return CaseDetail.model_validate({**CaseOut.model_validate(case).model_dump(), "history": history})
+    return CaseDetail(**dict(CaseOut.model_validate(case)), history=history)
 
 
 @router.post("/{case_id}/route", response_model=CaseOut, summary="Re-route a case")
