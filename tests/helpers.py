@@ -86,6 +86,24 @@ async def case_of_bill(http: httpx.AsyncClient, urls: dict[str, str], bill_id: s
     return found["items"][0] if found.get("items") else None
 
 
+async def agree_case(
+    negotiator: httpx.AsyncClient, urls: dict[str, str], case_id: str, amount: str | None = None
+) -> dict[str, Any]:
+    """Drive an open negotiate case to agreed: a payer offer (the strategy's, or ``amount``), the provider
+    accepts it, both sides confirm. Returns the agreed case."""
+    base = f"{urls['negotiation']}/v1/cases/{case_id}"
+    offered = await negotiator.post(f"{base}/offers", json={} if amount is None else {"amount": amount})
+    assert offered.status_code == 200, offered.text
+    accepted = await negotiator.post(
+        f"{base}/responses", json={"party": "provider", "decision": "accept", "contact": "Pat Lee"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    for party in ({"party": "provider", "contact": "Pat Lee"}, {"party": "payer"}):
+        confirmed = await negotiator.post(f"{base}/confirmations", json=party)
+        assert confirmed.status_code == 200, confirmed.text
+    return confirmed.json()  # type: ignore[no-any-return]
+
+
 def auth_header(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 

@@ -134,9 +134,9 @@ async def make_payer_offer(
     if approval is not None:
         basis += f"; approved by {approval.decided_by}: {approval.decision_reason}"
     if automatic:
-        basis = (
-            f"offered automatically: billed {money(case.billed)} is at or under {case.client_id}'s "
-            f"ceiling of {money(settings.auto_offer_ceiling)} for automatic offers; {basis}"
+        basis_prefix = (
+            f"offered automatically (billed {money(case.billed)} is at or under {case.client_id}'s "
+            f"ceiling of {money(settings.auto_offer_ceiling)} for automatic offers): "
         )
     previous = open_payer_offer(case)
     if previous is not None:

@@ -68,7 +68,7 @@ async def test_a_redelivered_bill_received_is_priced_once(
 
 
 async def test_an_event_a_service_cannot_apply_lands_in_its_dead_letter_topic(
-    http: httpx.AsyncClient, urls: dict[str, str], settings: Settings
+    http: httpx.AsyncClient, urls: dict[str, str], settings: Settings, staff: dict[str, httpx.AsyncClient]
 ) -> None:
     # A signature for a case negotiation never opened: negotiation refuses it for good.
     from datetime import UTC, datetime
@@ -106,7 +106,7 @@ async def test_an_event_a_service_cannot_apply_lands_in_its_dead_letter_topic(
     bill_id = created.json()["id"]
 
     async def opened() -> bool:
-        found = (await http.get(f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")).json()
+        found = (await staff["negotiator"].get(f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")).json()
         return bool(found["items"])
 
     await wait_until(opened, what="negotiation to keep working")
