@@ -90,7 +90,7 @@ def _quick_pay(settings: Settings, amount: Decimal) -> tuple[Decimal, int, Decim
         return None
     tier = settings.quick_pay_tiers[0]
     paid = (amount * (100 - tier.discount_percent) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-    return tier.discount_percent, tier.pay_within_days, paid
+    return tier.discount_percent.quantize(CENT), tier.pay_within_days, paid
 
 
 async def make_payer_offer(

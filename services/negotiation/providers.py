@@ -279,25 +279,17 @@ async def summary(
 ) -> Summary:
     """The provider's figures over the cases of the clients in ``scope`` (None: every client)."""
     where = [Case.provider_tin == tin] + ([Case.client_id.in_(scope)] if scope is not None else [])
-    by_status = dict(
-        (
-            await session.execute(select(Case.status, func.count()).where(*where).group_by(Case.status))
-        ).tuples()
+    status_rows = await session.execute(select(Case.status, func.count()).where(*where).group_by(Case.status))
+    by_status: dict[str, int] = {status: n for status, n in status_rows.all()}
+    offer_rows = await session.execute(
+        select(Offer.status, func.count())
+        .join(Case, Case.id == Offer.case_id)
+        .where(
+            *where, Offer.party == "payer", Offer.status.in_(["accepted", "countered", "declined", "expired"])
+        )
+        .group_by(Offer.status)
     )
-    answered = dict(
-        (
-            await session.execute(
-                select(Offer.status, func.count())
-                .join(Case, Case.id == Offer.case_id)
-                .where(
-                    *where,
-                    Offer.party == "payer",
-                    Offer.status.in_(["accepted", "countered", "declined", "expired"]),
-                )
-                .group_by(Offer.status)
-            )
-        ).tuples()
-    )
+    answered: dict[str, int] = {status: n for status, n in offer_rows.all()}
     total_resolved = sum(answered.values())
     accepted = answered.get("accepted", 0)
     days = [Decimal(p.days_to_agree) for p in payments]

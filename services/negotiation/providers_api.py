@@ -153,8 +153,8 @@ async def _codes(session: AsyncSession, tin: str) -> list[CodeOut]:
         select(
             ProviderPrice.code,
             func.count(),
-            median(ProviderPrice.billed),
-            median(ProviderPrice.uc_target),
+            median(ProviderPrice.billed).label("median_billed"),
+            median(ProviderPrice.uc_target).label("median_uc_target"),
             func.max(ProviderPrice.priced_at),
         )
         .where(ProviderPrice.tin == tin)

@@ -95,7 +95,7 @@ async def test_bill_above_its_uc_target_is_negotiated_confirmed_signed_settled_a
     )
     assert offer["basis"].startswith("opening strategy: U&C median 1,500.00;")
     # the client's default quick-pay tier: a further 5 % for payment within 10 business days
-    assert offer["quick_pay"] == {"discount_percent": "5", "pay_within_days": 10, "amount": "1425.00"}
+    assert offer["quick_pay"] == {"discount_percent": "5.00", "pay_within_days": 10, "amount": "1425.00"}
 
     # The provider counters by phone; the payer accepts (1,600.00 is within the negotiator's authority:
     # the target 1,500.00 plus 10 % = 1,650.00); both sides confirm the terms: agreed.
