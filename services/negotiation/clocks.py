@@ -11,16 +11,21 @@ from datetime import date, datetime
 
 from services.negotiation import events
 from services.negotiation.cases import CaseStatus, log, refresh, require_active
-from services.negotiation.deadlines import ClockKind, ClockStatus, nsa_period, schedule_clock
+from services.negotiation.deadlines import ClockKind, ClockStatus, eastern_day, nsa_period, schedule_clock
 from services.negotiation.models import Case, Clock
 from shared.bus.outbox import Tx
 from shared.contracts import ClockState
-from shared.errors import Conflict
+from shared.errors import Conflict, Unprocessable
 
 
 async def start(tx: Tx, case: Case, kind: ClockKind, started_on: date, by: str, now: datetime) -> Clock:
     """Start a clock on an open case (one running clock of a kind at a time)."""
     require_active(case, statuses=(CaseStatus.open.value, CaseStatus.confirming.value))
+    if started_on > eastern_day(now):
+        raise Unprocessable(
+            "the open-negotiation notice cannot be sent in the future",
+            errors=[{"field": "started_on", "message": "after today", "type": "future_date"}],
+        )
     for clock in case.clocks:
         if clock.kind == kind.value and clock.status in (ClockStatus.running.value, ClockStatus.lapsed.value):
             raise Conflict(
