@@ -95,7 +95,12 @@ def up(
             console.print("[bold]Loading demo bills…[/bold]")
             key = await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
             for row in await load_demo(urls, key):
-                console.print(f"  {row['claim']}: bill {row['bill_id']} is [cyan]{row['status']}[/cyan]")
+                console.print(
+                    f"  {row['claim']}: bill {row['bill_id']} is [cyan]{row['status']}[/cyan] "
+                    f"({row['route']} route, case {row['case']})"
+                )
+                if row.get("note"):
+                    console.print(f"    {row['note']}")
         _print_where_to_look(stack, embedded, ready_in)
         if demo:
             console.print(f"Demo partner API key (clients acme-employers, harbor-comp): [bold]{key}[/bold]")
@@ -126,7 +131,7 @@ def _print_where_to_look(stack: DevStack, embedded: EmbeddedInfrastructure, read
     tries = {
         "intake": "/v1/bills/{id}",
         "pricing": "/v1/pricings/{bill_id}",
-        "negotiation": "/v1/cases",
+        "negotiation": "/v1/queues",
         "agreements": "/v1/agreements",
         "reporting": "/v1/kpis",
     }
