@@ -11,6 +11,7 @@ from services.negotiation import (
     providers_api,
     queues_api,
 )
+from services.negotiation.config import NegotiationSettings
 from services.negotiation.handlers import build_handlers
 from services.negotiation.models import Base, bus
 from services.negotiation.timers import build_jobs
@@ -25,6 +26,7 @@ DEFINITION = ServiceDefinition(
     "sides confirming the terms, deadlines in business days, and provider offer links.",
     metadata=Base.metadata,
     bus=bus,
+    settings_cls=NegotiationSettings,
     routers=[
         api.router,
         offers_api.router,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -12,14 +13,15 @@ from pydantic import BaseModel
 from services.negotiation import confirmations, offer_links, offers
 from services.negotiation.api import WORKERS, act, idempotency
 from services.negotiation.client_settings import Settings
+from services.negotiation.config import NegotiationSettings
 from services.negotiation.identity import ActorDep, needs
 from services.negotiation.models import Case
 from services.negotiation.offers import Decision
 from services.negotiation.repository import CaseRepository
 from services.negotiation.schemas import CaseOut, ConfirmationIn, OfferIn, OfferLink, ResponseIn
 from shared.contracts import Party
-from shared.idempotency import IdempotencyKey, fingerprint
-from shared.service import TxDep
+from shared.idempotency import REPLAYED_HEADER, IdempotencyKey, fingerprint
+from shared.service import TxDep, runtime_of
 
 router = APIRouter(prefix="/v1/cases", tags=["offers"])
 
@@ -137,19 +139,30 @@ async def post_link(
 ) -> JSONResponse:
     """A link for the provider to the offer page: an unguessable token (256 bits) of which only the
     SHA-256 is kept, expiring with the offer. Issuing a new link replaces the old one. The URL is shown
-    in this answer only (an idempotent replay shows it again). Roles: negotiator, supervisor."""
+    in this answer only (an idempotent replay does not show it again: issue a new link). Roles:
+    negotiator, supervisor."""
     needs(actor, *WORKERS)
+    issued: dict[str, str] = {}
 
     async def apply() -> tuple[int, BaseModel]:
         case = await CaseRepository(tx.session).found(case_id, scope=actor.client_scope, for_update=True)
         token, offer = offer_links.issue_link(tx.session, case, offer_id, actor.subject, datetime.now(UTC))
-        url = f"{str(request.base_url).rstrip('/')}/offers/{token}"
-        return 201, OfferLink(url=url, expires_at=offer.expires_at)
+        settings = runtime_of(request).settings
+        public = settings.negotiation_public_url if isinstance(settings, NegotiationSettings) else None
+        issued["url"] = f"{(public or str(request.base_url)).rstrip('/')}/offers/{token}"
+        # What an idempotent replay answers: never the token, which is kept only as its hash.
+        return 201, OfferLink(
+            url="(issued earlier; shown once: issue a new link)", expires_at=offer.expires_at
+        )
 
-    return await idempotency.run(
+    response = await idempotency.run(
         tx.session,
         key=idempotency_key,
         scope=f"POST /v1/cases/{case_id}/offers/{offer_id}/link",
         request_hash=fingerprint(actor.subject),
         action=apply,
     )
+    if "url" not in issued:
+        return response
+    body = json.loads(bytes(response.body))
+    return JSONResponse({**body, "url": issued["url"]}, status_code=201, headers={REPLAYED_HEADER: "false"})
