@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.agreements import api
 from services.agreements.handlers import build_handlers
-from services.agreements.models import Base, bus
+from services.agreements.models import Base, access, bus
 from shared.service import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
@@ -14,6 +14,7 @@ DEFINITION = ServiceDefinition(
     "provider, signed.",
     metadata=Base.metadata,
     bus=bus,
+    access=access,
     routers=[api.router],
     build_handlers=build_handlers,
 )

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -20,9 +20,9 @@ from services.negotiation import cases, clocks, confirmations
 from services.negotiation.cases import CaseStatus
 from services.negotiation.client_settings import Settings, settings_for
 from services.negotiation.deadlines import eastern_day
-from services.negotiation.identity import Actor, ActorDep, needs
 from services.negotiation.models import Case, idempotency_keys
 from services.negotiation.repository import CaseRepository
+from services.negotiation.roles import Reader, Supervisor, Worker
 from services.negotiation.schemas import (
     AgreementIn,
     AssignIn,
@@ -34,30 +34,54 @@ from services.negotiation.schemas import (
     HistoryOut,
     RouteIn,
 )
+from shared.auth import Identity, Role, audit
 from shared.contracts import CaseRoute
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, Forbidden, Unprocessable
 from shared.idempotency import Idempotency, IdempotencyKey, fingerprint
 from shared.service import SessionDep, TxDep
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 idempotency = Idempotency(idempotency_keys)
 
-READERS = ("negotiator", "supervisor", "auditor", "admin")
-WORKERS = ("negotiator", "supervisor")
 
 Step = Callable[[Case, Settings, datetime], Awaitable[None]]
+# The audit log's verb for each action on a case (POST /v1/cases/{id}/<what>).
+AUDIT_ACTIONS = {
+    "offers": "offer",
+    "responses": "respond",
+    "confirmations": "confirm",
+    "approvals": "request_approval",
+    "decision": "decide_approval",
+    "route": "route",
+    "assignment": "assign",
+    "close": "close",
+    "clocks": "clock",
+    "agreement": "agree",
+}
 
 
 async def act(
-    tx: TxDep, actor: Actor, case_id: uuid.UUID, what: str, body: BaseModel, key: str | None, step: Step
+    tx: TxDep,
+    request: Request,
+    actor: Identity,
+    case_id: uuid.UUID,
+    what: str,
+    body: BaseModel,
+    key: str | None,
+    step: Step,
 ) -> JSONResponse:
-    """Run one change on a case in the request's transaction, once per Idempotency-Key; answer the case."""
+    """Run one change on a case in the request's transaction, once per Idempotency-Key, audited as
+    ``<what>:case`` with the request body (amounts, reasons, provider contacts; never patient data);
+    answer the case."""
 
     async def apply() -> tuple[int, BaseModel]:
         case = await CaseRepository(tx.session).found(case_id, scope=actor.client_scope, for_update=True)
         settings = await settings_for(tx.session, case.client_id)
         await step(case, settings, datetime.now(UTC))
         await tx.session.flush()
+        action = AUDIT_ACTIONS.get(what.rsplit("/", 1)[-1], what)
+        await audit(tx, request, actor, f"{action}:case", "case", case.id, case.client_id,
+                    detail=body.model_dump(mode="json"))  # fmt: skip
         return 200, CaseOut.model_validate(case)
 
     return await idempotency.run(
@@ -72,7 +96,7 @@ async def act(
 @router.get("", response_model=CaseList, summary="List cases")
 async def list_cases(
     session: SessionDep,
-    actor: ActorDep,
+    actor: Reader,
     bill_id: uuid.UUID | None = None,
     status: CaseStatus | None = None,
     client_id: str | None = None,
@@ -82,7 +106,6 @@ async def list_cases(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CaseList:
     """Cases newest first, filtered. Roles: negotiator, supervisor, auditor, admin (their clients)."""
-    needs(actor, *READERS)
     found = await CaseRepository(session).search(
         scope=actor.client_scope,
         bill_id=bill_id,
@@ -97,11 +120,10 @@ async def list_cases(
 
 
 @router.get("/{case_id}", response_model=CaseDetail, summary="Read a case")
-async def get_case(case_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> CaseDetail:
+async def get_case(case_id: uuid.UUID, session: SessionDep, actor: Reader) -> CaseDetail:
     """The case with its route and reason, pricing evidence, strategy opening, offers, approvals,
     confirmations, clocks and its whole history. Roles: negotiator, supervisor, auditor, admin.
     404 for a case of a client outside yours."""
-    needs(actor, *READERS)
     repository = CaseRepository(session)
     case = await repository.found(case_id, scope=actor.client_scope)
     history = [HistoryOut.model_validate(h) for h in await repository.history(case.id)]
@@ -110,42 +132,54 @@ async def get_case(case_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> 
 
 @router.post("/{case_id}/route", response_model=CaseOut, summary="Re-route a case")
 async def post_route(
-    case_id: uuid.UUID, body: RouteIn, tx: TxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+    case_id: uuid.UUID,
+    body: RouteIn,
+    request: Request,
+    tx: TxDep,
+    actor: Supervisor,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Move an open case to the audit, negotiate or review route, with the reason (``case.routed``).
     Role: supervisor. 409 when the case is not open or already on that route."""
-    needs(actor, "supervisor")
 
     async def step(case: Case, settings: Settings, now: datetime) -> None:
         await cases.reroute(tx, case, body.route, body.reason, actor.subject, settings, now)
 
-    return await act(tx, actor, case_id, "route", body, idempotency_key, step)
+    return await act(tx, request, actor, case_id, "route", body, idempotency_key, step)
 
 
 @router.post("/{case_id}/assignment", response_model=CaseOut, summary="Take, return or assign a case")
 async def post_assignment(
-    case_id: uuid.UUID, body: AssignIn, tx: TxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+    case_id: uuid.UUID,
+    body: AssignIn,
+    request: Request,
+    tx: TxDep,
+    actor: Worker,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A negotiator takes an unassigned case (``assignee`` = their id) or returns their own (null); a
     supervisor assigns or reassigns anyone's. Each assignment is recorded (``case.assigned``).
     Roles: negotiator, supervisor."""
-    needs(actor, *WORKERS)
 
     async def step(case: Case, settings: Settings, now: datetime) -> None:
         await cases.assign(
-            tx, case, body.assignee, actor.subject, supervisor=actor.has("supervisor"), now=now
+            tx, case, body.assignee, actor.subject, supervisor=actor.has(Role.supervisor), now=now
         )
 
-    return await act(tx, actor, case_id, "assignment", body, idempotency_key, step)
+    return await act(tx, request, actor, case_id, "assignment", body, idempotency_key, step)
 
 
 @router.post("/{case_id}/close", response_model=CaseOut, summary="Close a case with an outcome")
 async def post_close(
-    case_id: uuid.UUID, body: CloseIn, tx: TxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+    case_id: uuid.UUID,
+    body: CloseIn,
+    request: Request,
+    tx: TxDep,
+    actor: Worker,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """End an open case as ``disputed``, ``escalated`` or ``closed_unresolved`` with the reason
     (``case.closed``); open offers are withdrawn. Roles: negotiator, supervisor."""
-    needs(actor, *WORKERS)
     if body.outcome not in cases.CLOSING_OUTCOMES:
         raise Unprocessable(
             f"{body.outcome.value} is not an outcome a person closes with",
@@ -156,34 +190,42 @@ async def post_close(
     async def step(case: Case, settings: Settings, now: datetime) -> None:
         await cases.close(tx, case, body.outcome, body.reason, actor.subject, settings, now)
 
-    return await act(tx, actor, case_id, "close", body, idempotency_key, step)
+    return await act(tx, request, actor, case_id, "close", body, idempotency_key, step)
 
 
 @router.post("/{case_id}/clocks", response_model=CaseOut, summary="Start a case clock")
 async def post_clock(
-    case_id: uuid.UUID, body: ClockIn, tx: TxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+    case_id: uuid.UUID,
+    body: ClockIn,
+    request: Request,
+    tx: TxDep,
+    actor: Worker,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Start the No Surprises Act open-negotiation clock: 30 business days from the day the notice was
     sent (day 1), then 4 business days to initiate IDR; both dates on the US federal calendar. Its lapse
     flags the case and emits ``case.clock``. Roles: negotiator, supervisor."""
-    needs(actor, *WORKERS)
 
     async def step(case: Case, settings: Settings, now: datetime) -> None:
         await clocks.start(tx, case, body.kind, body.started_on or eastern_day(now), actor.subject, now)
 
-    return await act(tx, actor, case_id, "clocks", body, idempotency_key, step)
+    return await act(tx, request, actor, case_id, "clocks", body, idempotency_key, step)
 
 
 @router.post("/{case_id}/agreement", response_model=CaseOut, summary="Retry a blocked agreement")
 async def post_agreement(
-    case_id: uuid.UUID, body: AgreementIn, tx: TxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+    case_id: uuid.UUID,
+    body: AgreementIn,
+    request: Request,
+    tx: TxDep,
+    actor: Worker,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Run the agreement again for a case whose both sides confirmed but whose agreement was blocked
     (``blocked_reason``): after the bill's details arrived, or, for a supervisor, despite a possible
     duplicate payment with ``duplicate_override`` naming why. Roles: negotiator, supervisor."""
-    needs(actor, *WORKERS)
-    if body.duplicate_override is not None:
-        needs(actor, "supervisor")
+    if body.duplicate_override is not None and not actor.has(Role.supervisor):
+        raise Forbidden("only a supervisor may agree despite a possible duplicate payment")
 
     async def step(case: Case, settings: Settings, now: datetime) -> None:
         cases.require_active(case, statuses=(CaseStatus.confirming.value,))
@@ -193,4 +235,4 @@ async def post_agreement(
             tx, case, settings, by=actor.subject, now=now, override=body.duplicate_override
         )
 
-    return await act(tx, actor, case_id, "agreement", body, idempotency_key, step)
+    return await act(tx, request, actor, case_id, "agreement", body, idempotency_key, step)

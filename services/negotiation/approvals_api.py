@@ -6,17 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.negotiation import authority, events
-from services.negotiation.api import READERS, WORKERS, act
+from services.negotiation.api import act
 from services.negotiation.authority import ApprovalStatus
 from services.negotiation.cases import CaseStatus, log, require_active
 from services.negotiation.client_settings import Settings
-from services.negotiation.identity import ActorDep, needs
 from services.negotiation.models import Case
 from services.negotiation.repository import CaseRepository
+from services.negotiation.roles import Reader, Supervisor, Worker
 from services.negotiation.schemas import ApprovalIn, ApprovalList, ApprovalOut, CaseOut, DecisionIn
 from services.negotiation.strategy import money
 from shared.errors import NotFound
@@ -36,13 +36,17 @@ router = APIRouter(tags=["approvals"])
     },
 )
 async def post_approval(
-    case_id: uuid.UUID, body: ApprovalIn, tx: TxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+    case_id: uuid.UUID,
+    body: ApprovalIn,
+    request: Request,
+    tx: TxDep,
+    actor: Worker,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Request approval to ``offer`` or ``accept`` an amount beyond the negotiator's settlement authority,
     with the reason (``case.approval_requested``). The request names the rule it exceeds and the limit.
     Nothing beyond authority is sent or accepted until a supervisor approves. Roles: negotiator,
     supervisor."""
-    needs(actor, *WORKERS)
 
     async def step(case: Case, settings: Settings, now: datetime) -> None:
         require_active(case, statuses=(CaseStatus.open.value,))
@@ -60,7 +64,7 @@ async def post_approval(
         )
         await tx.emit(events.approval_requested(case, approval), subject=str(case.bill_id))
 
-    return await act(tx, actor, case_id, "approvals", body, idempotency_key, step)
+    return await act(tx, request, actor, case_id, "approvals", body, idempotency_key, step)
 
 
 @router.post(
@@ -76,14 +80,14 @@ async def post_decision(
     case_id: uuid.UUID,
     approval_id: uuid.UUID,
     body: DecisionIn,
+    request: Request,
     tx: TxDep,
-    actor: ActorDep,
+    actor: Supervisor,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A supervisor approves or denies a pending request, with the reason (``case.approval_decided``).
     An approval lets the case's negotiator do that action once, at that amount or less. Role:
     supervisor (never on their own request)."""
-    needs(actor, "supervisor")
 
     async def step(case: Case, settings: Settings, now: datetime) -> None:
         approval = next((a for a in case.approvals if a.id == approval_id), None)
@@ -100,13 +104,15 @@ async def post_decision(
         )
         await tx.emit(events.approval_decided(case, approval), subject=str(case.bill_id))
 
-    return await act(tx, actor, case_id, f"approvals/{approval_id}/decision", body, idempotency_key, step)
+    return await act(
+        tx, request, actor, case_id, f"approvals/{approval_id}/decision", body, idempotency_key, step
+    )
 
 
 @router.get("/v1/approvals", response_model=ApprovalList, summary="List approval requests")
 async def list_approvals(
     session: SessionDep,
-    actor: ActorDep,
+    actor: Reader,
     status: Annotated[
         ApprovalStatus | None, Query(description="e.g. pending: what waits for a decision.")
     ] = (ApprovalStatus.pending),
@@ -115,7 +121,6 @@ async def list_approvals(
 ) -> ApprovalList:
     """Requests oldest first (by default the pending ones: a supervisor's queue), of your clients.
     Roles: negotiator, supervisor, auditor, admin."""
-    needs(actor, *READERS)
     found = await CaseRepository(session).approvals(
         scope=actor.client_scope, status=status.value if status else None, limit=limit, offset=offset
     )

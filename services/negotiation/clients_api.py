@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from services.negotiation import client_settings
-from services.negotiation.api import READERS
 from services.negotiation.client_settings import Settings
-from services.negotiation.identity import ActorDep, needs
+from services.negotiation.roles import Admin, Reader
+from shared.auth import audit
 from shared.errors import NotFound
 from shared.service import SessionDep, TxDep
 
@@ -40,26 +40,29 @@ async def _out(session: Any, client_id: str) -> ClientSettingsOut:
 
 
 @router.get("/{client_id}/settings", response_model=ClientSettingsOut, summary="A client's settings")
-async def get_settings(client_id: str, session: SessionDep, actor: ActorDep) -> ClientSettingsOut:
+async def get_settings(client_id: str, session: SessionDep, actor: Reader) -> ClientSettingsOut:
     """The routing threshold, strategy limits, settlement authority, quick-pay tiers, offer validity,
     follow-ups, automatic-offer ceiling, payment terms and payer countersigner in effect for a client.
     Roles: negotiator, supervisor, auditor, admin (their clients)."""
-    needs(actor, *READERS)
     if not actor.may_see(client_id):
         raise NotFound(f"no client {client_id}")
     return await _out(session, client_id)
 
 
 @router.put("/{client_id}/settings", response_model=ClientSettingsOut, summary="Set a client's settings")
-async def put_settings(client_id: str, body: Settings, tx: TxDep, actor: ActorDep) -> ClientSettingsOut:
+async def put_settings(
+    client_id: str, body: Settings, request: Request, tx: TxDep, actor: Admin
+) -> ClientSettingsOut:
     """Replace the client's settings: fields left out take the defaults. Takes effect for the next
     decision (routing of the next pricing, the next offer, the next authority check); offers already
     out keep their terms. 422 names any field that is wrong. Role: admin."""
-    needs(actor, "admin")
     if not actor.may_see(client_id):
         raise NotFound(f"no client {client_id}")
     overrides = body.model_dump(mode="json", exclude_unset=True)
     await client_settings.save(tx.session, client_id, overrides, actor.subject)
+    await audit(
+        tx, request, actor, "update:client_settings", "client", client_id, client_id, detail=overrides
+    )
     await tx.session.flush()
     out = await _out(tx.session, client_id)
     return out.model_copy(update={"updated_at": out.updated_at or datetime.now(UTC)})

@@ -13,7 +13,7 @@ from services.negotiation import (
 )
 from services.negotiation.config import NegotiationSettings
 from services.negotiation.handlers import build_handlers
-from services.negotiation.models import Base, bus
+from services.negotiation.models import Base, access, bus
 from services.negotiation.timers import build_jobs
 from shared.service import ServiceDefinition
 
@@ -26,6 +26,7 @@ DEFINITION = ServiceDefinition(
     "sides confirming the terms, deadlines in business days, and provider offer links.",
     metadata=Base.metadata,
     bus=bus,
+    access=access,
     settings_cls=NegotiationSettings,
     routers=[
         api.router,

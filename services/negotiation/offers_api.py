@@ -11,14 +11,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.negotiation import confirmations, offer_links, offers
-from services.negotiation.api import WORKERS, act, idempotency
+from services.negotiation.api import act, idempotency
 from services.negotiation.client_settings import Settings
 from services.negotiation.config import NegotiationSettings
-from services.negotiation.identity import ActorDep, needs
 from services.negotiation.models import Case
 from services.negotiation.offers import Decision
 from services.negotiation.repository import CaseRepository
+from services.negotiation.roles import Worker
 from services.negotiation.schemas import CaseOut, ConfirmationIn, OfferIn, OfferLink, ResponseIn
+from shared.auth import Role
 from shared.contracts import Party
 from shared.idempotency import REPLAYED_HEADER, IdempotencyKey, fingerprint
 from shared.service import TxDep, runtime_of
@@ -37,22 +38,26 @@ router = APIRouter(prefix="/v1/cases", tags=["offers"])
     },
 )
 async def post_offer(
-    case_id: uuid.UUID, body: OfferIn, tx: TxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+    case_id: uuid.UUID,
+    body: OfferIn,
+    request: Request,
+    tx: TxDep,
+    actor: Worker,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Send the payer's offer: the strategy's opening (no amount) or the amount named, with its basis,
     the pricing statement hash, the client's quick-pay tier and an expiry in business days. It
     supersedes the payer's previous open offer and counters the provider's open one. Beyond the
     negotiator's authority it is refused (403) unless a supervisor approved that amount.
     Roles: negotiator, supervisor (a supervisor is not bound by negotiator authority)."""
-    needs(actor, *WORKERS)
 
     async def step(case: Case, settings: Settings, now: datetime) -> None:
         await offers.make_payer_offer(
             tx, case, settings, amount=body.amount, note=body.note, quick_pay=body.quick_pay,
-            by=actor.subject, supervisor=actor.has("supervisor"), now=now,
+            by=actor.subject, supervisor=actor.has(Role.supervisor), now=now,
         )  # fmt: skip
 
-    return await act(tx, actor, case_id, "offers", body, idempotency_key, step)
+    return await act(tx, request, actor, case_id, "offers", body, idempotency_key, step)
 
 
 @router.post(
@@ -66,13 +71,17 @@ async def post_offer(
     },
 )
 async def post_response(
-    case_id: uuid.UUID, body: ResponseIn, tx: TxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+    case_id: uuid.UUID,
+    body: ResponseIn,
+    request: Request,
+    tx: TxDep,
+    actor: Worker,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record the provider's answer to the payer's open offer (from a call or letter: name the
     ``contact``), or the payer's answer to the provider's counter. Accepting is agreement in principle:
     the case then waits for both sides to confirm the terms (POST …/confirmations). A payer acceptance
     is bound by settlement authority. Roles: negotiator, supervisor."""
-    needs(actor, *WORKERS)
 
     async def step(case: Case, settings: Settings, now: datetime) -> None:
         by = (
@@ -82,7 +91,7 @@ async def post_response(
         )
         if body.decision is Decision.accept:
             await offers.accept(
-                tx, case, body.party, settings, by=by, supervisor=actor.has("supervisor"), now=now
+                tx, case, body.party, settings, by=by, supervisor=actor.has(Role.supervisor), now=now
             )
         elif body.decision is Decision.counter:
             assert body.amount is not None
@@ -90,7 +99,7 @@ async def post_response(
         else:
             await offers.decline(tx, case, body.party, body.reason or "", settings, by=by, now=now)
 
-    return await act(tx, actor, case_id, "responses", body, idempotency_key, step)
+    return await act(tx, request, actor, case_id, "responses", body, idempotency_key, step)
 
 
 @router.post(
@@ -102,15 +111,15 @@ async def post_response(
 async def post_confirmation(
     case_id: uuid.UUID,
     body: ConfirmationIn,
+    request: Request,
     tx: TxDep,
-    actor: ActorDep,
+    actor: Worker,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record that the provider (name the ``contact`` who confirmed; added to the provider's contacts if
     new) or the payer side confirmed the accepted terms. When both have, the duplicate-payment check runs
     and the case is agreed (``case.agreed``), or ``blocked_reason`` says why not. Roles: negotiator,
     supervisor."""
-    needs(actor, *WORKERS)
 
     async def step(case: Case, settings: Settings, now: datetime) -> None:
         who = body.contact or ("" if body.party is Party.provider else actor.subject)
@@ -119,7 +128,7 @@ async def post_confirmation(
             via="recorded", recorded_by=actor.subject, now=now,
         )  # fmt: skip
 
-    return await act(tx, actor, case_id, "confirmations", body, idempotency_key, step)
+    return await act(tx, request, actor, case_id, "confirmations", body, idempotency_key, step)
 
 
 @router.post(
@@ -134,14 +143,13 @@ async def post_link(
     offer_id: uuid.UUID,
     request: Request,
     tx: TxDep,
-    actor: ActorDep,
+    actor: Worker,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A link for the provider to the offer page: an unguessable token (256 bits) of which only the
     SHA-256 is kept, expiring with the offer. Issuing a new link replaces the old one. The URL is shown
     in this answer only (an idempotent replay does not show it again: issue a new link). Roles:
     negotiator, supervisor."""
-    needs(actor, *WORKERS)
     issued: dict[str, str] = {}
 
     async def apply() -> tuple[int, BaseModel]:

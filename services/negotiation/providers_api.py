@@ -7,15 +7,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.negotiation import providers
-from services.negotiation.api import READERS, WORKERS, idempotency
-from services.negotiation.identity import Actor, ActorDep, needs
+from services.negotiation.api import idempotency
 from services.negotiation.models import (
     Provider,
     ProviderContact,
@@ -24,6 +23,8 @@ from services.negotiation.models import (
     ProviderPayment,
     ProviderPrice,
 )
+from services.negotiation.roles import Reader, Worker
+from shared.auth import Identity, audit
 from shared.errors import NotFound
 from shared.idempotency import IdempotencyKey, fingerprint
 from shared.service import SessionDep, TxDep
@@ -174,7 +175,7 @@ async def _codes(session: AsyncSession, tin: str) -> list[CodeOut]:
     ]
 
 
-async def _read(session: AsyncSession, tin: str, actor: Actor) -> ProviderOut:
+async def _read(session: AsyncSession, tin: str, actor: Identity) -> ProviderOut:
     provider = await _provider(session, tin)
     npis = (
         await session.execute(select(ProviderNpi).where(ProviderNpi.tin == tin).order_by(ProviderNpi.npi))
@@ -213,13 +214,12 @@ async def _read(session: AsyncSession, tin: str, actor: Actor) -> ProviderOut:
 @router.get("", response_model=ProviderList, summary="Find providers")
 async def list_providers(
     session: SessionDep,
-    actor: ActorDep,
+    actor: Reader,
     name: Annotated[str | None, Query(description="Part of the provider's name.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ProviderList:
     """Providers seen on bills, most recently seen first. Roles: negotiator, supervisor, auditor, admin."""
-    needs(actor, *READERS)
     stmt = select(Provider).order_by(Provider.last_seen_at.desc(), Provider.tin).limit(limit).offset(offset)
     if name:
         stmt = stmt.where(Provider.name.ilike(f"%{name}%"))
@@ -229,21 +229,24 @@ async def list_providers(
 
 
 @router.get("/{tin}", response_model=ProviderOut, summary="A provider and its history")
-async def get_provider(tin: str, session: SessionDep, actor: ActorDep) -> ProviderOut:
+async def get_provider(tin: str, session: SessionDep, actor: Reader) -> ProviderOut:
     """Everything Parley knows of a provider by TIN: NPIs and facilities, contacts, notes, charges and
     U&C targets seen per code, accepted payments and summary figures (cases, acceptance rate, median
     accepted share of billed and of the U&C target, days to agree, quick-pay uptake). Payments and the
     figures cover your clients. Roles: negotiator, supervisor, auditor, admin."""
-    needs(actor, *READERS)
     return await _read(session, tin, actor)
 
 
 @router.post("/{tin}/contacts", response_model=ProviderOut, status_code=201, summary="Add a contact")
 async def post_contact(
-    tin: str, body: ContactIn, tx: TxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+    tin: str,
+    body: ContactIn,
+    request: Request,
+    tx: TxDep,
+    actor: Worker,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Add a person at the provider (name, role, phone, email). Roles: negotiator, supervisor."""
-    needs(actor, *WORKERS)
 
     async def apply() -> tuple[int, BaseModel]:
         await _provider(tx.session, tin)
@@ -260,6 +263,8 @@ async def post_contact(
             )
         )
         await tx.session.flush()
+        detail = body.model_dump()
+        await audit(tx, request, actor, "create:provider_contact", "provider", tin, None, detail=detail)
         return 201, await _read(tx.session, tin, actor)
 
     return await idempotency.run(
@@ -273,11 +278,10 @@ async def post_contact(
 
 @router.put("/{tin}/contacts/{contact_id}", response_model=ProviderOut, summary="Change a contact")
 async def put_contact(
-    tin: str, contact_id: uuid.UUID, body: ContactIn, tx: TxDep, actor: ActorDep
+    tin: str, contact_id: uuid.UUID, body: ContactIn, request: Request, tx: TxDep, actor: Worker
 ) -> ProviderOut:
     """Replace a contact's details (``active: false`` keeps the person on record as no longer there).
     Roles: negotiator, supervisor."""
-    needs(actor, *WORKERS)
     contact = await tx.session.get(ProviderContact, contact_id, with_for_update=True)
     if contact is None or contact.tin != tin:
         raise NotFound(f"no contact {contact_id} at provider {tin}")
@@ -285,20 +289,27 @@ async def put_contact(
         setattr(contact, field, value)
     contact.updated_by, contact.updated_at = actor.subject, datetime.now(UTC)
     await tx.session.flush()
+    detail = body.model_dump()
+    await audit(tx, request, actor, "update:provider_contact", "provider", tin, None, detail=detail)
     return await _read(tx.session, tin, actor)
 
 
 @router.post("/{tin}/notes", response_model=ProviderOut, status_code=201, summary="Add a note")
 async def post_note(
-    tin: str, body: NoteIn, tx: TxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+    tin: str,
+    body: NoteIn,
+    request: Request,
+    tx: TxDep,
+    actor: Worker,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A note on a negotiation with this provider (who and when are recorded; notes are never edited).
     Roles: negotiator, supervisor."""
-    needs(actor, *WORKERS)
 
     async def apply() -> tuple[int, BaseModel]:
         await _provider(tx.session, tin)
         await providers.note(tx.session, tin, body.text, actor.subject, datetime.now(UTC), body.case_id)
+        await audit(tx, request, actor, "create:provider_note", "provider", tin, None)
         return 201, await _read(tx.session, tin, actor)
 
     return await idempotency.run(

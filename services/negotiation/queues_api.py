@@ -10,9 +10,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.negotiation import queues
-from services.negotiation.api import READERS
-from services.negotiation.identity import ActorDep, needs
 from services.negotiation.queues import AgeBucket, Filters, Queue
+from services.negotiation.roles import Reader
 from services.negotiation.schemas import CaseSummary
 from shared.codes import Amount
 from shared.service import SessionDep
@@ -42,10 +41,9 @@ class QueuePage(BaseModel):
 
 
 @router.get("", response_model=QueueList, summary="List the work queues")
-async def list_queues(session: SessionDep, actor: ActorDep, client_id: str | None = None) -> QueueList:
+async def list_queues(session: SessionDep, actor: Reader, client_id: str | None = None) -> QueueList:
     """Every queue with how many cases wait in it, how many are unassigned, the dollars at stake and
     the oldest case, for your clients. Roles: negotiator, supervisor, auditor, admin."""
-    needs(actor, *READERS)
     figures = await queues.overview(session, actor.client_scope, client_id)
     return QueueList(items=[QueueOut(**vars(f)) for f in figures])
 
@@ -54,7 +52,7 @@ async def list_queues(session: SessionDep, actor: ActorDep, client_id: str | Non
 async def get_queue(
     name: Queue,
     session: SessionDep,
-    actor: ActorDep,
+    actor: Reader,
     client_id: Annotated[str | None, Query(description="Only this client.")] = None,
     state: Annotated[str | None, Query(description="Only this state (the pricing jurisdiction).")] = None,
     provider_tin: Annotated[str | None, Query(description="Only this provider.")] = None,
@@ -68,7 +66,6 @@ async def get_queue(
     """A queue's cases, highest priority first: at stake × (1 + age in days / 30) × urgency of the
     nearest deadline (3 passed, 2 within 2 days, 1.5 within 5 days, else 1). Roles: negotiator,
     supervisor, auditor, admin."""
-    needs(actor, *READERS)
     filters = Filters(client_id, state, provider_tin, assignee, age, min_billed, max_billed)
     total, rows = await queues.page(session, name, filters, actor.client_scope, limit, offset)
     items = [CaseSummary.model_validate(case).model_copy(update={"priority": score}) for case, score in rows]

@@ -11,8 +11,11 @@ The bills show each route and what a team does with it:
   negotiator's authority, so an approval waits for a supervisor; a small Harbor bill got its offer
   automatically.
 
-Intake needs a partner API key. The demo gets one the way an operator would, from the admin command
-(``parley intake keys create``) run as a separate process, so ``shared`` imports no service package.
+Intake needs a partner API key, and every other service a user's token. The demo gets them the way an
+operator would, from the admin commands (``parley intake keys create``, ``parley users create`` or, on
+kept data, ``parley users token``) run as separate processes, so ``shared`` imports no service package:
+one user per role (``demo-<role>@parley.example``, serving the demo clients). The admin sets the clients'
+negotiation settings, the negotiator works the cases and the supervisor records the signatures.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ CASCADE = {"npi": "1823456789", "tin": "912345678", "name": "Cascade Orthopedics
 SUMMIT = {"npi": "1543219871", "tin": "923456789", "name": "Summit Emergency Physicians"}
 DEMO_PARTNER = "demo-partner"
 DEMO_CLIENTS = ("acme-employers", "harbor-comp")
+DEMO_ROLES = ("negotiator", "supervisor", "auditor", "admin", "viewer")
 
 
 def create_demo_key(intake_database_url: str) -> str:
@@ -58,6 +62,50 @@ def create_demo_key(intake_database_url: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"could not create the demo API key: {done.stderr.strip()[-500:]}")
     return done.stdout.strip().splitlines()[-1]
+
+
+def _parley(args: list[str], intake_database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", *args],
+        env={**os.environ, "PARLEY_DATABASE_URL": intake_database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def create_demo_token(intake_database_url: str, role: str) -> str:
+    """A fresh token for the demo user of ``role``: ``parley users token``, or ``parley users create``
+    the first time (blocking)."""
+    user = demo_user(role)
+    done = _parley(["users", "token", user, "--label", "demo", "--quiet"], intake_database_url)
+    if done.returncode != 0:
+        command = ["users", "create", "--id", user, "--name", f"Demo {role}", "--role", role]
+        for client in DEMO_CLIENTS:
+            command += ["--client", client]
+        done = _parley([*command, "--label", "demo", "--quiet"], intake_database_url)
+    if done.returncode != 0:
+        raise RuntimeError(f"could not create the demo {role}'s token: {done.stderr.strip()[-500:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+async def create_demo_tokens(intake_database_url: str, urls: Mapping[str, str]) -> dict[str, str]:
+    """A token per role, once every service accepts it (each has consumed its ``user.token_issued``)."""
+    tokens = dict(
+        zip(
+            DEMO_ROLES,
+            await asyncio.gather(
+                *(asyncio.to_thread(create_demo_token, intake_database_url, role) for role in DEMO_ROLES)
+            ),
+            strict=True,
+        )
+    )
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        for token in tokens.values():
+            for url in urls.values():
+                await _wait_for(client, f"{url}/v1/me", bool, headers={"Authorization": f"Bearer {token}"})
+    return tokens
 
 
 def _line(code: str, charge: str, days_ago: int = 30, **extra: Any) -> dict[str, Any]:
@@ -184,24 +232,15 @@ async def _wait_for(
         await asyncio.sleep(0.3)
 
 
-def staff_headers(role: str) -> dict[str, str]:
-    """The demo user of ``role``. Stand-in identity headers until shared.auth (issue 7) lands, when the
-    demo's users get personal tokens from ``parley users create``."""
-    return {
-        "X-Parley-User": demo_user(role),
-        "X-Parley-Roles": role,
-        "X-Parley-Clients": ",".join(DEMO_CLIENTS),
-    }
-
-
 def demo_user(role: str) -> str:
     return f"demo-{role}@parley.example"
 
 
 class _Demo:
-    def __init__(self, client: httpx.AsyncClient, urls: Mapping[str, str]) -> None:
+    def __init__(self, client: httpx.AsyncClient, urls: Mapping[str, str], tokens: Mapping[str, str]) -> None:
         self.client, self.urls = client, urls
-        self.negotiator, self.supervisor = staff_headers("negotiator"), staff_headers("supervisor")
+        self.negotiator = {"Authorization": f"Bearer {tokens['negotiator']}"}
+        self.supervisor = {"Authorization": f"Bearer {tokens['supervisor']}"}
 
     async def post(self, url: str, body: Any, key: str, who: Mapping[str, str]) -> dict[str, Any]:
         response = await self.client.post(url, json=body, headers={**who, "Idempotency-Key": key})
@@ -231,10 +270,11 @@ class _Demo:
             self.client,
             f"{self.urls['agreements']}/v1/agreements?case_id={case['id']}",
             lambda body: bool(body["items"]),
+            headers=n,
         )
         signature = {"signer_name": "Morgan Hale", "signer_title": "Business office manager"}
         url = f"{self.urls['agreements']}/v1/agreements/{agreements['items'][0]['id']}/signature"
-        await self.client.post(url, json=signature, headers={"Idempotency-Key": f"{key}-signature"})
+        await self.post(url, signature, f"{key}-signature", self.supervisor)
         await _wait_for(
             self.client, f"{self.urls['intake']}/v1/bills/{bill_id}", lambda b: b["status"] == "settled"
         )
@@ -269,15 +309,17 @@ class _Demo:
         return f"approval waiting: accept 1,200.00 beyond {asked['approvals'][-1]['limit_amount']}"
 
 
-async def load_demo(urls: Mapping[str, str], api_key: str) -> list[dict[str, Any]]:
-    """Post the demo bills and play their negotiations. Returns one summary row per bill."""
+async def load_demo(urls: Mapping[str, str], api_key: str, tokens: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Post the demo bills (as the partner), set the clients' negotiation settings (as the admin) and play
+    the negotiations (as the negotiator; the supervisor records signatures). One summary row per bill."""
     summary = []
-    auth = {"Authorization": f"Bearer {api_key}"}  # intake's; the other services ignore it
+    auth = {"Authorization": f"Bearer {api_key}"}
     async with httpx.AsyncClient(timeout=10.0, headers=auth) as client:
-        demo = _Demo(client, urls)
+        demo = _Demo(client, urls, tokens)
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
         for client_id, settings in DEMO_SETTINGS.items():
             url = f"{urls['negotiation']}/v1/clients/{client_id}/settings"
-            (await client.put(url, json=settings, headers=staff_headers("admin"))).raise_for_status()
+            (await client.put(url, json=settings, headers=admin)).raise_for_status()
         for bill, plan in DEMO_BILLS:
             claim = bill["partner_claim_id"]
             posted = await client.post(

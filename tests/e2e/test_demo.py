@@ -1,4 +1,4 @@
-"""The dev-stack demo (what a newcomer's ``make up`` shows) works with partner authentication."""
+"""The dev-stack demo (what a newcomer's ``make up`` shows) works with partner and user authentication."""
 
 from __future__ import annotations
 
@@ -8,27 +8,42 @@ import httpx
 import pytest
 
 from shared.catalog import service
-from shared.stack.demo import DEMO_BILLS, DEMO_REFERENCE_MANIFEST, create_demo_key, load_demo
+from shared.stack.demo import (
+    DEMO_BILLS,
+    DEMO_CLIENTS,
+    DEMO_REFERENCE_MANIFEST,
+    DEMO_ROLES,
+    create_demo_key,
+    create_demo_tokens,
+    load_demo,
+)
 from shared.stack.devstack import DevStack
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_the_demo_gets_its_key_from_the_admin_command_and_plays_every_bill(
-    stack: DevStack, urls: dict[str, str]
+async def test_the_demo_gets_its_key_and_tokens_from_the_admin_commands_and_plays_every_bill(
+    stack: DevStack, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
     # `make up` loads the demo's U&C observations at start-up; the test stack loads them here.
     observations = DEMO_REFERENCE_MANIFEST.parent / "observations.csv"
-    async with httpx.AsyncClient(timeout=60.0) as http:
-        loaded = await http.post(
-            f"{urls['pricing']}/v1/reference/observations",
-            content=observations.read_bytes(),
-            params={"target": "demo-observations"},
-        )
-        assert loaded.status_code in (200, 201), loaded.text
-    key = await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
+    loaded = await staff["admin"].post(
+        f"{urls['pricing']}/v1/reference/observations",
+        content=observations.read_bytes(),
+        params={"target": "demo-observations"},
+    )
+    assert loaded.status_code in (200, 201), loaded.text
+    intake = stack.database_url(service("intake"))
+    key = await asyncio.to_thread(create_demo_key, intake)
     assert key.startswith("prly_")
-    rows = await load_demo(urls, key)
+    tokens = await create_demo_tokens(intake, urls)
+    assert sorted(tokens) == sorted(DEMO_ROLES)
+    async with httpx.AsyncClient(timeout=10) as client:
+        for role, token in tokens.items():
+            assert token.startswith("prlu_")
+            me = await client.get(f"{urls['reporting']}/v1/me", headers={"Authorization": f"Bearer {token}"})
+            assert (me.json()["roles"], sorted(me.json()["clients"])) == ([role], sorted(DEMO_CLIENTS))
+    rows = await load_demo(urls, key, tokens)
     by_claim = {row["claim"]: row for row in rows}
     assert len(by_claim) == len(DEMO_BILLS)
     assert (by_claim["DEMO-1001"]["status"], by_claim["DEMO-1001"]["route"]) == ("repriced", "repriced")
@@ -41,8 +56,9 @@ async def test_the_demo_gets_its_key_from_the_admin_command_and_plays_every_bill
     assert by_claim["DEMO-3001"]["route"] == "audit"
     assert by_claim["DEMO-3002"]["note"] == "approval waiting: accept 1,200.00 beyond 990.00"
     assert (by_claim["DEMO-3003"]["route"], by_claim["DEMO-3003"]["case"]) == ("negotiate", "open")
-    # Run again on the same data (a second `make up`): a new key, the same partner, nothing doubled.
-    again = await load_demo(
-        urls, await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
-    )
+    # Run again on the same data (a second `make up`): a new key and new tokens for the same partner and
+    # users (`parley users token`), nothing doubled.
+    again_tokens = await create_demo_tokens(intake, urls)
+    assert set(again_tokens.values()).isdisjoint(tokens.values())
+    again = await load_demo(urls, await asyncio.to_thread(create_demo_key, intake), again_tokens)
     assert [row["bill_id"] for row in again] == [row["bill_id"] for row in rows]

@@ -38,7 +38,7 @@ async def test_bill_priced_by_its_fee_schedule_is_repriced_without_negotiation(
 
     # pricing: real Medicare PFS amounts for FL (rest-of-state locality) × 1.40; the lab code is unpriced.
     pricing = await wait_until(
-        lambda: _json(http, f"{urls['pricing']}/v1/pricings/{bill_id}"), what="pricing"
+        lambda: _json(negotiator, f"{urls['pricing']}/v1/pricings/{bill_id}"), what="pricing"
     )
     lines = {ln["line_number"]: ln for ln in pricing["latest"]["lines"]}
     assert lines[1]["code"] == "99214"
@@ -118,13 +118,13 @@ async def test_bill_above_its_uc_target_is_negotiated_confirmed_signed_settled_a
 
     # agreements: drafted and sent on the agreed event; the provider signs.
     async def sent_agreement() -> dict | None:
-        found = await _json(http, f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
+        found = await _json(negotiator, f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
         return found["items"][0] if found and found["items"] else None
 
     agreement = await wait_until(sent_agreement, what="agreement")
     assert agreement["status"] == "sent"
     assert Decimal(agreement["agreed_amount"]) == counter
-    signed = await http.post(
+    signed = await staff["supervisor"].post(
         f"{urls['agreements']}/v1/agreements/{agreement['id']}/signature", json={"signer_name": "Dana Smith"}
     )
     assert signed.status_code == 200, signed.text
@@ -148,7 +148,7 @@ async def test_bill_above_its_uc_target_is_negotiated_confirmed_signed_settled_a
 
     # reporting: KPIs for this client.
     async def kpis() -> dict | None:
-        found = await _json(http, f"{urls['reporting']}/v1/kpis?client_id={client_id}")
+        found = await _json(staff["viewer"], f"{urls['reporting']}/v1/kpis?client_id={client_id}")
         return found if found and found["bills_settled"] == 1 else None
 
     figures = await wait_until(kpis, what="kpis")
@@ -184,7 +184,7 @@ async def test_bill_with_no_fee_schedule_no_contract_and_no_comparable_data_goes
         None,
         Decimal("180.00"),
     )
-    pricing = await _json(http, f"{urls['pricing']}/v1/pricings/{bill_id}")
+    pricing = await _json(staff["auditor"], f"{urls['pricing']}/v1/pricings/{bill_id}")
     assert pricing is not None
     latest = pricing["latest"]
     assert latest["method"] == "usual_and_customary"

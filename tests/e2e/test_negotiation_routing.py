@@ -170,7 +170,7 @@ async def test_a_replacement_re_priced_while_open_revises_the_case_and_flags_the
     # After agreement a re-pricing is refused: recorded, nothing changes.
     agreed = await agree_case(negotiator, urls, case["id"], amount="1400.00")
     assert agreed["status"] == "agreed"
-    reprice = await http.post(
+    reprice = await staff["supervisor"].post(
         f"{urls['pricing']}/v1/pricings/{case['bill_id']}/reprice", json={"reason": "new reference data"}
     )
     assert reprice.status_code == 201, reprice.text

@@ -2,7 +2,7 @@
 scheduled jobs
 
 Revision ID: e00444bc94b9
-Revises: 08045bcfe787
+Revises: 7ced7ab1fdda
 Create Date: 2026-11-30 13:23:36.264183
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "e00444bc94b9"
-down_revision: str | None = "08045bcfe787"
+down_revision: str | None = "7ced7ab1fdda"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
