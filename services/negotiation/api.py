@@ -21,7 +21,7 @@ from services.negotiation.cases import CaseStatus
 from services.negotiation.client_settings import Settings, settings_for
 from services.negotiation.deadlines import eastern_day
 from services.negotiation.models import Case, idempotency_keys
-from services.negotiation.repository import CaseRepository
+from services.negotiation.repository import CaseRepository, snapshot
 from services.negotiation.roles import Reader, Supervisor, Worker
 from services.negotiation.schemas import (
     AgreementIn,
@@ -106,6 +106,7 @@ async def list_cases(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CaseList:
     """Cases newest first, filtered. Roles: negotiator, supervisor, auditor, admin (their clients)."""
+    await snapshot(session)
     found = await CaseRepository(session).search(
         scope=actor.client_scope,
         bill_id=bill_id,
@@ -124,6 +125,7 @@ async def get_case(case_id: uuid.UUID, session: SessionDep, actor: Reader) -> Ca
     """The case with its route and reason, pricing evidence, strategy opening, offers, approvals,
     confirmations, clocks and its whole history. Roles: negotiator, supervisor, auditor, admin.
     404 for a case of a client outside yours."""
+    await snapshot(session)
     repository = CaseRepository(session)
     case = await repository.found(case_id, scope=actor.client_scope)
     history = [HistoryOut.model_validate(h) for h in await repository.history(case.id)]

@@ -23,6 +23,7 @@ from services.negotiation.models import (
     ProviderPayment,
     ProviderPrice,
 )
+from services.negotiation.repository import snapshot
 from services.negotiation.roles import Reader, Worker
 from shared.auth import Identity, audit
 from shared.errors import NotFound
@@ -234,6 +235,7 @@ async def get_provider(tin: str, session: SessionDep, actor: Reader) -> Provider
     U&C targets seen per code, accepted payments and summary figures (cases, acceptance rate, median
     accepted share of billed and of the U&C target, days to agree, quick-pay uptake). Payments and the
     figures cover your clients. Roles: negotiator, supervisor, auditor, admin."""
+    await snapshot(session)
     return await _read(session, tin, actor)
 
 

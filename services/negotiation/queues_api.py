@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from services.negotiation import queues
 from services.negotiation.queues import AgeBucket, Filters, Queue
+from services.negotiation.repository import snapshot
 from services.negotiation.roles import Reader
 from services.negotiation.schemas import CaseSummary
 from shared.codes import Amount
@@ -67,6 +68,7 @@ async def get_queue(
     nearest deadline (3 passed, 2 within 2 days, 1.5 within 5 days, else 1). Roles: negotiator,
     supervisor, auditor, admin."""
     filters = Filters(client_id, state, provider_tin, assignee, age, min_billed, max_billed)
+    await snapshot(session)
     total, rows = await queues.page(session, name, filters, actor.client_scope, limit, offset)
     items = [CaseSummary.model_validate(case).model_copy(update={"priority": score}) for case, score in rows]
     return QueuePage(name=name, total=total, limit=limit, offset=offset, items=items)

@@ -22,6 +22,12 @@ from shared.errors import NotFound
 Scope = frozenset[str] | None
 
 
+async def snapshot(session: AsyncSession) -> None:
+    """Read what follows from one snapshot. A case and its offers, clocks and history are loaded by
+    several statements; under READ COMMITTED a change committed between them would show half of it."""
+    await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
