@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -157,7 +157,7 @@ async def make_payer_offer(
         basis=basis_prefix + basis,
         statement_sha256=case.statement_sha256,
         pricing_revision=case.pricing_revision,
-        expires_at=offer_expiry(now, settings.offer_validity_days),
+        expires_at=offer_expiry(now, settings.offer_validity_days).astimezone(UTC),
         quick_pay_percent=qp[0] if qp else None,
         quick_pay_days=qp[1] if qp else None,
         quick_pay_amount=qp[2] if qp else None,

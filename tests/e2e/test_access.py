@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.auth import PUBLIC_PATHS
+from shared.auth import LINK_PAGE_PREFIXES, PUBLIC_PATHS
 from shared.auth.dependency import app_routes
 from shared.catalog import SERVICES, service
 from shared.stack.devstack import DevStack
@@ -48,6 +48,10 @@ def _concrete(path: str) -> str:
 
 def _public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith("/static")
+
+
+def _link_page(path: str) -> bool:
+    return path.startswith(LINK_PAGE_PREFIXES)
 
 
 async def _call(client: httpx.AsyncClient, method: str, url: str, **headers: str) -> httpx.Response:
@@ -83,6 +87,13 @@ async def test_every_route_of_every_service_is_closed_to_no_credentials_partner_
             assert opened == PUBLIC_PATHS, info.name
             for method, path in sorted(everything):
                 if _public(path):
+                    continue
+                if _link_page(path):  # its own token is the credential: a made-up one finds nothing
+                    unknown = await _call(client, method, base + _concrete(path), Accept="text/html")
+                    if unknown.status_code != 404:
+                        wrong.append(
+                            f"{info.name} {method.upper()} {path}: unknown link → {unknown.status_code}"
+                        )
                     continue
                 url = base + _concrete(path)
                 label = f"{info.name} {method.upper()} {path}"
