@@ -27,7 +27,7 @@ from services.negotiation.deadlines import EASTERN
 from services.negotiation.events import quick_pay_of
 from services.negotiation.models import Case, Offer
 from services.negotiation.offers import OfferStatus
-from services.negotiation.strategy import money
+from services.negotiation.strategy import money, percent
 from shared.errors import ProblemError, Unprocessable
 from shared.service import TxDep
 from shared.web import render
@@ -75,6 +75,7 @@ async def _context(session: Any, case: Case, offer: Offer) -> dict[str, Any]:
         "uc": evidence.get("uc"),
         "done": DONE.get(offer.status),
         "money": money,
+        "percent": percent,
         "Decimal": Decimal,
     }
 
