@@ -97,13 +97,15 @@ async def act(
 async def list_cases(
     session: SessionDep,
     actor: Reader,
-    bill_id: uuid.UUID | None = None,
-    status: CaseStatus | None = None,
-    client_id: str | None = None,
-    route: CaseRoute | None = None,
-    provider_tin: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    bill_id: Annotated[uuid.UUID | None, Query(description="Only the case of this bill.")] = None,
+    status: Annotated[
+        CaseStatus | None, Query(description="open, confirming, agreed, settled or closed.")
+    ] = None,
+    client_id: Annotated[str | None, Query(description="Only this client's cases.")] = None,
+    route: Annotated[CaseRoute | None, Query(description="repriced, audit, negotiate or review.")] = None,
+    provider_tin: Annotated[str | None, Query(description="Only this provider's cases.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Cases per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Cases to skip.")] = 0,
 ) -> CaseList:
     """Cases newest first, filtered. Roles: negotiator, supervisor, auditor, admin (their clients)."""
     await snapshot(session)

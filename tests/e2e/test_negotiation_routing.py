@@ -18,6 +18,7 @@ from tests.helpers import (
     UC_CODE,
     UC_CODE_2,
     agree_case,
+    bill,
     case_of_bill,
     line,
     negotiable_bill,
@@ -184,6 +185,45 @@ async def test_a_replacement_re_priced_while_open_revises_the_case_and_flags_the
     assert (
         "pricing revision 3 arrived after the case was agreed; not applied" in final["history"][-1]["detail"]
     )
+
+
+async def test_a_repriced_bill_replaced_into_negotiation_reopens_its_case(
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    staff: dict[str, httpx.AsyncClient],
+    db: asyncpg.Connection,
+    uc_reference: None,
+) -> None:
+    negotiator = staff["negotiator"]
+    body = bill()  # FL: priced by the fee schedule, repriced at once
+    case = await opened(http, urls, staff, body)
+    assert (case["route"], case["status"], case["outcome"]) == ("repriced", "closed", "repriced")
+
+    async def bill_status(status: str) -> dict | None:
+        found = (await http.get(f"{urls['intake']}/v1/bills/{case['bill_id']}")).json()
+        return found if found["status"] == status else None
+
+    await wait_until(lambda: bill_status("repriced"), what="intake to show repriced")
+    # The partner replaces the claim with one from WY, above its U&C target: the case reopens to negotiate.
+    replacement = {
+        **negotiable_bill(tin=body["provider"]["tin"]),
+        "partner_claim_id": body["partner_claim_id"],
+        "client_id": body["client_id"],
+        "frequency": "replacement",
+    }
+    assert (await submit_bill(http, urls, replacement)).status_code == 200
+
+    async def reopened() -> dict | None:
+        found = (await negotiator.get(f"{urls['negotiation']}/v1/cases/{case['id']}")).json()
+        return found if found["status"] == "open" else None
+
+    now = await wait_until(reopened, what="the case to reopen")
+    assert (now["route"], now["outcome"], Decimal(now["target"])) == ("negotiate", None, Decimal("1000.00"))
+    assert [e["route"] for e in await events_of(db, case["bill_id"], "case.routed")] == ["negotiate"]
+    (event,) = await events_of(db, case["bill_id"], "case.reopened")
+    assert "re-priced (revision 2" in event["reason"]
+    shown = await wait_until(lambda: bill_status("in_negotiation"), what="intake to follow the reopen")
+    assert shown["status_detail"].startswith("back in negotiation: the bill was re-priced")
 
 
 async def test_queues_order_by_priority_filter_page_and_record_assignments(
