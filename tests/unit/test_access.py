@@ -14,7 +14,7 @@ from pydantic import SecretStr, ValidationError
 
 from services.intake.config import IntakeSettings
 from services.intake.secrets import SecretBox, SecretsKeyError, parse_keys
-from shared.auth import PUBLIC_PATHS, Identity, IdentityKind, Role, Via, route_roles
+from shared.auth import LINK_PAGE_PREFIXES, PUBLIC_PATHS, Identity, IdentityKind, Role, Via, route_roles
 from shared.auth.dependency import app_routes
 from shared.auth.oidc import OidcProvider, claim_at
 from shared.auth.pages import safe_next
