@@ -5,7 +5,7 @@ The bills show each route and what a team does with it:
 - repriced: bills priced by a state fee schedule (FL, GA) close without negotiation;
 - review: unlisted services nothing could price (TX) wait for a person;
 - audit: an emergency bill with a duplicate line is disputed before anyone negotiates;
-- negotiate: Cascade Orthopedics (TIN 912345678) settled three knee arthroscopies (its history in the
+- negotiate: Cascade Orthopedics (TIN 912345678) settled three ACL reconstructions (its history in the
   provider database), so its fourth opens at the share of the U&C target it accepted before, and that
   offer is sent as a provider link (printed); Summit Emergency Physicians countered above the
   negotiator's authority, so an approval waits for a supervisor; a small Harbor bill got its offer
@@ -238,7 +238,7 @@ DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
                 f"DEMO-200{n}",
                 "acme-employers",
                 *WA,
-                [_line("29881", "4800.00", 90 - 20 * n)],
+                [_line("29888", "4800.00", 90 - 20 * n)],
                 CASCADE,
                 f"DC-{n}",
             ),
@@ -246,7 +246,7 @@ DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
         )
         for n, amount in ((1, "2050.00"), (2, "2000.00"), (3, "2100.00"))
     ],
-    (_bill("DEMO-2004", "acme-employers", *WA, [_line("29881", "5200.00", 10)], CASCADE, "DC-4"), "link"),
+    (_bill("DEMO-2004", "acme-employers", *WA, [_line("29888", "5200.00", 10)], CASCADE, "DC-4"), "link"),
     (
         _bill(
             "DEMO-3001",
