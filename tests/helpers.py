@@ -53,6 +53,60 @@ def bill(
     }
 
 
+# --- negotiation ---------------------------------------------------------------------------------
+# U&C targets from tests/fixtures/negotiation/observations.csv (see its README): per unit, nationally.
+UC_CODE = "27447"  # target 1,000.00
+UC_CODE_2 = "29827"  # target 500.00
+
+
+def new_tin() -> str:
+    """A provider TIN no other test uses: the provider database (and its history) is keyed by TIN."""
+    return f"9{uuid.uuid4().int % 10**8:08d}"
+
+
+def negotiable_bill(
+    *,
+    client_id: str | None = None,
+    tin: str | None = None,
+    lines: list[dict[str, Any]] | None = None,
+    patient: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A WY bill (no fee schedule, no network) priced by U&C from the negotiation fixture: one line of
+    27447 billed 2,500.00 against a target of 1,000.00 by default, so it routes to negotiate."""
+    body = bill(client_id=client_id, state="WY", zip_code="82001", lines=lines or [line(UC_CODE, "2500.00")])
+    body["provider"]["tin"] = tin or new_tin()
+    body["patient"] = patient or {
+        "first_name": "Ted",
+        "last_name": "Smith",
+        "birth_date": "1973-05-01",
+        "member_id": unique("M"),
+    }
+    return body
+
+
+async def case_of_bill(http: httpx.AsyncClient, urls: dict[str, str], bill_id: str) -> dict[str, Any] | None:
+    found = (await http.get(f"{urls['negotiation']}/v1/cases", params={"bill_id": bill_id})).json()
+    return found["items"][0] if found.get("items") else None
+
+
+async def agree_case(
+    negotiator: httpx.AsyncClient, urls: dict[str, str], case_id: str, amount: str | None = None
+) -> dict[str, Any]:
+    """Drive an open negotiate case to agreed: a payer offer (the strategy's, or ``amount``), the provider
+    accepts it, both sides confirm. Returns the agreed case."""
+    base = f"{urls['negotiation']}/v1/cases/{case_id}"
+    offered = await negotiator.post(f"{base}/offers", json={} if amount is None else {"amount": amount})
+    assert offered.status_code == 200, offered.text
+    accepted = await negotiator.post(
+        f"{base}/responses", json={"party": "provider", "decision": "accept", "contact": "Pat Lee"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    for party in ({"party": "provider", "contact": "Pat Lee"}, {"party": "payer"}):
+        confirmed = await negotiator.post(f"{base}/confirmations", json=party)
+        assert confirmed.status_code == 200, confirmed.text
+    return confirmed.json()  # type: ignore[no-any-return]
+
+
 def auth_header(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.agreements.models import Agreement, AgreementStep
-from shared.contracts import CaseAgreedV1
+from shared.contracts import CaseAgreedV1, CaseAgreedV2
 from shared.errors import Conflict
 
 
@@ -16,7 +16,8 @@ class AgreementStatus(StrEnum):
     signed = "signed"
 
 
-def draft_and_send(agreed: CaseAgreedV1, now: datetime) -> Agreement:
+def draft_and_send(agreed: CaseAgreedV1 | CaseAgreedV2, now: datetime) -> Agreement:
+    """Today's draft from either version of ``case.agreed`` (the fields both carry)."""
     return Agreement(
         id=uuid.uuid4(),
         case_id=agreed.case_id,

@@ -8,15 +8,18 @@ from services.agreements.documents import draft_and_send
 from services.agreements.repository import AgreementRepository
 from shared.bus.consumer import Handlers
 from shared.bus.outbox import Tx
-from shared.contracts import AgreementSentV1, CaseAgreedV1, Envelope
+from shared.contracts import AgreementSentV1, CaseAgreedV1, CaseAgreedV2, Envelope
 from shared.settings import Settings
 
 
 def build_handlers(_: Settings) -> Handlers:
     handlers = Handlers()
 
+    # Version 2 (both sides confirmed, with payment terms and signers) maps to today's draft until the
+    # agreements rebuild (issue 9) renders it from a template.
     @handlers.on(CaseAgreedV1)
-    async def agreed(tx: Tx, agreed: CaseAgreedV1, _: Envelope) -> None:
+    @handlers.on(CaseAgreedV2)
+    async def agreed(tx: Tx, agreed: CaseAgreedV1 | CaseAgreedV2, _: Envelope) -> None:
         repository = AgreementRepository(tx.session)
         if await repository.exists_for_case(agreed.case_id):
             return

@@ -44,6 +44,7 @@ from shared.contracts import (
     OfferMadeV2,
     Party,
     ProviderRef,
+    RecipientRole,
 )
 
 
@@ -275,6 +276,8 @@ def build_handlers(settings: ReportingSettings) -> Handlers:
 
     @handlers.on(AgreementSignedV2)
     async def signed_v2(tx: Tx, e: AgreementSignedV2, _: Envelope) -> None:
+        if e.role is not RecipientRole.provider:
+            return  # the payer's countersignature comes as agreement.countersigned; execution follows
         async with bill_facts(tx.session, e.bill_id, zone) as state:
             if state.case_matches(e.case_id):
                 state.fact.signed_at = e.signed_at

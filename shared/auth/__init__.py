@@ -43,7 +43,11 @@ from shared.auth.identity import (
 )
 from shared.auth.tables import AccessTables, add_access_tables, add_audit_table, add_identity_tables
 
-# Paths that need no identity. Provider link pages (later issues) authenticate by their own link token.
+# Pages a provider opens from a link: they need no identity because each is authenticated by its own
+# link token (unknown: 404, expired: 410). Their paths start with these prefixes.
+LINK_PAGE_PREFIXES: tuple[str, ...] = ("/offers/",)
+
+# Paths that need no identity (besides the link pages above).
 PUBLIC_PATHS: frozenset[str] = frozenset(
     {
         "/healthz",
@@ -65,6 +69,7 @@ __all__ = [
     "ALL_CLIENTS",
     "ANY_ROLE",
     "CASE_READERS",
+    "LINK_PAGE_PREFIXES",
     "PUBLIC_PATHS",
     "AccessTables",
     "AuditFilter",

@@ -1,14 +1,23 @@
-"""Demo data for the dev stack: a handful of bills driven through the real APIs.
+"""Demo data for the dev stack: bills driven through the real APIs, showing the negotiator's day.
 
 Every request carries a fixed Idempotency-Key, so running the demo again on kept data changes nothing.
-The bills show each path: settled after the provider accepts, settled after a counter-offer, a case
-waiting for the provider, lines that cannot be priced, and a bill with nothing to negotiate.
+The bills show each route and what a team does with it:
+- repriced: bills priced by a state fee schedule (FL, GA) close without negotiation;
+- review: unlisted services nothing could price (TX) wait for a person;
+- audit: an emergency bill with a duplicate line is disputed before anyone negotiates;
+- negotiate: Cascade Orthopedics (TIN 912345678) settled three ACL reconstructions (its history in the
+  provider database), so its fourth opens at the share of the U&C target it accepted before, and that
+  offer is sent as a provider link (printed); Summit Emergency Physicians countered above the
+  negotiator's authority, so an approval waits for a supervisor; a small Harbor bill got its offer
+  automatically.
+- hospital and specialty pricing, repriced by the FL schedule: an anesthesia bill by base and time
+  units in Miami's locality (ZIP 33125), and an inpatient stay per stay by its MS-DRG at 140% of IPPS.
 
 Intake needs a partner API key, and every other service a user's token. The demo gets them the way an
 operator would, from the admin commands (``parley intake keys create``, ``parley users create`` or, on
 kept data, ``parley users token``) run as separate processes, so ``shared`` imports no service package:
-one user per role (``demo-<role>@parley.example``, serving the demo clients). The negotiator plays the
-negotiations and the supervisor records the signatures.
+one user per role (``demo-<role>@parley.example``, serving the demo clients). The admin sets the clients'
+negotiation settings, the negotiator works the cases and the supervisor records the signatures.
 """
 
 from __future__ import annotations
@@ -27,18 +36,17 @@ import httpx
 
 from shared.stack.bootstrap import PROJECT_ROOT
 
-# Demo fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60, GA 1.30 × Medicare; not real state schedules),
+# Demo fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60, GA 1.30 × Medicare, FL stays at 140% of IPPS;
+# not real state schedules) and the CMS files that price the demo's stay, anesthesia and lab lines,
 # loaded by the pricing service at start-up through the same loaders as any reference file.
 DEMO_REFERENCE_MANIFEST = PROJECT_ROOT / "services" / "pricing" / "data" / "demo" / "manifest.json"
 
 PROVIDER = {"npi": "1912301953", "tin": "587654321", "name": "Ben Kildare Service"}
+CASCADE = {"npi": "1823456789", "tin": "912345678", "name": "Cascade Orthopedics"}
+SUMMIT = {"npi": "1543219871", "tin": "923456789", "name": "Summit Emergency Physicians"}
 DEMO_PARTNER = "demo-partner"
 DEMO_CLIENTS = ("acme-employers", "harbor-comp")
 DEMO_ROLES = ("negotiator", "supervisor", "auditor", "admin", "viewer")
-
-
-def demo_user(role: str) -> str:
-    return f"demo-{role}@parley.example"
 
 
 def create_demo_key(intake_database_url: str) -> str:
@@ -130,12 +138,21 @@ def _line(code: str, charge: str, days_ago: int = 30, **extra: Any) -> dict[str,
     }
 
 
-def _bill(claim: str, client: str, state: str, zip_code: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+def _bill(
+    claim: str,
+    client: str,
+    state: str,
+    zip_code: str,
+    lines: list[dict[str, Any]],
+    provider: dict[str, str] = PROVIDER,
+    member: str = "DM-1",
+) -> dict[str, Any]:
     total = sum((Decimal(str(line["charge"])) for line in lines), Decimal("0"))
     return {
         "partner_claim_id": claim,
         "client_id": client,
-        "provider": PROVIDER,
+        "provider": provider,
+        "patient": {"first_name": "Demo", "last_name": f"Patient {member}", "member_id": member},
         "facility": {"state": state, "zip": zip_code},
         "place_of_service": "11",
         "lines": lines,
@@ -143,35 +160,123 @@ def _bill(claim: str, client: str, state: str, zip_code: str, lines: list[dict[s
     }
 
 
-# (bill, what happens next): "accept", "counter", "wait" or "none" (no case expected).
+# A psychiatric stay billed by revenue code with its MS-DRG (885), priced per stay at 140% of IPPS.
+STAY_LINES = (
+    ("0124", "9148.00", 4),
+    ("0250", "48.10", 28),
+    ("0260", "133.00", 1),
+    ("0300", "32.90", 1),
+    ("0301", "798.50", 4),
+    ("0305", "200.60", 2),
+    ("0306", "175.00", 1),
+    ("0307", "113.60", 2),
+    ("0351", "6517.00", 2),
+)
+
+
+def _stay(claim: str, client: str, state: str, zip_code: str) -> dict[str, Any]:
+    admitted = datetime.now(UTC).date() - timedelta(days=40)
+    lines = [
+        {"revenue_code": code, "units": units, "charge": charge, "service_date": admitted.isoformat()}
+        for code, charge, units in STAY_LINES
+    ]
+    body = _bill(claim, client, state, zip_code, lines)
+    body.pop("place_of_service")
+    body["facility"]["npi"] = PROVIDER["npi"]
+    body.update(
+        claim_type="institutional",
+        type_of_bill="0111",
+        admission_date=admitted.isoformat(),
+        discharge_date=(admitted + timedelta(days=4)).isoformat(),
+        drg="885",
+        discharge_status="01",
+    )
+    return body
+
+
+# Per-client negotiation settings, set by the admin (README "Configuration per client").
+DEMO_SETTINGS: dict[str, dict[str, Any]] = {
+    "acme-employers": {
+        "audit_threshold": "150.00",
+        "quick_pay_tiers": [
+            {"discount_percent": "5", "pay_within_days": 10},
+            {"discount_percent": "3", "pay_within_days": 20},
+        ],
+        "countersigner": {
+            "name": "Riley Chen",
+            "email": "riley@acme-employers.example",
+            "title": "Claims director",
+        },
+    },
+    "harbor-comp": {
+        "auto_offer_ceiling": "1500.00",
+        "authority": {
+            "max_percent_of_billed": "75",
+            "max_percent_over_target": "5",
+            "max_amount": "10000.00",
+        },
+        "countersigner": {"name": "Jordan Reyes", "email": "jordan@harbor-comp.example", "title": "Adjuster"},
+    },
+}
+
+WA = ("WA", "98101")
+# (bill, plan). Plans: "none" (no case is negotiated: repriced or review), "settle:<amount>" (offer that
+# amount, the provider accepts, both confirm, the agreement is signed), "link" (send the strategy's
+# opening and issue the provider's link), "approval" (send the opening; the provider counters 1,200.00,
+# above the negotiator's authority: ask a supervisor), "audit" and "auto" (nothing to do yet).
 DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
     (
         _bill(
             "DEMO-1001", "acme-employers", "FL", "33111", [_line("99214", "310.00"), _line("73030", "120.00")]
         ),
-        "accept",
+        "none",
     ),
     (
-        _bill(
-            "DEMO-1002", "acme-employers", "MD", "21236", [_line("98940", "145.50"), _line("99213", "220.00")]
-        ),
-        "counter",
-    ),
-    (
-        _bill(
-            "DEMO-1003",
-            "harbor-comp",
-            "CA",
-            "94103",
-            [_line("99215", "480.00"), _line("71046", "160.00", modifiers=["26"])],
-        ),
-        "wait",
-    ),
-    (
-        _bill("DEMO-1004", "harbor-comp", "TX", "75201", [_line("87070", "90.00"), _line("86663", "60.00")]),
+        # Unlisted services (Medicare status C, carrier-priced): on no schedule, so nothing to negotiate on.
+        _bill("DEMO-1004", "harbor-comp", "TX", "75201", [_line("99199", "90.00"), _line("97799", "60.00")]),
         "none",
     ),
     (_bill("DEMO-1005", "harbor-comp", "GA", "30303", [_line("99213", "50.00")]), "none"),
+    # Anesthesia for 61 minutes, medically directed (QK), in Miami (ZIP 33125 → locality 04).
+    (
+        _bill(
+            "DEMO-1006",
+            "acme-employers",
+            "FL",
+            "33125",
+            [_line("00142", "1200.00", modifiers=["QK", "P2"], units=61, unit_of_measure="minutes")],
+        ),
+        "none",
+    ),
+    (_stay("DEMO-1007", "acme-employers", "FL", "33125"), "none"),
+    *[
+        (
+            _bill(
+                f"DEMO-200{n}",
+                "acme-employers",
+                *WA,
+                [_line("29888", "4800.00", 90 - 20 * n)],
+                CASCADE,
+                f"DC-{n}",
+            ),
+            f"settle:{amount}",
+        )
+        for n, amount in ((1, "2050.00"), (2, "2000.00"), (3, "2100.00"))
+    ],
+    (_bill("DEMO-2004", "acme-employers", *WA, [_line("29888", "5200.00", 10)], CASCADE, "DC-4"), "link"),
+    (
+        _bill(
+            "DEMO-3001",
+            "acme-employers",
+            *WA,
+            [_line("99285", "2400.00"), _line("99285", "2400.00")],
+            SUMMIT,
+            "DS-1",
+        ),
+        "audit",
+    ),
+    (_bill("DEMO-3002", "acme-employers", *WA, [_line("99285", "2400.00", 12)], SUMMIT, "DS-2"), "approval"),
+    (_bill("DEMO-3003", "harbor-comp", *WA, [_line("99285", "1400.00", 8)], SUMMIT, "DS-3"), "auto"),
 ]
 
 
@@ -194,74 +299,118 @@ async def _wait_for(
         await asyncio.sleep(0.3)
 
 
+def demo_user(role: str) -> str:
+    return f"demo-{role}@parley.example"
+
+
+class _Demo:
+    def __init__(self, client: httpx.AsyncClient, urls: Mapping[str, str], tokens: Mapping[str, str]) -> None:
+        self.client, self.urls = client, urls
+        self.negotiator = {"Authorization": f"Bearer {tokens['negotiator']}"}
+        self.supervisor = {"Authorization": f"Bearer {tokens['supervisor']}"}
+
+    async def post(self, url: str, body: Any, key: str, who: Mapping[str, str]) -> dict[str, Any]:
+        response = await self.client.post(url, json=body, headers={**who, "Idempotency-Key": key})
+        if response.status_code >= 400:
+            raise RuntimeError(f"demo step {key} failed: {response.status_code} {response.text[:300]}")
+        return response.json()
+
+    async def case(self, bill_id: str) -> dict[str, Any]:
+        found = await _wait_for(
+            self.client,
+            f"{self.urls['negotiation']}/v1/cases?bill_id={bill_id}",
+            lambda body: bool(body["items"]),
+            headers=self.negotiator,
+        )
+        return found["items"][0]
+
+    async def settle(self, claim: str, case: dict[str, Any], amount: str, bill_id: str) -> None:
+        base = f"{self.urls['negotiation']}/v1/cases/{case['id']}"
+        n, key = self.negotiator, f"demo-{claim}"
+        await self.post(f"{base}/offers", {"amount": amount}, f"{key}-offer", n)
+        accept = {"party": "provider", "decision": "accept", "contact": "Morgan Hale"}
+        await self.post(f"{base}/responses", accept, f"{key}-accept", n)
+        provider = {"party": "provider", "contact": "Morgan Hale", "title": "Business office manager"}
+        await self.post(f"{base}/confirmations", provider, f"{key}-provider", n)
+        await self.post(f"{base}/confirmations", {"party": "payer"}, f"{key}-payer", n)
+        agreements = await _wait_for(
+            self.client,
+            f"{self.urls['agreements']}/v1/agreements?case_id={case['id']}",
+            lambda body: bool(body["items"]),
+            headers=n,
+        )
+        signature = {"signer_name": "Morgan Hale", "signer_title": "Business office manager"}
+        url = f"{self.urls['agreements']}/v1/agreements/{agreements['items'][0]['id']}/signature"
+        await self.post(url, signature, f"{key}-signature", self.supervisor)
+        await _wait_for(
+            self.client, f"{self.urls['intake']}/v1/bills/{bill_id}", lambda b: b["status"] == "settled"
+        )
+
+    async def link(self, claim: str, case: dict[str, Any]) -> str:
+        base = f"{self.urls['negotiation']}/v1/cases/{case['id']}"
+        sent = await self.post(f"{base}/offers", {}, f"demo-{claim}-offer", self.negotiator)
+        offer = sent["offers"][-1]
+        # A new link on every run (each replaces the last): its token is shown once and kept hashed.
+        issued = await self.client.post(f"{base}/offers/{offer['id']}/link", headers=self.negotiator)
+        if issued.status_code != 201:
+            return f"no link: {issued.json().get('detail')}"
+        return f"offer {offer['amount']} sent; provider link {issued.json()['url']}"
+
+    async def approval(self, claim: str, case: dict[str, Any]) -> str:
+        base, n, key = f"{self.urls['negotiation']}/v1/cases/{case['id']}", self.negotiator, f"demo-{claim}"
+        await self.post(f"{base}/offers", {}, f"{key}-offer", n)
+        counter = {
+            "party": "provider",
+            "decision": "counter",
+            "amount": "1200.00",
+            "contact": "Alex Kim",
+            "note": "our floor for a level-5 visit",
+        }
+        await self.post(f"{base}/responses", counter, f"{key}-counter", n)
+        ask = {
+            "action": "accept",
+            "amount": "1200.00",
+            "reason": "provider will not go lower; saves 50% of billed",
+        }
+        asked = await self.post(f"{base}/approvals", ask, f"{key}-approval", n)
+        return f"approval waiting: accept 1,200.00 beyond {asked['approvals'][-1]['limit_amount']}"
+
+
 async def load_demo(urls: Mapping[str, str], api_key: str, tokens: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Post the demo bills (as the partner) and play their negotiations (as the negotiator; the
-    supervisor records signatures). Returns one summary row per bill."""
+    """Post the demo bills (as the partner), set the clients' negotiation settings (as the admin) and play
+    the negotiations (as the negotiator; the supervisor records signatures). One summary row per bill."""
     summary = []
     auth = {"Authorization": f"Bearer {api_key}"}
-    negotiator = {"Authorization": f"Bearer {tokens['negotiator']}"}
-    supervisor = {"Authorization": f"Bearer {tokens['supervisor']}"}
     async with httpx.AsyncClient(timeout=10.0, headers=auth) as client:
+        demo = _Demo(client, urls, tokens)
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        for client_id, settings in DEMO_SETTINGS.items():
+            url = f"{urls['negotiation']}/v1/clients/{client_id}/settings"
+            (await client.put(url, json=settings, headers=admin)).raise_for_status()
         for bill, plan in DEMO_BILLS:
-            key = {"Idempotency-Key": f"demo-{bill['partner_claim_id']}"}
-            posted = await client.post(f"{urls['intake']}/v1/bills", json=bill, headers=key)
+            claim = bill["partner_claim_id"]
+            posted = await client.post(
+                f"{urls['intake']}/v1/bills", json=bill, headers={"Idempotency-Key": f"demo-{claim}"}
+            )
             posted.raise_for_status()
             bill_id = posted.json()["id"]
-            if plan == "none":
-                status = await _wait_for(
-                    client,
-                    f"{urls['intake']}/v1/bills/{bill_id}",
-                    lambda b: b["status"] in ("not_negotiated", "settled"),
-                )
-                summary.append(
-                    {"claim": bill["partner_claim_id"], "bill_id": bill_id, "status": status["status"]}
-                )
-                continue
-            cases = await _wait_for(
+            case = await demo.case(bill_id)
+            note = ""
+            if plan.startswith("settle:") and case["status"] != "settled":
+                await demo.settle(claim, case, plan.split(":")[1], bill_id)
+            elif plan == "link" and case["status"] == "open":
+                note = await demo.link(claim, case)
+            elif plan == "approval" and not case["approvals"]:
+                note = await demo.approval(claim, case)
+            case = await demo.case(bill_id)
+            final = await _wait_for(  # intake hears of the case a moment later
                 client,
-                f"{urls['negotiation']}/v1/cases?bill_id={bill_id}",
-                lambda body: bool(body["items"]),
-                headers=negotiator,
+                f"{urls['intake']}/v1/bills/{bill_id}",
+                lambda b: b["status"] not in ("received", "priced"),
             )
-            case = cases["items"][0]
-            respond = f"{urls['negotiation']}/v1/cases/{case['id']}/responses"
-            if plan == "accept":
-                await client.post(
-                    respond, json={"party": "provider", "decision": "accept"}, headers={**key, **negotiator}
-                )
-            elif plan == "counter":
-                counter = str((Decimal(case["opening_offer"]) * Decimal("1.15")).quantize(Decimal("0.01")))
-                await client.post(
-                    respond,
-                    json={
-                        "party": "provider",
-                        "decision": "counter",
-                        "amount": counter,
-                        "note": "our floor for this visit",
-                    },
-                    headers={**key, **negotiator},
-                )
-                await client.post(
-                    respond,
-                    json={"party": "payer", "decision": "accept"},
-                    headers={"Idempotency-Key": f"{key['Idempotency-Key']}-payer", **negotiator},
-                )
-            if plan in ("accept", "counter"):
-                agreements = await _wait_for(
-                    client,
-                    f"{urls['agreements']}/v1/agreements?case_id={case['id']}",
-                    lambda body: bool(body["items"]),
-                    headers=negotiator,
-                )
-                agreement = agreements["items"][0]
-                await client.post(
-                    f"{urls['agreements']}/v1/agreements/{agreement['id']}/signature",
-                    json={"signer_name": "Dana Smith", "signer_title": "Business office manager"},
-                    headers={**key, **supervisor},
-                )
-                await _wait_for(
-                    client, f"{urls['intake']}/v1/bills/{bill_id}", lambda b: b["status"] == "settled"
-                )
-            final = (await client.get(f"{urls['intake']}/v1/bills/{bill_id}")).json()
-            summary.append({"claim": bill["partner_claim_id"], "bill_id": bill_id, "status": final["status"]})
+            row = {"claim": claim, "bill_id": bill_id, "status": final["status"]}
+            row |= {"route": case["route"], "case": case["status"]}
+            if note:
+                row["note"] = note
+            summary.append(row)
     return summary

@@ -72,21 +72,23 @@ async def test_sigkill_pricing_while_200_bills_flow(
 
     await wait_until(cases, timeout=120, what="a case per bill")
 
+    # The bills are priced by the FL fee schedule: each case is opened on the repriced route and closed
+    # repriced at once (no negotiation needed).
     async def reported() -> dict | None:
         kpis = (await staff["viewer"].get(f"{urls['reporting']}/v1/kpis?client_id={client_id}")).json()
         kpis = kpis["current"]
-        return kpis if kpis["cases_opened"] >= BILLS else None
+        return kpis if kpis["repriced"] >= BILLS else None
 
     kpis = await wait_until(reported, timeout=120, what="reporting to count every bill")
-    assert kpis["received"] == kpis["priced"] == kpis["cases_opened"] == BILLS
+    assert kpis["received"] == kpis["priced"] == kpis["cases_opened"] == kpis["repriced"] == BILLS
 
-    async def all_in_negotiation() -> bool:
+    async def all_repriced() -> bool:
         n = await db.fetchval(
-            "SELECT count(*) FROM intake.bills WHERE client_id = $1 AND status = 'in_negotiation'", client_id
+            "SELECT count(*) FROM intake.bills WHERE client_id = $1 AND status = 'repriced'", client_id
         )
         return n == BILLS
 
-    await wait_until(all_in_negotiation, timeout=120, what="intake to show every bill in negotiation")
+    await wait_until(all_repriced, timeout=120, what="intake to show every bill repriced")
 
 
 async def _at_least(probe, n: int) -> bool:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from shared.catalog import service
 from shared.stack.demo import (
     DEMO_BILLS,
     DEMO_CLIENTS,
+    DEMO_REFERENCE_MANIFEST,
     DEMO_ROLES,
     create_demo_key,
     create_demo_tokens,
@@ -23,8 +24,16 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_the_demo_gets_its_key_and_tokens_from_the_admin_commands_and_plays_every_bill(
-    stack: DevStack, urls: dict[str, str]
+    stack: DevStack, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
+    # `make up` loads the demo's U&C observations at start-up; the test stack loads them here.
+    observations = DEMO_REFERENCE_MANIFEST.parent / "observations.csv"
+    loaded = await staff["admin"].post(
+        f"{urls['pricing']}/v1/reference/observations",
+        content=observations.read_bytes(),
+        params={"target": "demo-observations"},
+    )
+    assert loaded.status_code in (200, 201), loaded.text
     intake = stack.database_url(service("intake"))
     key = await asyncio.to_thread(create_demo_key, intake)
     assert key.startswith("prly_")
@@ -36,10 +45,20 @@ async def test_the_demo_gets_its_key_and_tokens_from_the_admin_commands_and_play
             me = await client.get(f"{urls['reporting']}/v1/me", headers={"Authorization": f"Bearer {token}"})
             assert (me.json()["roles"], sorted(me.json()["clients"])) == ([role], sorted(DEMO_CLIENTS))
     rows = await load_demo(urls, key, tokens)
-    statuses = {row["claim"]: row["status"] for row in rows}
-    assert len(statuses) == len(DEMO_BILLS)
-    assert statuses["DEMO-1001"] == statuses["DEMO-1002"] == "settled"
-    assert statuses["DEMO-1004"] == "not_negotiated"
+    by_claim = {row["claim"]: row for row in rows}
+    assert len(by_claim) == len(DEMO_BILLS)
+    assert (by_claim["DEMO-1001"]["status"], by_claim["DEMO-1001"]["route"]) == ("repriced", "repriced")
+    assert (by_claim["DEMO-1004"]["status"], by_claim["DEMO-1004"]["route"]) == ("in_negotiation", "review")
+    # Hospital and specialty pricing under the FL schedule: anesthesia by units, the stay by MS-DRG.
+    assert (by_claim["DEMO-1006"]["route"], by_claim["DEMO-1007"]["route"]) == ("repriced", "repriced")
+    assert [by_claim[f"DEMO-200{n}"]["status"] for n in (1, 2, 3)] == ["settled"] * 3
+    # Cascade accepted 2,050.00, 2,000.00 and 2,100.00 of a 2,200.00 target: a median 93.2 % opens the
+    # fourth at 2,200.00 × 0.932 = 2,050.40.
+    assert by_claim["DEMO-2004"]["route"] == "negotiate"
+    assert by_claim["DEMO-2004"]["note"].startswith("offer 2050.40 sent; provider link http")
+    assert by_claim["DEMO-3001"]["route"] == "audit"
+    assert by_claim["DEMO-3002"]["note"] == "approval waiting: accept 1,200.00 beyond 990.00"
+    assert (by_claim["DEMO-3003"]["route"], by_claim["DEMO-3003"]["case"]) == ("negotiate", "open")
     # Run again on the same data (a second `make up`): a new key and new tokens for the same partner and
     # users (`parley users token`), nothing doubled.
     again_tokens = await create_demo_tokens(intake, urls)

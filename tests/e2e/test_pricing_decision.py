@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from shared.stack.bootstrap import PROJECT_ROOT
-from tests.helpers import bill, line, submit_bill, unique, wait_until
+from tests.helpers import bill, case_of_bill, line, new_tin, submit_bill, unique, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -84,6 +84,7 @@ async def test_three_reviews_and_their_median_price_a_bill_without_schedule_or_c
     http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient], uc_data: None
 ) -> None:
     body = _mt_bill(unique("uc"), [line("29881", "3000.00"), line("97750", "150.00")])
+    body["provider"]["tin"] = new_tin()  # a provider without history: the opening is the target itself
     created = await submit_bill(http, urls, body)
     assert created.status_code == 201, created.text
     bill_id = created.json()["id"]
@@ -119,13 +120,10 @@ async def test_three_reviews_and_their_median_price_a_bill_without_schedule_or_c
     assert Decimal(latest["total_allowed"]) == Decimal("2200.00")
     assert Decimal(latest["unpriced_billed"]) == Decimal("150.00")
 
-    # Negotiation opens from the median (plus the unpriced line at billed): 2200 + 150.
-    async def case() -> dict | None:
-        found = (await staff["negotiator"].get(f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")).json()
-        return found["items"][0] if found["items"] else None
-
-    opened = await wait_until(case, what="case")
-    assert Decimal(opened["opening_offer"]) == Decimal("2350.00")
+    # Negotiation's opening strategy starts from the median (plus the unpriced line at billed): 2200 + 150.
+    opened = await wait_until(lambda: case_of_bill(staff["negotiator"], urls, bill_id), what="case")
+    assert opened["route"] == "negotiate"
+    assert Decimal(opened["suggested_offer"]) == Decimal("2350.00")
 
     # The statement is served as stored, and its hash is the one in the pricing.
     statement = await staff["negotiator"].get(
@@ -235,7 +233,7 @@ async def test_a_direct_agreement_beats_a_ppo_contract_and_pays_a_percent_of_med
         client_id=client_id,
         state="MT",
         zip_code="59101",
-        lines=[line("99213", "200.00"), line("87070", "45.00")],
+        lines=[line("99213", "200.00"), line("99199", "45.00"), line("87070", "45.00")],
     )
     latest = (await _priced(staff["negotiator"], urls, (await submit_bill(http, urls, body)).json()["id"]))[
         "latest"
@@ -244,8 +242,11 @@ async def test_a_direct_agreement_beats_a_ppo_contract_and_pays_a_percent_of_med
     lines = {x["line_number"]: x for x in latest["lines"]}
     # MT (one locality: work 1, PE 1, MP 0.978): (1.30 + 1.35 + 0.10 × 0.978) × 32.3465 = 88.88; × 1.50
     assert Decimal(lines[1]["allowed"]) == Decimal("133.32")
-    # 87070 is status X on the PFS: unlisted, paid at 60% of billed
+    # 99199 is carrier-priced (status C) and on no other schedule: unlisted, paid at 60% of billed
     assert Decimal(lines[2]["allowed"]) == Decimal("27.00")
+    # 87070 is a lab test (PFS status X): 150% of its CLFS 2025 amount, 8.62 × 1.50 = 12.93
+    assert Decimal(lines[3]["allowed"]) == Decimal("12.93")
+    assert "Medicare CLFS 2025 87070" in lines[3]["basis"]
     assert latest["usual_and_customary"]["percentile"] == 50
 
 
@@ -291,7 +292,6 @@ async def test_price_transparency_files_load_streamed_and_reload_is_a_no_op(
     )
     if not tall["skipped"]:
         reasons = " ".join(r["reason"] for r in tall["rejections"])
-        assert "MS-DRG" in reasons
         assert "NDC" in reasons
     weights = await db.fetch(
         "SELECT kind, sum(weight) AS w, count(*) AS n FROM pricing.observations "
