@@ -96,6 +96,8 @@ def up(
             key = await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
             for row in await load_demo(urls, key):
                 console.print(f"  {row['claim']}: bill {row['bill_id']} is [cyan]{row['status']}[/cyan]")
+                if "link" in row:
+                    console.print(f"    its agreement waits for the provider; sign it at {row['link']}")
         _print_where_to_look(stack, embedded, ready_in)
         if demo:
             console.print(f"Demo partner API key (clients acme-employers, harbor-comp): [bold]{key}[/bold]")

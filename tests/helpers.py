@@ -84,6 +84,32 @@ async def wait_until(
         await asyncio.sleep(interval)
 
 
+# --- agreements -------------------------------------------------------------------------------------
+
+
+async def signing_link(http: httpx.AsyncClient, urls: dict[str, str], agreement_id: str, role: str) -> str:
+    """A fresh signing link for ``role`` (provider or countersigner), the way staff resend one."""
+    issued = await http.post(f"{urls['agreements']}/v1/agreements/{agreement_id}/recipients/{role}/link")
+    assert issued.status_code == 201, issued.text
+    url: str = issued.json()["url"]
+    return url
+
+
+async def sign_by_link(
+    http: httpx.AsyncClient, url: str, name: str, title: str = "Authorized signer", **headers: str
+) -> httpx.Response:
+    """Sign on the signing page as a browser form post does (consent ticked, name and title typed)."""
+    form = {"consent": "yes", "signer_name": name, "signer_title": title}
+    return await http.post(url, data=form, headers=headers)
+
+
+async def execute_agreement(http: httpx.AsyncClient, urls: dict[str, str], agreement_id: str) -> None:
+    """The provider signs, then the payer countersigns: the agreement is executed."""
+    for role, name in (("provider", "Dana Smith"), ("countersigner", "Sam Ortiz")):
+        signed = await sign_by_link(http, await signing_link(http, urls, agreement_id, role), name)
+        assert signed.status_code == 200, signed.text
+
+
 # --- X12 837 builders -------------------------------------------------------------------------------
 
 X12_FIXTURES = Path(__file__).parent / "fixtures" / "x12"

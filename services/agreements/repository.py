@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.agreements.models import Agreement
+from services.agreements.models import Agreement, AgreementDocument
 
 
 class AgreementRepository:
@@ -30,6 +30,7 @@ class AgreementRepository:
         *,
         bill_id: uuid.UUID | None,
         case_id: uuid.UUID | None,
+        client_id: str | None,
         status: str | None,
         limit: int,
         offset: int,
@@ -41,11 +42,15 @@ class AgreementRepository:
             stmt = stmt.where(Agreement.bill_id == bill_id)
         if case_id is not None:
             stmt = stmt.where(Agreement.case_id == case_id)
+        if client_id is not None:
+            stmt = stmt.where(Agreement.client_id == client_id)
         if status is not None:
             stmt = stmt.where(Agreement.status == status)
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def add(self, agreement: Agreement) -> Agreement:
-        self.session.add(agreement)
-        await self.session.flush()
-        return agreement
+    async def document(self, agreement_id: uuid.UUID, kind: str) -> AgreementDocument | None:
+        return await self.session.get(AgreementDocument, (agreement_id, kind))
+
+    async def by_document_sha256(self, digest: str) -> AgreementDocument | None:
+        stmt = select(AgreementDocument).where(AgreementDocument.sha256 == digest).limit(1)
+        return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -74,7 +74,9 @@ def _bill(claim: str, client: str, state: str, zip_code: str, lines: list[dict[s
     }
 
 
-# (bill, what happens next): "accept", "counter", "wait" or "none" (no case expected).
+# (bill, what happens next): "accept" or "counter" (then both parties sign: executed, settled), "sign" (agreed
+# after a counter; the agreement waits for the provider, whose link is printed), "wait" (the case waits for
+# the provider's answer) or "none" (no case expected).
 DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
     (
         _bill(
@@ -99,6 +101,12 @@ DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
         "wait",
     ),
     (
+        _bill(
+            "DEMO-1006", "acme-employers", "FL", "33111", [_line("99213", "210.00"), _line("73610", "140.00")]
+        ),
+        "sign",
+    ),
+    (
         _bill("DEMO-1004", "harbor-comp", "TX", "75201", [_line("87070", "90.00"), _line("86663", "60.00")]),
         "none",
     ),
@@ -117,6 +125,45 @@ async def _wait_for(client: httpx.AsyncClient, url: str, ready: Any, timeout: fl
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting on {url}")
         await asyncio.sleep(0.3)
+
+
+async def _signing_link(client: httpx.AsyncClient, agreement: str, role: str) -> str:
+    # A fresh link each time (as staff resend one): only hashes of links are stored, so an earlier
+    # run's link cannot be shown again; this one revokes it.
+    issued = await client.post(f"{agreement}/recipients/{role}/link")
+    issued.raise_for_status()
+    url: str = issued.json()["url"]
+    return url
+
+
+async def _sign(client: httpx.AsyncClient, url: str, name: str, title: str) -> None:
+    form = {"consent": "yes", "signer_name": name, "signer_title": title}
+    (await client.post(url, data=form)).raise_for_status()
+
+
+async def _play_agreement(
+    client: httpx.AsyncClient, urls: Mapping[str, str], case_id: str, bill_id: str, plan: str
+) -> str | None:
+    """Sign the agreement as both parties (executed, case settled), or, for ``sign``, leave it waiting
+    for the provider and return the provider's signing link."""
+    found = await _wait_for(
+        client, f"{urls['agreements']}/v1/agreements?case_id={case_id}", lambda body: bool(body["items"])
+    )
+    agreement = found["items"][0]
+    base = f"{urls['agreements']}/v1/agreements/{agreement['id']}"
+    if plan == "sign":
+        return await _signing_link(client, base, "provider") if agreement["status"] == "sent" else None
+    if agreement["status"] == "sent":
+        await _sign(
+            client, await _signing_link(client, base, "provider"), "Dana Smith", "Business office manager"
+        )
+        agreement["status"] = "countersigning"
+    if agreement["status"] == "countersigning":
+        await _sign(
+            client, await _signing_link(client, base, "countersigner"), "Sam Ortiz", "Claims supervisor"
+        )
+    await _wait_for(client, f"{urls['intake']}/v1/bills/{bill_id}", lambda b: b["status"] == "settled")
+    return None
 
 
 async def load_demo(urls: Mapping[str, str], api_key: str) -> list[dict[str, Any]]:
@@ -146,7 +193,7 @@ async def load_demo(urls: Mapping[str, str], api_key: str) -> list[dict[str, Any
             respond = f"{urls['negotiation']}/v1/cases/{case['id']}/responses"
             if plan == "accept":
                 await client.post(respond, json={"party": "provider", "decision": "accept"}, headers=key)
-            elif plan == "counter":
+            elif plan in ("counter", "sign"):
                 counter = str((Decimal(case["opening_offer"]) * Decimal("1.15")).quantize(Decimal("0.01")))
                 await client.post(
                     respond,
@@ -163,21 +210,12 @@ async def load_demo(urls: Mapping[str, str], api_key: str) -> list[dict[str, Any
                     json={"party": "payer", "decision": "accept"},
                     headers={"Idempotency-Key": f"{key['Idempotency-Key']}-payer"},
                 )
-            if plan in ("accept", "counter"):
-                agreements = await _wait_for(
-                    client,
-                    f"{urls['agreements']}/v1/agreements?case_id={case['id']}",
-                    lambda body: bool(body["items"]),
-                )
-                agreement = agreements["items"][0]
-                await client.post(
-                    f"{urls['agreements']}/v1/agreements/{agreement['id']}/signature",
-                    json={"signer_name": "Dana Smith", "signer_title": "Business office manager"},
-                    headers=key,
-                )
-                await _wait_for(
-                    client, f"{urls['intake']}/v1/bills/{bill_id}", lambda b: b["status"] == "settled"
-                )
+            link = None
+            if plan in ("accept", "counter", "sign"):
+                link = await _play_agreement(client, urls, case["id"], bill_id, plan)
             final = (await client.get(f"{urls['intake']}/v1/bills/{bill_id}")).json()
-            summary.append({"claim": bill["partner_claim_id"], "bill_id": bill_id, "status": final["status"]})
+            row = {"claim": bill["partner_claim_id"], "bill_id": bill_id, "status": final["status"]}
+            if link:
+                row["link"] = link
+            summary.append(row)
     return summary

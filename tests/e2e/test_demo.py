@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from shared.catalog import service
@@ -23,8 +24,20 @@ async def test_the_demo_gets_its_key_from_the_admin_command_and_plays_every_bill
     assert len(statuses) == len(DEMO_BILLS)
     assert statuses["DEMO-1001"] == statuses["DEMO-1002"] == "settled"
     assert statuses["DEMO-1004"] == "not_negotiated"
+    # One agreement waits for the provider, with its signing link printed; the others are executed.
+    waiting = next(row for row in rows if row["claim"] == "DEMO-1006")
+    assert waiting["status"] == "agreement_sent"
+    async with httpx.AsyncClient(timeout=10) as browser:
+        page = await browser.get(waiting["link"])
+        assert page.status_code == 200
+        assert "Sign the agreement" in page.text
     # Run again on the same data (a second `make up`): a new key, the same partner, nothing doubled.
     again = await load_demo(
         urls, await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
     )
     assert [row["bill_id"] for row in again] == [row["bill_id"] for row in rows]
+    # The second run prints a new link for the waiting agreement; the first one no longer works.
+    relinked = next(row for row in again if row["claim"] == "DEMO-1006")
+    async with httpx.AsyncClient(timeout=10) as browser:
+        assert (await browser.get(waiting["link"])).status_code == 404
+        assert (await browser.get(relinked["link"])).status_code == 200

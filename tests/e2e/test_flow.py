@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.helpers import bill, line, submit_bill, wait_until
+from tests.helpers import bill, execute_agreement, line, submit_bill, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +64,7 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
     assert accepted.json()["status"] == "agreed"
     assert Decimal(accepted.json()["agreed_amount"]) == counter
 
-    # agreements: drafted and sent on the agreed event; the provider signs.
+    # agreements: drafted and sent on the agreed event; the provider signs, the payer countersigns.
     async def sent_agreement() -> dict | None:
         found = await _json(http, f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
         return found["items"][0] if found and found["items"] else None
@@ -72,10 +72,7 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
     agreement = await wait_until(sent_agreement, what="agreement")
     assert agreement["status"] == "sent"
     assert Decimal(agreement["agreed_amount"]) == counter
-    signed = await http.post(
-        f"{urls['agreements']}/v1/agreements/{agreement['id']}/signature", json={"signer_name": "Dana Smith"}
-    )
-    assert signed.status_code == 200, signed.text
+    await execute_agreement(http, urls, agreement["id"])
 
     # negotiation closes the case as settled; intake shows the whole lifecycle to the partner.
     async def settled_case() -> dict | None:

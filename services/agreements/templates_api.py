@@ -1,0 +1,76 @@
+"""Document templates over HTTP: list, read a version's source, upload a client's form (admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from services.agreements import templates
+from services.agreements.schemas import TemplateList, TemplateOut
+from shared.errors import NotFound, Unprocessable
+from shared.service import SessionDep, TxDep, runtime_of
+
+router = APIRouter(prefix="/v1/agreements/templates", tags=["agreement templates"])
+UPLOADER = "admin"  # the acting admin, until internal access identifies them
+
+ClientId = Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+@router.get("", response_model=TemplateList, summary="List agreement templates")
+async def list_templates(session: SessionDep, client_id: str | None = None) -> TemplateList:
+    """Every version of Parley's shipped template (``parley``) and of each client's form
+    (``client:<client id>``); ``client_id`` keeps one client's. Intended roles: admin, supervisor, auditor."""
+    rows = await templates.list_templates(session, client_id)
+    return TemplateList(items=[TemplateOut.model_validate(r) for r in rows])
+
+
+@router.post(
+    "",
+    response_model=TemplateOut,
+    status_code=201,
+    summary="Upload a client's agreement template",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}
+    },
+    responses={
+        422: {"description": "The template does not compile or lacks required content (line, column)."}
+    },
+)
+async def upload_template(
+    request: Request, tx: TxDep, client_id: ClientId, note: str | None = None
+) -> TemplateOut:
+    """The body is a typst template (UTF-8 text) reading ``#let data = json(bytes(sys.inputs.data))``;
+    see the README for the data it receives. It becomes the next version of ``client:<client_id>`` and is
+    used for that client's agreements from now on. It is compiled at once with sample data (complete and
+    minimal, as sent and executed) and refused with 422 naming the line and column and why, or if the
+    document does not show the agreed amount, the claim number and the signers' names once signed; it
+    can read no file. Intended role: admin."""
+    source = await request.body()
+    if not source.strip():
+        raise Unprocessable(
+            "send the template as the request body",
+            errors=[{"field": "body", "message": "empty", "type": "missing"}],
+        )
+    limit = runtime_of(request).settings.agreements_max_document_bytes  # type: ignore[attr-defined]
+    row = await templates.upload(
+        tx.session, client_id=client_id, source=source, note=note, uploaded_by=UPLOADER, max_bytes=limit
+    )
+    return TemplateOut.model_validate(row)
+
+
+@router.get(
+    "/{template_id}/versions/{version}",
+    summary="A template version's source",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, 404: {"description": "No such version."}},
+)
+async def template_source(template_id: str, version: int, session: SessionDep) -> Response:
+    """The typst source of one version (``parley`` or ``client:<client id>``), with ``X-Template-SHA256``."""
+    row = await templates.get_version(session, template_id, version)
+    if row is None:
+        raise NotFound(f"no version {version} of template {template_id}")
+    return Response(
+        row.source, media_type="text/plain; charset=utf-8", headers={"X-Template-SHA256": row.sha256}
+    )
