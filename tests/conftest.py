@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -22,7 +23,7 @@ from shared.db import asyncpg_dsn
 from shared.settings import Settings
 from shared.stack.bootstrap import PROJECT_ROOT
 from shared.stack.devstack import DevStack, Infrastructure
-from tests.helpers import KeyMaker, auth_header
+from tests.helpers import SEAL_P12, SEAL_PASSPHRASE, KeyMaker, auth_header
 
 # Test reference data loaded by pricing at start-up: fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60 ×
 # Medicare, chosen so typical bills price below their charges; NV workers' compensation with an exempt
@@ -38,9 +39,20 @@ def _infrastructure(root_name: str) -> Infrastructure | None:
     return ContainerInfrastructure()
 
 
+def _seal_p12(root: Path) -> Path:
+    """The agreements service seals executed copies with a PKCS#12 given in settings, as in production;
+    tests check the seal against this certificate (``tests.helpers.seal_certificate``)."""
+    from services.agreements.sealing import generate_self_signed_p12
+
+    path = root / SEAL_P12
+    generate_self_signed_p12(path, SEAL_PASSPHRASE.encode(), common_name="Parley test sealing certificate")
+    return path
+
+
 @pytest.fixture(scope="session")
 async def stack() -> AsyncIterator[DevStack]:
     root = PROJECT_ROOT / ".parley" / f"test-{os.getpid()}"
+    seal = _seal_p12(root)
     stack = DevStack.throwaway(
         root,
         env={
@@ -57,7 +69,13 @@ async def stack() -> AsyncIterator[DevStack]:
             "PARLEY_INTAKE_WEBHOOK_POLL_SECONDS": "0.2",
             "PARLEY_INTAKE_WEBHOOK_TIMEOUT_SECONDS": "3",
         },
-        service_env={"pricing": {"PARLEY_REFERENCE_MANIFEST": str(TEST_REFERENCE_MANIFEST)}},
+        service_env={
+            "pricing": {"PARLEY_REFERENCE_MANIFEST": str(TEST_REFERENCE_MANIFEST)},
+            "agreements": {
+                "PARLEY_AGREEMENTS_SEAL_P12_PATH": str(seal),
+                "PARLEY_AGREEMENTS_SEAL_P12_PASSPHRASE": SEAL_PASSPHRASE,
+            },
+        },
         infrastructure=_infrastructure(str(root)),
     )
     try:

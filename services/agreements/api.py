@@ -7,6 +7,7 @@ supervisor; verify — any internal role.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
@@ -96,7 +97,7 @@ async def verify(request: Request, session: SessionDep) -> VerifyOut:
     agreement: Agreement | None = None
     if stored is not None and stored.kind == "executed":
         agreement = await repository.get(stored.agreement_id)
-    seal = desk.sealer.verify(body)
+    seal = await asyncio.to_thread(desk.sealer.verify, body)
     if agreement is None and seal.agreement_hint:
         try:
             agreement = await repository.get(uuid.UUID(seal.agreement_hint))
@@ -107,7 +108,7 @@ async def verify(request: Request, session: SessionDep) -> VerifyOut:
         desk.sealer.certificate_sha256,
     ):
         # Sealed before the certificate was rotated: check against the one that sealed it.
-        seal = desk.sealer.verify(body, agreement.seal_certificate_sha256)
+        seal = await asyncio.to_thread(desk.sealer.verify, body, agreement.seal_certificate_sha256)
     problems = list(seal.problems)
     matches = agreement is not None and agreement.executed_sha256 == digest
     if agreement is None:

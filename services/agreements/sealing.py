@@ -154,7 +154,8 @@ class Sealer:
         return cert.public_bytes(serialization.Encoding.PEM)
 
     def seal(self, pdf: bytes, agreement_id: str) -> bytes:
-        """Certify ``pdf`` (an incremental update: the bytes before it stay as they were)."""
+        """Certify ``pdf`` (an incremental update: the bytes before it stay as they were). Blocking, and
+        runs its own event loop (pyHanko's): call it in a worker thread from async code."""
         meta = PdfSignatureMetadata(
             field_name=SEAL_FIELD,
             certify=True,
@@ -173,7 +174,8 @@ class Sealer:
 
     def verify(self, pdf: bytes, expected_certificate_sha256: str | None = None) -> VerifiedSeal:
         """Check ``pdf``'s seal; ``expected_certificate_sha256`` is the certificate that sealed the
-        agreement it claims to be (default: this sealer's)."""
+        agreement it claims to be (default: this sealer's). Blocking, and runs its own event loop
+        (pyHanko's): call it in a worker thread from async code."""
         expected = expected_certificate_sha256 or self.certificate_sha256
         try:
             reader = PdfFileReader(io.BytesIO(pdf), strict=False)
