@@ -246,3 +246,99 @@ def x12_interchange(*claims: list[str], version: str = "005010X222A2", separator
         "IEA*1*000000101",
     ]
     return "~\n".join(segments) + "~\n"
+
+
+def x12_sets(*transaction_sets: list[str], version: str = "005010X222A2", terminator: str = "~\r\n") -> str:
+    """An interchange of several transaction sets, each given as its segments between ST and SE.
+
+    Unlike :func:`x12_interchange`, HL ids are kept as written (so a test can number them as a
+    clearinghouse does); ST/SE, GE and IEA counts and control numbers are right.
+    """
+    segments = [
+        "ISA*00*          *00*          *01*987654321      *ZZ*PARLEY         "
+        "*251103*1200*^*00501*000000202*1*P*:",
+        f"GS*HC*CLEARINGHOUSE*PARLEY*20251103*1200*202*X*{version}",
+    ]
+    for n, body in enumerate(transaction_sets, start=1):
+        st = [
+            f"ST*837*{n:09d}*{version}",
+            "BHT*0019*00*7349063984*20251103*1200*CH",
+            "NM1*41*2*CLEARINGHOUSE LLC*****46*987654321",
+            "NM1*40*2*PARLEY*****46*P",
+            *body,
+        ]
+        segments += [*st, f"SE*{len(st) + 1}*{n:09d}"]
+    segments += [f"GE*{len(transaction_sets)}*202", "IEA*1*000000202"]
+    return terminator.join(segments) + terminator
+
+
+# A clearinghouse's interchange as in shared/data/x12/multi-transaction-hl-continued.837: five transaction
+# sets of one claim each whose HL ids continue from set to set (1/2, then 63/64, 49/50, 75/76, 79/80),
+# CRLF after every terminator. Claim numbers are Parley's own; codes, charges, units and pointers are
+# the file's.
+CONTINUED_HL = [
+    (1, "CH-1", [("HC:H0003", "20", "1")], "1"),
+    (63, "CH-2", [("HC:96153:HF", "50.1", "6")], "1:2"),
+    (49, "CH-3", [("HC:T1017:HF", "11.64", "1")], "1:2"),
+    (75, "CH-4", [("HC:90853", "234", "120")], "1"),
+    (79, "CH-5", [("HC:H0003", "20", "1")], "1:2"),
+]
+
+
+def x12_continued_hl(prefix: str = "") -> str:
+    """The five-set clearinghouse interchange; ``prefix`` makes its claim numbers unique."""
+    sets = []
+    for hl, claim_id, lines, pointers in CONTINUED_HL:
+        segments = x12_claim(prefix + claim_id, lines, hl=hl, service_date="20180427")
+        sets.append([s.replace("***1", f"***{pointers}") if s.startswith("SV1") else s for s in segments])
+    return x12_sets(*sets)
+
+
+# The sample inpatient stay of the shared data (x12/inpatient-revenue-codes-drg.837i): a psychiatric
+# stay 2018-06-28 to 2018-07-02 billed by revenue code only, MS-DRG 885, $17,166.70 over nine lines.
+# Built here (envelope, names and ids are Parley's own) because that file's licence does not allow
+# copying it into the project.
+STAY_LINES = [
+    ("0124", "9148", "4"),  # psychiatric room and board, 4 days
+    ("0250", "48.1", "28"),
+    ("0260", "133", "1"),
+    ("0300", "32.9", "1"),
+    ("0301", "798.5", "4"),
+    ("0305", "200.6", "2"),
+    ("0306", "175", "1"),
+    ("0307", "113.6", "2"),
+    ("0351", "6517", "2"),
+]
+
+
+def inpatient_stay_837i(claim_id: str = "STAY-885", *, drg: str = "885", unit: str = "UN") -> str:
+    """The sample inpatient stay as an 837I (005010X223A2): MS-DRG in HI*DR, discharge status 01."""
+    body = [
+        "HL*1**20*1",
+        "PRV*BI*PXC*273R00000X",
+        f"NM1*85*2*LAKESIDE BEHAVIORAL HOSPITAL*****XX*{VALID_NPI}",
+        "N3*123 MAIN STREET",
+        "N4*WOODSTOCK*IL*600980000",
+        "REF*EI*587654321",
+        "HL*2*1*22*0",
+        "SBR*P*18*******CI",
+        "NM1*IL*1*DOE*JANE****MI*U0000000001",
+        "DMG*D8*19800101*F",
+        "NM1*PR*2*ACME HEALTH PLAN*****PI*421406317",
+        f"CLM*{claim_id}*17166.7***11:A:1**A*Y*Y",
+        "DTP*096*TM*0900",
+        "DTP*434*RD8*20180628-20180702",
+        "DTP*435*DT*201806280800",
+        "CL1*1*1*01",
+        "HI*ABK:F39:::::::Y",
+        "HI*ABJ:F39",
+        f"HI*DR:{drg}",
+        "HI*ABF:F1319:::::::Y*ABF:F419:::::::Y",
+        "HI*BE:01:::1563*BE:80:::4",  # value codes: amounts, not charges
+        "NM1*77*2*LAKESIDE BEHAVIORAL HOSPITAL",
+        "N3*240 WILSON RD",
+        "N4*CHICAGO*IL*606400000",
+    ]
+    for n, (revenue, charge, units) in enumerate(STAY_LINES, start=1):
+        body += [f"LX*{n}", f"SV2*{revenue}**{charge}*{unit}*{units}", "DTP*472*RD8*20180628-20180702"]
+    return x12_sets(body, version="005010X223A2")

@@ -22,6 +22,7 @@ from services.intake.auth import CurrentPartner, Forbidden, Principal
 from services.intake.bills import Received, Submission, bill_out, receive
 from services.intake.examples import BILL_EXAMPLE, INSTITUTIONAL_EXAMPLE, X12_EXAMPLE
 from services.intake.models import idempotency_keys
+from services.intake.partners import composite_separator
 from services.intake.repository import BillFilter, BillRepository, decode_cursor, encode_cursor
 from services.intake.schemas import (
     BatchItem,
@@ -35,7 +36,9 @@ from services.intake.schemas import (
     X12Out,
 )
 from services.intake.status import BillStatus
-from services.intake.x12 import ParsedClaim, X12FileError, located, read_837, submission_of
+from services.intake.x12 import read_837
+from services.intake.x12_claims import ParsedClaim, located, submission_of
+from services.intake.x12_syntax import X12FileError
 from shared.contracts import LineOfBusiness
 from shared.errors import Conflict, NotFound, ProblemError, Unprocessable
 from shared.http import validation_errors
@@ -269,15 +272,31 @@ async def submit_x12(
     transaction set, as a 999 counts it) and the **element**, and nothing of it is stored, while the
     good claims of the same file are. CLM05-3 says original (1), replacement (7) or void (8).
 
+    Numbering style does not refuse a claim: HL ids that do not start at 1 or continue from the previous
+    transaction set, LX numbers that skip, wrong GE/IEA counts or control numbers are `warnings`. A
+    claim is refused for its hierarchy only when its HL's parent is missing or ambiguous, and a
+    transaction set's claims when its SE count or control number is wrong.
+
+    A defect in an element Parley does not need to price or negotiate (a diagnosis pointer written
+    `1.00`, a 9-digit service-facility NPI) leaves that element out and is named in the claim's
+    `warnings`; defects in charges, codes, units, dates and the billing provider are errors.
+
     A composite written with another separator than ISA16 declares (e.g. `HC>98940` under `ISA16 = :`)
-    is rejected at that element: Parley does not guess separators.
+    is rejected at that element: Parley does not guess separators. If Parley operations recorded that
+    your system writes composites with that character, they are read with it and each claim says so
+    in its `warnings`.
     """
     client = _client_for(partner, client_id)
     raw = await request.body()
     text = _decode(raw)
+    separator = await composite_separator(tx.session, partner.partner_id)
     try:
         interchange = await asyncio.to_thread(
-            read_837, text, client_id=client, line_of_business=line_of_business
+            read_837,
+            text,
+            client_id=client,
+            line_of_business=line_of_business,
+            composite_separator=separator,
         )
     except X12FileError as exc:
         raise Unprocessable(

@@ -39,6 +39,7 @@ from services.intake.schemas import (
 from services.intake.status import OPEN_TO_CHANGE, BillStatus
 from services.intake.webhooks import EVENT_TYPE, StatusChanged, body_of, enqueue
 from shared.bus.outbox import Tx
+from shared.codes import NPI_CHECK_DIGIT, npi_check_digit_ok
 from shared.contracts import (
     BillLineV1,
     BillReceivedV1,
@@ -76,7 +77,7 @@ class Received:
 
 def _rejected(sub: Submission, status: int, errors: list[dict[str, str]], detail: str) -> Received:
     claim_id = sub.claim.partner_claim_id if sub.claim else sub.claim_id
-    return Received(sub.index, claim_id, "rejected", status, None, errors, detail)
+    return Received(sub.index, claim_id, "rejected", status, None, errors, detail, sub.warnings)
 
 
 def _key(claim: BillIn) -> ClaimKey:
@@ -141,6 +142,7 @@ async def _create(
             "id": uuid.uuid4(),
             "partner_id": principal.partner_id,
             **claim_columns(claim),
+            "warnings": kept_warnings(sub.warnings),
             "revision": 1,
             "frequency": ClaimFrequency.original.value,
             "source": source,
@@ -268,6 +270,7 @@ async def _change(
     revision = bill.revision + 1
     values = {
         **claim_columns(claim),
+        "warnings": kept_warnings(sub.warnings),
         "revision": revision,
         "frequency": ClaimFrequency.replacement.value,
         "source": source,
@@ -327,8 +330,17 @@ def claim_columns(claim: BillIn) -> dict[str, Any]:
         "place_of_service": claim.place_of_service,
         "diagnosis_code_set": claim.diagnosis_code_set,
         "diagnoses": list(claim.diagnoses),
+        "drg": claim.drg,
+        "discharge_status": claim.discharge_status,
+        "payer_claim_control_number": claim.payer_claim_control_number,
         "total_charge": claim.total_charge,
     }
+
+
+def kept_warnings(warnings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The warnings stored with a revision. A wrong NPI check digit is not stored: the read of the bill
+    works it out from the NPIs themselves, also for bills received before warnings were kept."""
+    return [w for w in warnings if w.get("type") != NPI_CHECK_DIGIT]
 
 
 def line_rows(bill_id: uuid.UUID, claim: BillIn) -> list[dict[str, Any]]:
@@ -340,6 +352,7 @@ def line_rows(bill_id: uuid.UUID, claim: BillIn) -> list[dict[str, Any]]:
             "revenue_code": line.revenue_code,
             "modifiers": list(line.modifiers),
             "units": line.units,
+            "unit_of_measure": line.unit_of_measure.value,
             "charge": line.charge,
             "service_date": line.service_date,
             "place_of_service": line.place_of_service,
@@ -396,6 +409,7 @@ def received_event(
                 revenue_code=line.revenue_code,
                 modifiers=list(line.modifiers),
                 units=line.units,
+                unit_of_measure=line.unit_of_measure,
                 charge=line.charge,
                 service_date=line.service_date,
                 place_of_service=line.place_of_service or claim.place_of_service,
@@ -415,6 +429,8 @@ def received_event(
         place_of_service=claim.place_of_service,
         diagnoses=[] if icd9 else list(claim.diagnoses),
         diagnoses_icd9=list(claim.diagnoses) if icd9 else [],
+        drg=claim.drg,
+        discharge_status=claim.discharge_status,
     )
 
 
@@ -474,4 +490,25 @@ def bill_out(bill: Bill) -> BillOut:
             )
             for r in bill.revisions
         ],
+        drg=bill.drg,
+        discharge_status=bill.discharge_status,
+        payer_claim_control_number=bill.payer_claim_control_number,
+        warnings=warnings_of(bill),
     )
+
+
+def warnings_of(bill: Bill) -> list[str]:
+    """The bill's warnings in words: NPIs whose check digit fails, then what was noted on reading it."""
+    npis = [
+        f"{who} NPI {npi} fails its check digit (Luhn): kept as billed; verify the provider"
+        for who, npi in (("provider", bill.provider_npi), ("facility", bill.facility_npi))
+        if npi is not None and not npi_check_digit_ok(npi)
+    ]
+    noted = [
+        f"X12 {w.get('element') or w['segment']} (segment {w['segment']} at position {w['position']}): "
+        f"{w['message']}"
+        if w.get("segment")
+        else w["message"]
+        for w in bill.warnings or []
+    ]
+    return npis + noted

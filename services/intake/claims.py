@@ -59,6 +59,12 @@ def _by_claim_type(bill: BillIn) -> list[Problem]:
         needed, message = "revenue_code", "an institutional line needs a revenue code"
     else:
         needed, message = "procedure_code", "a professional line needs a procedure code (CPT/HCPCS)"
+        # Both belong to a hospital's UB-04 (837I); on a professional claim they would be priced wrongly.
+        found += [
+            Problem(name, f"{what} is given on institutional (UB-04) claims only", "claim_type")
+            for name, what in (("drg", "an MS-DRG"), ("discharge_status", "a patient discharge status"))
+            if getattr(bill, name) is not None
+        ]
     found += [
         Problem(f"lines[{i}].{needed}", message, "missing")
         for i, line in enumerate(bill.lines)

@@ -1,4 +1,5 @@
-"""``parley intake …``: operator commands for partner keys and the patient-data audit log.
+"""``parley intake …``: operator commands for partner keys, partner settings and the patient-data audit
+log.
 
 They connect as the intake role with ``PARLEY_DATABASE_URL``, or to the embedded dev stack's database
 with ``--embedded`` (starting its Postgres for the command if it is not running).
@@ -21,13 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from services.intake.keys import ALL_CLIENTS, create_key, list_keys, revoke_key
 from services.intake.models import AuditEntry
+from services.intake.partners import check_separator, list_partners, set_composite_separator
 from shared.catalog import service
 from shared.settings import Settings
 from shared.stack.devstack import DEFAULT_ROOT, DevStack, EmbeddedInfrastructure
 
-app = typer.Typer(help="Intake: partner API keys and the audit log.", no_args_is_help=True)
+app = typer.Typer(help="Intake: partner API keys, partner settings and the audit log.", no_args_is_help=True)
 keys_app = typer.Typer(help="Partner API keys (stored hashed, scoped to clients).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+partners_app = typer.Typer(help="Partners and their intake settings.", no_args_is_help=True)
+app.add_typer(partners_app, name="partners")
 console = Console()
 T = TypeVar("T")
 
@@ -125,6 +129,45 @@ def keys_list(
             k.label or "",
             k.created_at.isoformat(timespec="seconds"),
             k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+        )
+    console.print(table)
+
+
+@partners_app.command("set")
+def partners_set(
+    partner: Annotated[str, typer.Argument(help="Partner id, e.g. acme-tpa.")],
+    composite_separator: Annotated[
+        str,
+        typer.Option(
+            help="The character this partner writes between components although its ISA16 declares "
+            "another, e.g. '>'; 'none' clears it (composites must then use ISA16's separator)."
+        ),
+    ],
+    embedded: Embedded = False,
+    root: Root = DEFAULT_ROOT,
+) -> None:
+    """Record a partner's X12 setting. Claims read with it carry a warning saying so."""
+    try:
+        separator = check_separator(composite_separator)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--composite-separator") from exc
+    if not _run(embedded, root, lambda s: set_composite_separator(s, partner, separator)):
+        console.print(f"[red]no partner {partner}[/red] (partners are created with their first key)")
+        raise typer.Exit(1)
+    said = f"'{separator}'" if separator else "none (ISA16's separator only)"
+    console.print(f"partner {partner}: composite separator {said}")
+
+
+@partners_app.command("list")
+def partners_list(embedded: Embedded = False, root: Root = DEFAULT_ROOT) -> None:
+    """Every partner with its settings."""
+    partners = _run(embedded, root, list_partners)
+    table = Table(title=f"{len(partners)} partner(s)")
+    for column in ("partner", "name", "composite separator", "webhook", "active keys"):
+        table.add_column(column)
+    for p in partners:
+        table.add_row(
+            p.id, p.name, p.composite_separator or "", "yes" if p.webhook else "", str(p.active_keys)
         )
     console.print(table)
 

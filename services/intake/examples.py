@@ -51,7 +51,9 @@ INSTITUTIONAL_EXAMPLE: dict[str, Any] = {
     "type_of_bill": "0111",
     "admission_date": "2025-09-28",
     "discharge_date": "2025-09-30",
+    "discharge_status": "01",
     "diagnoses": ["S72.001A"],
+    "drg": "536",
     "total_charge": "5400.00",
     "lines": [
         {"revenue_code": "0120", "units": 2, "charge": "4000.00", "service_date": "2025-09-28"},

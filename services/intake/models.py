@@ -55,6 +55,9 @@ class Partner(Base):
     # Needed in the clear to sign deliveries (HMAC), unlike API keys, which are only ever compared.
     webhook_secret: Mapped[str | None] = mapped_column(Text)
     webhook_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set by an operator (`parley intake partners set`): the character this partner writes between
+    # components although its ISA16 declares another one. Null: composites must use ISA16's.
+    composite_separator: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiKey(Base):
@@ -105,6 +108,11 @@ class Bill(Base):
     place_of_service: Mapped[str | None] = mapped_column(Text)
     diagnosis_code_set: Mapped[str] = mapped_column(Text, server_default=text("'icd10'"))
     diagnoses: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    drg: Mapped[str | None] = mapped_column(Text)
+    discharge_status: Mapped[str | None] = mapped_column(Text)
+    payer_claim_control_number: Mapped[str | None] = mapped_column(Text)
+    # What was read but should be checked (X12: segment, position, element, message) for this revision.
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'"))
     total_charge: Mapped[Money]
     status: Mapped[str] = mapped_column(Text, index=True)
     status_detail: Mapped[str | None] = mapped_column(Text)
@@ -138,6 +146,7 @@ class BillLine(Base):
     revenue_code: Mapped[str | None] = mapped_column(Text)
     modifiers: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     units: Mapped[Decimal] = mapped_column(Numeric(8, 3))
+    unit_of_measure: Mapped[str] = mapped_column(Text, server_default=text("'units'"))
     charge: Mapped[Money]
     service_date: Mapped[date] = mapped_column(Date)
     place_of_service: Mapped[str | None] = mapped_column(Text)

@@ -20,8 +20,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationInfo,
-    computed_field,
     field_validator,
 )
 
@@ -39,13 +39,38 @@ from shared.codes import (
     StateCode,
     Units,
     ZipCode,
-    npi_check_digit_ok,
 )
-from shared.contracts import ClaimFrequency, ClaimType, LineOfBusiness
+from shared.contracts import ClaimFrequency, ClaimType, LineOfBusiness, UnitOfMeasure
 
 CENT = Decimal("0.01")
+# Parley's own ids (clients): letters, digits and . _ - / only, because they appear in scopes and URLs.
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _x12_text(value: str) -> str:
+    # X12's basic and extended character sets are printable characters (letters, digits, space and
+    # punctuation such as # & ' ( ) + , - . / : ; ? = % @ [ ] _ { } < > $); partners' claim numbers use
+    # them ("R03996273 #01"). Nothing downstream parses an identifier: it is compared and shown, so
+    # only what cannot be shown or logged safely (control characters, line breaks) is refused.
+    if not value.isprintable():
+        raise ValueError("only printable characters are allowed (no control characters or line breaks)")
+    return value
+
+
+# Identifiers a provider or payer assigned: trimmed, X12's characters, X12's lengths.
+ClaimNumber = Annotated[  # X12 CLM01: AN 1-38
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=38),
+    AfterValidator(_x12_text),
+    Field(examples=["R03996273 #01"]),
+]
+MemberId = Annotated[  # X12 NM109: AN up to 80
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), AfterValidator(_x12_text)
+]
+ReferenceNumber = Annotated[  # X12 REF02: AN 1-50
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(_x12_text)
+]
 
 
 def _upper_compact(value: object) -> object:
@@ -88,6 +113,20 @@ def _type_of_bill(value: str) -> str:
     return code.zfill(4)
 
 
+def _drg(value: str) -> str:
+    code = value.strip()
+    if not re.fullmatch(r"\d{3}", code) or code == "000":
+        raise ValueError("an MS-DRG is 3 digits, 001 to 999 (e.g. 885)")
+    return code
+
+
+def _discharge_status(value: str) -> str:
+    code = value.strip()
+    if not re.fullmatch(r"\d{2}", code):
+        raise ValueError("patient discharge status is a 2-digit UB-04 code (e.g. 01 home, 02 transfer)")
+    return code
+
+
 def _birth_date(value: date) -> date:
     if value > datetime.now(UTC).date() or value < date(1900, 1, 1):
         raise ValueError("birth date must be a past date after 1900")
@@ -99,6 +138,8 @@ Taxonomy = Annotated[str, AfterValidator(_taxonomy), Field(examples=["207X00000X
 NDC = Annotated[str, AfterValidator(_ndc), Field(examples=["00409490234"])]
 TypeOfBill = Annotated[str, AfterValidator(_type_of_bill), Field(examples=["0131"])]
 BirthDate = Annotated[date, AfterValidator(_birth_date)]
+Drg = Annotated[str, AfterValidator(_drg), Field(examples=["885"])]
+DischargeStatus = Annotated[str, AfterValidator(_discharge_status), Field(examples=["01"])]
 
 
 class AddressIn(BaseModel):
@@ -144,8 +185,9 @@ class PatientIn(BaseModel):
     first_name: Name | None = Field(default=None, description="X12 2010CA (or 2010BA) NM104.")
     last_name: Name | None = Field(default=None, description="X12 2010CA (or 2010BA) NM103.")
     birth_date: BirthDate | None = Field(default=None, description="X12 DMG02.")
-    member_id: str | None = Field(
-        default=None, min_length=1, max_length=80, description="Subscriber's member id. X12 2010BA NM109."
+    member_id: MemberId | None = Field(
+        default=None,
+        description="Subscriber's member id, 1-80 printable characters, trimmed. X12 2010BA NM109.",
     )
 
 
@@ -164,7 +206,15 @@ class LineIn(BaseModel):
     modifiers: list[Modifier] = Field(
         default_factory=list, max_length=4, description="Up to four. X12 SV101-3..6 / SV202-3..6."
     )
-    units: Units = Field(description="Units of service, greater than zero. X12 SV104 / SV205.")
+    units: Units = Field(
+        description="Units of service, greater than zero; minutes when `unit_of_measure` is minutes. "
+        "X12 SV104 / SV205."
+    )
+    unit_of_measure: UnitOfMeasure = Field(
+        default=UnitOfMeasure.units,
+        description="What `units` counts: `units` (X12 UN; DA days on an institutional line) or `minutes` "
+        "(X12 MJ: anesthesia time, e.g. 61 for 61 minutes). X12 SV103 / SV204.",
+    )
     charge: Amount = Field(description="Billed charge for the line, in dollars. X12 SV102 / SV203.")
     service_date: ServiceDate = Field(description="Date of service. X12 2400 DTP*472 (first date).")
     place_of_service: PlaceOfService | None = Field(
@@ -195,9 +245,14 @@ class BillIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [BILL_EXAMPLE]})
 
-    partner_claim_id: Identifier = Field(
+    partner_claim_id: ClaimNumber = Field(
         description="Your claim number; unique per client. A replacement or void names the same number. "
-        "X12 CLM01."
+        "1-38 printable characters as X12 allows (spaces, #, / …), trimmed. X12 CLM01."
+    )
+    payer_claim_control_number: ReferenceNumber | None = Field(
+        default=None,
+        description="The payer's claim control number for the claim a replacement or void changes, 1-50 "
+        "printable characters, trimmed. X12 2300 REF*F8.",
     )
     client_id: Identifier = Field(
         description="The payer (employer, carrier or plan) the bill is for; one of your key's clients."
@@ -242,6 +297,16 @@ class BillIn(BaseModel):
         default_factory=list,
         max_length=25,
         description="Diagnosis codes, principal first, with or without the dot. X12 HI (ABK/ABF, BK/BF).",
+    )
+    drg: Drg | None = Field(
+        default=None,
+        description="The MS-DRG the hospital billed for an inpatient stay (3 digits, e.g. 885); "
+        "institutional claims only. Pricing uses it for per-stay (DRG) pricing. X12 837I HI*DR.",
+    )
+    discharge_status: DischargeStatus | None = Field(
+        default=None,
+        description="UB-04 patient discharge status (2 digits: 01 home, 02 transfer to a hospital, 30 still "
+        "a patient…); institutional claims. X12 CL103.",
     )
     lines: list[LineIn] = Field(min_length=1, max_length=999, description="The service lines, 1 to 999.")
     total_charge: Amount = Field(description="Must equal the sum of the line charges. X12 CLM02.")
@@ -313,7 +378,8 @@ class LineOut(BaseModel):
     procedure_code: str | None = Field(description="CPT or HCPCS code.")
     revenue_code: str | None = Field(description="UB-04 revenue code (4 digits).")
     modifiers: list[str] = Field(description="Up to four procedure modifiers.")
-    units: Decimal = Field(description="Units of service.")
+    units: Decimal = Field(description="Units of service (minutes when unit_of_measure is minutes).")
+    unit_of_measure: UnitOfMeasure = Field(description="units or minutes.")
     charge: Decimal = Field(description="Billed charge, dollars.")
     service_date: date = Field(description="Date of service.")
     place_of_service: str | None = Field(description="The line's own place of service, if given.")
@@ -382,18 +448,15 @@ class BillOut(BillSummary):
     lines: list[LineOut] = Field(description="The lines of the latest revision.")
     status_history: list[StatusChange] = Field(description="Every status change, in the order it happened.")
     revisions: list[RevisionOut] = Field(description="Every revision received.")
-
-    @computed_field(  # type: ignore[prop-decorator]
-        description="What in the bill as sent should be checked before paying, e.g. an NPI whose check "
-        "digit is wrong (an X12 claim is kept as billed; a JSON bill with one is refused)."
+    drg: str | None = Field(description="MS-DRG billed (institutional), if any.")
+    discharge_status: str | None = Field(description="UB-04 patient discharge status, if given.")
+    payer_claim_control_number: str | None = Field(description="X12 REF*F8, if given.")
+    warnings: list[str] = Field(
+        description="What in the bill as sent should be checked before paying, by segment and element for "
+        "an X12 claim: an NPI whose check digit is wrong (an X12 claim is kept as billed; a JSON bill with "
+        "one is refused), an element Parley does not need that was left out because it was malformed (a "
+        "diagnosis pointer, a service-facility NPI…), composites read with the partner's own separator."
     )
-    @property
-    def warnings(self) -> list[str]:
-        return [
-            f"{who} NPI {npi} fails its check digit (Luhn): kept as billed; verify the provider"
-            for who, npi in (("provider", self.provider.npi), ("facility", self.facility.npi))
-            if npi is not None and not npi_check_digit_ok(npi)
-        ]
 
 
 class BillPage(BaseModel):
@@ -451,8 +514,10 @@ class X12Claim(Answer):
     errors: list[X12ErrorOut] = Field(default_factory=list, description="Why it was rejected, by segment.")
     warnings: list[X12ErrorOut] = Field(
         default_factory=list,
-        description="What was kept as sent but should be checked, by segment: an NPI whose check digit is "
-        "wrong does not stop an 837 claim (it is the provider's claim as billed), it is named here.",
+        description="What was read but should be checked, by segment and element: an NPI whose check digit "
+        "is wrong (an 837 is the provider's claim as billed: it is kept), HL numbering that departs from "
+        "1, 2, 3…, an element Parley does not need that was left out because it was malformed, composites "
+        "read with your recorded separator. A taken claim's warnings are kept with its bill.",
     )
 
 
@@ -463,7 +528,8 @@ class X12Out(Counts):
     claims: list[X12Claim] = Field(description="One answer per claim, in file order.")
     warnings: list[X12ErrorOut] = Field(
         default_factory=list,
-        description="Harmless syntax findings (e.g. trailing separators); nothing rejected.",
+        description="Findings about the file that refuse nothing: spacing, trailing separators, GE/IEA "
+        "counts or control numbers, repeated control numbers, a missing GE/IEA after complete sets.",
     )
 
 

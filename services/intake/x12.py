@@ -2,27 +2,30 @@
 
 pyx12's reader does the X12 syntax: it takes the delimiters from the ISA segment (element separator,
 ISA11 repetition, ISA16 component separator, segment terminator), splits segments, elements and
-composites, and checks the envelope (ISA/IEA, GS/GE, ST/SE control numbers and counts, HL parents and
-numbering, LX numbering). This module walks the 837 loops and picks out what Parley needs, remembering
-for every claim field the segment and element it came from, so that any problem found later (here, by
-the bill model, or by the claim rules) is answered as "segment SV1 at position 28, element SV102".
+composites, and checks the envelope; :mod:`services.intake.x12_syntax` says what each of its findings
+refuses or only warns about. This module walks the 837 loops and picks out what Parley needs,
+remembering for every claim field the segment and element it came from, so that any problem found later
+(here, by the bill model, or by the claim rules) is answered as "segment SV1 at position 28, element
+SV102". The HL tree is followed by its parent references (:mod:`services.intake.x12_hierarchy`), and
+the loops read become the claim's fields in :mod:`services.intake.x12_fields`.
 
 What it decides:
-- One claim (2300 loop, CLM) is one bill. Problems in a claim reject that claim only. Problems in a
-  transaction set's envelope or hierarchy (ST/SE, HL) reject the claims of that transaction set;
-  problems in the interchange or group envelope (ISA/IEA, GS/GE) reject the whole file.
+- One claim (2300 loop, CLM) is one bill. Problems in a claim reject that claim only. A transaction set
+  whose own integrity check fails (ST/SE) rejects its claims; an interchange that cannot be split is
+  refused whole.
 - A composite written with another separator than ISA16 declares (``SV1*HC>98940`` under ``ISA16 = :``)
-  is an error naming the segment and element. Parley does not guess separators: a guess that is wrong
-  once produces wrong codes silently.
+  is an error naming the segment and element, unless an operator recorded that this partner writes
+  composites with that character (``parley intake partners set``): then it is read so, with a warning
+  on the claim. Parley never guesses separators: a guess that is wrong once produces wrong codes
+  silently.
 - Values are never copied into messages (they may be patient data); messages say what was expected.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -30,13 +33,19 @@ import pyx12.errors
 import pyx12.segment
 import pyx12.x12file
 import structlog
-from pydantic import ValidationError
 
-from services.intake.bills import Submission
-from services.intake.schemas import BillIn
-from shared.codes import NPI_CHECK_DIGIT, NPI_CHECK_DIGIT_MESSAGE, npi_check_digit_ok
-from shared.contracts import ClaimType, LineOfBusiness
-from shared.http import validation_errors
+from services.intake.x12_claims import ParsedClaim
+from services.intake.x12_fields import close_claim, parse_date
+from services.intake.x12_hierarchy import Entity, Hierarchy, Level
+from services.intake.x12_syntax import (
+    Location,
+    X12FileError,
+    X12Problem,
+    check_empty_segments,
+    classify,
+    isa_delimiters,
+)
+from shared.contracts import ClaimType, LineOfBusiness, UnitOfMeasure
 
 log = structlog.get_logger(__name__)
 
@@ -48,95 +57,16 @@ VERSIONS: dict[str, ClaimType] = {
     "005010X223A3": ClaimType.institutional,
 }
 FREQUENCIES = {"1": "original", "7": "replacement", "8": "void"}
-# SBR09 claim filing indicator → line of business; other payers (Medicare, Medicaid…) name none.
-LINES_OF_BUSINESS = {
-    "WC": LineOfBusiness.workers_compensation,
-    "AM": LineOfBusiness.auto,
-    **dict.fromkeys(("CI", "BL", "HM", "12", "13", "14", "15"), LineOfBusiness.group_health),
-}
 PRINCIPAL = {"ABK": "icd10", "BK": "icd9"}
 OTHER = {"ABF": "icd10", "BF": "icd9"}
-# pyx12 findings that do not make a file unreadable: reported as warnings.
-HARMLESS = ("trailing element terminators", "leading space")
+# SV103 (837P) and SV204 (837I): unit or basis for measurement. DA (days, an accommodation line) counts
+# units: a day is that line's unit.
+UNITS_OF_MEASURE = {
+    "SV1": {"UN": UnitOfMeasure.units, "MJ": UnitOfMeasure.minutes},
+    "SV2": {"UN": UnitOfMeasure.units, "DA": UnitOfMeasure.units, "MJ": UnitOfMeasure.minutes},
+}
 _NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
 _SEPARATOR_CANDIDATES = ":>^|\\<!~*"
-
-
-@dataclass(frozen=True)
-class Location:
-    segment: str
-    position: int  # within its transaction set, ST = 1 (as a 999 acknowledgment counts)
-    element: str | None = None
-
-
-@dataclass(frozen=True)
-class X12Problem:
-    location: Location
-    message: str
-    type: str = "x12"
-    field: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "segment": self.location.segment,
-            "position": self.location.position,
-            "element": self.location.element,
-            "field": self.field,
-            "message": self.message,
-            "type": self.type,
-        }
-
-
-class X12FileError(Exception):
-    """The interchange cannot be read at all; no claim in it is taken."""
-
-    def __init__(self, problems: list[X12Problem]) -> None:
-        super().__init__("; ".join(p.message for p in problems))
-        self.problems = problems
-
-
-@dataclass
-class ParsedClaim:
-    transaction: str
-    location: Location  # the CLM segment
-    claim_type: ClaimType
-    claim_id: str | None
-    data: dict[str, Any] = field(default_factory=dict)
-    fields: dict[str, Location] = field(default_factory=dict)
-    problems: list[X12Problem] = field(default_factory=list)
-    reported: set[str] = field(default_factory=set)  # fields whose problem is already in ``problems``
-
-    def put(self, path: str, value: Any, where: Location) -> None:
-        """Set ``data`` at a dotted/indexed path (``lines[0].charge``) and remember where it came from."""
-        self.fields[path] = where
-        target: Any = self.data
-        parts = _path_parts(path)
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            key: Any = int(part[1:-1]) if part.startswith("[") else part
-            if last:
-                if isinstance(key, int) and key == len(target):
-                    target.append(value)
-                else:
-                    target[key] = value
-            elif isinstance(key, int):
-                target = target[key]
-            else:
-                target = target.setdefault(key, [] if parts[i + 1].startswith("[") else {})
-
-    def problem(self, path: str | None, where: Location, message: str, kind: str = "x12") -> None:
-        self.problems.append(X12Problem(where, message, kind, path))
-        if path is not None:
-            self.reported.add(path)
-
-    def locate(self, path: str) -> Location:
-        """Where a field came from; for a field the file did not carry, the nearest thing that did."""
-        while path:
-            if path in self.fields:
-                return self.fields[path]
-            cut = max(path.rfind("."), path.rfind("["))
-            path = path[:cut] if cut > 0 else ""
-        return self.location
 
 
 @dataclass
@@ -148,33 +78,37 @@ class Interchange:
     warnings: list[X12Problem]
 
 
-@dataclass
-class _Entity:
-    """An NM1 loop and the N3/N4/REF/DMG/PRV segments that follow it."""
+def read_837(
+    text: str,
+    *,
+    client_id: str,
+    line_of_business: LineOfBusiness | None,
+    composite_separator: str | None = None,
+) -> Interchange:
+    """Read every claim of the interchange. Raises :class:`X12FileError` if the file cannot be read.
 
-    code: str
-    values: dict[str, tuple[str, Location]] = field(default_factory=dict)
-
-    def get(self, name: str) -> tuple[str, Location] | None:
-        return self.values.get(name)
-
-
-def read_837(text: str, *, client_id: str, line_of_business: LineOfBusiness | None) -> Interchange:
-    """Read every claim of the interchange. Raises :class:`X12FileError` if the file cannot be read."""
-    return _Walker(client_id, line_of_business).read(text)
+    ``composite_separator``: the partner's recorded setting (a character it writes between components
+    although ISA16 declares another); None refuses such composites.
+    """
+    return _Walker(client_id, line_of_business, composite_separator).read(text)
 
 
 class _Walker:
-    def __init__(self, client_id: str, line_of_business: LineOfBusiness | None) -> None:
+    def __init__(
+        self, client_id: str, line_of_business: LineOfBusiness | None, composite_separator: str | None
+    ) -> None:
         self.client_id = client_id
         self.line_of_business = line_of_business
+        self.partner_separator = composite_separator
         self.file_problems: list[X12Problem] = []
         self.warnings: list[X12Problem] = []
         self.claims: list[ParsedClaim] = []
         self.sep = ":"
         self.reserved = ""
+        self.repetition = ""
         self.header: dict[str, str] = {}
         self.current_id = "ISA"
+        self.set_open = False
         self._reset_transaction("", ClaimType.professional)
 
     def _reset_transaction(self, control: str, claim_type: ClaimType) -> None:
@@ -183,32 +117,32 @@ class _Walker:
         self.position = 0
         self.tx_claims: list[ParsedClaim] = []
         self.tx_problems: list[X12Problem] = []
-        self.billing = _Entity("85")
-        self.subscriber = _Entity("IL")
-        self.patient: _Entity | None = None
-        self.sbr09: tuple[str, Location] | None = None
-        self.entity: _Entity | None = None
+        self.hierarchy = Hierarchy()
+        self.level: Level | None = None
+        self.entity: Entity | None = None
         self.claim: ParsedClaim | None = None
-        self.facility: _Entity | None = None
+        self.facility: Entity | None = None
         self.line: int | None = None
         self.zone = "header"
         self.stay: dict[str, tuple[date, Location]] = {}
-        self.patient_status: str | None = None
         self.line_dates: dict[int, bool] = {}
+        self.separator_uses: list[Location] = []
 
     # --- the interchange -------------------------------------------------------------------------------
 
     def read(self, text: str) -> Interchange:
-        text = text.lstrip("\ufeff \t\r\n")
-        self._check_isa(text)
+        stripped = text.lstrip("\ufeff \t\r\n")
+        _, component, terminator, isa = isa_delimiters(stripped)
+        self.header = {"sender": isa[6].strip(), "receiver": isa[8].strip(), "control": isa[13].strip()}
+        check_empty_segments(stripped, terminator, len(text[: len(text) - len(stripped)].encode("utf-8")))
         try:
-            reader = pyx12.x12file.X12Reader(io.StringIO(text))
+            reader = pyx12.x12file.X12Reader(io.StringIO(stripped))
             reader.check_837_lx = True
-            self.sep = reader.subele_term or ":"
+            self.sep = reader.subele_term or component
+            self.repetition = reader.repetition_term or ""
             self.reserved = "".join(
                 c for c in (reader.ele_term, reader.subele_term, reader.seg_term, reader.repetition_term) if c
             )
-            self._check_empty_segments(text, reader.seg_term or "~")
             for segment in reader:
                 self.current_id = segment.get_seg_id() or ""
                 self.position += 1
@@ -226,8 +160,8 @@ class _Walker:
             self.file_problems.append(
                 X12Problem(Location("ISA", 1), "the interchange could not be read as X12", "x12_syntax")
             )
-        if self.claim is not None or self.tx_claims:
-            self._end_transaction()  # a transaction without its SE: its claims carry that problem
+        if self.set_open:
+            self._missing_se()
         if self.file_problems:
             raise X12FileError(self.file_problems)
         if not self.claims:
@@ -242,50 +176,21 @@ class _Walker:
             warnings=self.warnings,
         )
 
-    def _check_isa(self, text: str) -> None:
-        where = Location("ISA", 1)
-        if not text.startswith("ISA") or len(text) < 106:
-            raise X12FileError([X12Problem(where, "an X12 interchange starts with an ISA segment", "no_isa")])
-        element, component, terminator = text[3], text[104], text[105]
-        isa = text[:106].split(element)
-        if len(isa) != 17 or len({element, component, terminator}) != 3 or component.isalnum():
-            raise X12FileError(
-                [
-                    X12Problem(
-                        where,
-                        "the ISA segment must be 106 characters with 16 fixed-width elements; Parley reads "
-                        "the element separator (4th character), the component separator (ISA16) and the "
-                        "segment terminator from it",
-                        "isa_layout",
-                    )
-                ]
-            )
-        if isa[12] != "00501":
-            raise X12FileError(
-                [X12Problem(Location("ISA", 1, "ISA12"), "only X12 version 00501 (5010) is taken", "version")]
-            )
-        self.header = {"sender": isa[6].strip(), "receiver": isa[8].strip(), "control": isa[13].strip()}
-
-    def _check_empty_segments(self, text: str, terminator: str) -> None:
-        # pyx12 stops reading at an empty segment; say so rather than report a truncated file.
-        if re.search(re.escape(terminator) + r"[\r\n ]*" + re.escape(terminator), text):
-            raise X12FileError(
-                [
-                    X12Problem(
-                        Location("ISA", 1), "the file contains an empty segment (two terminators)", "empty"
-                    )
-                ]
-            )
-
     def _reader_errors(self, errors: list[Any]) -> None:
-        for kind, _code, message, _value, _line in errors:
-            where = Location(self.current_id, self.position)
-            problem = X12Problem(where, str(message), "x12_" + str(kind))
-            if any(h in str(message) for h in HARMLESS):
+        for kind, code, message, _value, _line in errors:
+            check = classify(str(kind), str(code), str(message))
+            problem = X12Problem(
+                Location(self.current_id, self.position, check.element), check.message, check.type
+            )
+            if check.action == "own":
+                continue
+            if check.action == "warn":
                 self.warnings.append(problem)
-            elif kind in ("isa", "gs"):
+            elif check.action == "line" and self.claim is not None:
+                self.claim.warnings.append(problem)
+            elif check.action == "file":
                 self.file_problems.append(problem)
-            elif kind == "seg" and self.claim is not None and self.current_id != "HL":
+            elif check.action == "claim" and self.claim is not None:
                 self.claim.problems.append(problem)
             else:
                 self.tx_problems.append(problem)
@@ -309,15 +214,20 @@ class _Walker:
             self._end_transaction()
             return
         if sid in ("GE", "IEA"):
+            if self.set_open:
+                self._missing_se()
             return
         handler = getattr(self, f"_seg_{sid}", None)
         if handler is not None:
             handler(seg, Location(sid, self.position))
 
     def _start_transaction(self, seg: pyx12.segment.Segment) -> None:
+        if self.set_open:
+            self._missing_se()
         version = self._el(seg, 3)
         claim_type = VERSIONS.get(version)
         self._reset_transaction(self._el(seg, 2), claim_type or ClaimType.professional)
+        self.set_open = True
         self.position = 1
         if self._el(seg, 1) != "837" or claim_type is None:
             self.file_problems.append(
@@ -329,62 +239,67 @@ class _Walker:
                 )
             )
 
+    def _missing_se(self) -> None:
+        self.tx_problems.append(
+            X12Problem(
+                Location("ST", 1),
+                "this transaction set has no SE trailer, so its claims may be cut short",
+                "missing_se",
+            )
+        )
+        self._end_transaction()
+
     def _end_transaction(self) -> None:
         if self.claim is not None:
             self._close_claim()
         for claim in self.tx_claims:
             claim.problems.extend(self.tx_problems)
+            claim.warnings.extend(self.hierarchy.warnings)
         self.tx_claims = []
         self.zone = "header"
+        self.set_open = False
 
     def _seg_HL(self, seg: pyx12.segment.Segment, where: Location) -> None:
         if self.claim is not None:
             self._close_claim()
-        level = self._el(seg, 3)
-        if level == "20":
-            self.billing = _Entity("85")
-            self.zone = "billing"
-        elif level == "22":
-            self.subscriber = _Entity("IL")
-            self.patient = None
-            self.sbr09 = None
-            self.zone = "subscriber"
-        elif level == "23":
-            self.patient = _Entity("QC")
-            self.zone = "patient"
+        self.level = self.hierarchy.add(self._el(seg, 1), self._el(seg, 2), self._el(seg, 3), where.position)
+        self.zone = {"20": "billing", "22": "subscriber", "23": "patient"}.get(self.level.code, "unknown")
         self.entity = None
 
     def _seg_PRV(self, seg: pyx12.segment.Segment, where: Location) -> None:
-        if self.zone == "billing" and self._el(seg, 1) == "BI":
-            self.billing.values["taxonomy"] = (self._el(seg, 3), _at(where, 3))
+        if self.zone == "billing" and self.level is not None and self._el(seg, 1) == "BI":
+            self.level.billing.values["taxonomy"] = (self._el(seg, 3), _at(where, 3))
 
     def _seg_SBR(self, seg: pyx12.segment.Segment, where: Location) -> None:
-        if self.zone == "subscriber":
-            self.sbr09 = (self._el(seg, 9), _at(where, 9))
+        if self.zone == "subscriber" and self.level is not None and self.level.subscriber is not None:
+            self.level.subscriber.values["sbr09"] = (self._el(seg, 9), _at(where, 9))
         elif self.claim is not None:
             self.zone = "other_payer"  # 2320/2330: other payers' data, not this claim's
 
     def _seg_NM1(self, seg: pyx12.segment.Segment, where: Location) -> None:
         code = self._el(seg, 1)
-        entity = _Entity(code)
-        entity.values["kind"] = (self._el(seg, 2), _at(where, 2))
-        entity.values["last"] = (self._el(seg, 3), _at(where, 3))
-        entity.values["first"] = (self._el(seg, 4), _at(where, 4))
-        entity.values["id_qualifier"] = (self._el(seg, 8), _at(where, 8))
-        entity.values["id"] = (self._el(seg, 9), _at(where, 9))
+        values = {
+            "kind": (self._el(seg, 2), _at(where, 2)),
+            "last": (self._el(seg, 3), _at(where, 3)),
+            "first": (self._el(seg, 4), _at(where, 4)),
+            "id_qualifier": (self._el(seg, 8), _at(where, 8)),
+            "id": (self._el(seg, 9), _at(where, 9)),
+        }
+        level = self.level
+        owner = {
+            "billing": ("85", "billing"),
+            "subscriber": ("IL", "subscriber"),
+            "patient": ("QC", "patient"),
+        }
         self.entity = None
-        if self.zone == "billing" and code == "85":
-            self.billing.values.update(entity.values)
-            self.entity = self.billing
-        elif self.zone == "subscriber" and code == "IL":
-            self.subscriber.values.update(entity.values)
-            self.entity = self.subscriber
-        elif self.zone == "patient" and code == "QC" and self.patient is not None:
-            self.patient.values.update(entity.values)
-            self.entity = self.patient
+        if self.zone in owner and level is not None and code == owner[self.zone][0]:
+            entity: Entity | None = getattr(level, owner[self.zone][1])
+            if entity is not None:
+                entity.values.update(values)
+                self.entity = entity
         elif self.zone == "claim" and code == "77":
-            self.facility = entity
-            self.entity = entity
+            self.facility = Entity(code, dict(values))
+            self.entity = self.facility
         elif self.zone == "line":
             self.zone = "line_other"  # 2420 line-level providers
 
@@ -400,25 +315,43 @@ class _Walker:
                 self.entity.values[name] = (self._el(seg, i), _at(where, i))
 
     def _seg_REF(self, seg: pyx12.segment.Segment, where: Location) -> None:
-        if self.entity is self.billing and self._el(seg, 1) in ("EI", "SY"):
-            self.billing.values["tin"] = (self._el(seg, 2), _at(where, 2))
+        level, qualifier = self.level, self._el(seg, 1)
+        if level is not None and self.entity is level.billing and qualifier in ("EI", "SY"):
+            level.billing.values["tin"] = (self._el(seg, 2), _at(where, 2))
+        elif self.claim is not None and self.zone == "claim" and self.entity is None and qualifier == "F8":
+            # 2300 REF*F8: the payer's claim control number of the claim a replacement or void changes.
+            self.claim.put("payer_claim_control_number", self._el(seg, 2), _at(where, 2))
 
     def _seg_DMG(self, seg: pyx12.segment.Segment, where: Location) -> None:
-        if self.entity is not None and self.entity in (self.subscriber, self.patient):
+        level = self.level
+        if self.entity is not None and level is not None and self.entity in (level.subscriber, level.patient):
             self.entity.values["birth_date"] = (self._el(seg, 2), _at(where, 2))
 
     def _seg_CLM(self, seg: pyx12.segment.Segment, where: Location) -> None:
         if self.claim is not None:
             self._close_claim()
-        claim = ParsedClaim(self.transaction, where, self.claim_type, self._el(seg, 1) or None)
+        claim_id = self._el(seg, 1).strip()
+        claim = ParsedClaim(self.transaction, where, self.claim_type, claim_id or None)
         self.claim = claim
         self.zone = "claim"
         self.entity = None
         self.facility = None
         self.line = None
         self.stay = {}
-        self.patient_status = None
         self.line_dates = {}
+        self.separator_uses = []
+        level = self.level
+        if level is None or level.code not in ("22", "23"):
+            claim.problem(
+                None,
+                where,
+                "a claim (CLM) belongs under a subscriber (HL 22) or patient (HL 23) level",
+                "hierarchy",
+            )
+            claim.placed = False
+        elif level.problems:
+            claim.problems.extend(level.problems)
+            claim.placed = False
         claim.put("partner_claim_id", self._el(seg, 1), _at(where, 1))
         claim.put("client_id", self.client_id, where)
         claim.put("claim_type", self.claim_type.value, where)
@@ -466,8 +399,8 @@ class _Walker:
                     self.stay["statement_to"] = (end, _at(where, 3))
 
     def _seg_CL1(self, seg: pyx12.segment.Segment, where: Location) -> None:
-        if self.zone == "claim":
-            self.patient_status = self._el(seg, 3)
+        if self.zone == "claim" and self.claim is not None and self._el(seg, 3):
+            self.claim.put("discharge_status", self._el(seg, 3), _at(where, 3))
 
     def _seg_HI(self, seg: pyx12.segment.Segment, where: Location) -> None:
         claim = self.claim
@@ -479,6 +412,14 @@ class _Walker:
             if len(parts) < 2:
                 continue
             qualifier, code = parts[0], parts[1]
+            if qualifier == "DR":  # 837I 2300 HI: the diagnosis related group the hospital billed
+                if "drg" in claim.data:
+                    claim.problem(
+                        "drg", Location("HI", where.position, f"HI{i:02d}-1"), "a claim has one MS-DRG", "drg"
+                    )
+                else:
+                    claim.put("drg", code, Location("HI", where.position, f"HI{i:02d}-2"))
+                continue
             code_set = PRINCIPAL.get(qualifier) or OTHER.get(qualifier)
             if code_set is None:
                 continue  # admitting, reason for visit, occurrence, value, condition codes: not needed
@@ -512,17 +453,21 @@ class _Walker:
             return
         self._procedure(claim, i, seg, 1, where)
         self._amount(claim, f"lines[{i}].charge", seg, 2, where)
+        self._unit_of_measure(claim, i, seg, 3, where)
         self._amount(claim, f"lines[{i}].units", seg, 4, where)
         if self._el(seg, 5):
             claim.put(f"lines[{i}].place_of_service", self._el(seg, 5), _at(where, 5))
         pointers = [p for p in self._composite(claim, f"lines[{i}].diagnosis_pointers", seg, 7, where) if p]
-        if pointers:
-            if all(p.isdigit() for p in pointers):
-                claim.put(f"lines[{i}].diagnosis_pointers", [int(p) for p in pointers], _at(where, 7))
-            else:
-                claim.problem(
-                    f"lines[{i}].diagnosis_pointers", _at(where, 7), "diagnosis pointers are numbers 1-12"
-                )
+        if pointers and all(p.isdigit() for p in pointers):
+            claim.put(f"lines[{i}].diagnosis_pointers", [int(p) for p in pointers], _at(where, 7))
+        elif pointers:  # e.g. "1.00": not a pointer, and not worth a refused claim
+            claim.warn(
+                f"lines[{i}].diagnosis_pointers",
+                _at(where, 7),
+                "diagnosis pointers are whole numbers 1-12; this line's pointers were left out: Parley does "
+                "not need them to price or negotiate the bill",
+                "diagnosis_pointer",
+            )
 
     def _seg_SV2(self, seg: pyx12.segment.Segment, where: Location) -> None:
         claim, i = self.claim, self.line
@@ -532,111 +477,31 @@ class _Walker:
         if self._el(seg, 2):
             self._procedure(claim, i, seg, 2, where)
         self._amount(claim, f"lines[{i}].charge", seg, 3, where)
+        self._unit_of_measure(claim, i, seg, 4, where)
         self._amount(claim, f"lines[{i}].units", seg, 5, where)
 
     def _seg_LIN(self, seg: pyx12.segment.Segment, where: Location) -> None:
         if self.claim is not None and self.line is not None and self._el(seg, 2) == "N4":
             self.claim.put(f"lines[{self.line}].ndc", self._el(seg, 3), _at(where, 3))
 
-    # --- closing a claim -------------------------------------------------------------------------------
-
     def _close_claim(self) -> None:
         claim = self.claim
         assert claim is not None
         self.claim = None
         self.line = None
-        self._provider(claim)
-        self._facility(claim)
-        self._patient(claim)
-        self._stay(claim)
-        if self.line_of_business is not None:
-            claim.put("line_of_business", self.line_of_business.value, claim.location)
-        elif self.sbr09 is not None and self.sbr09[0] in LINES_OF_BUSINESS:
-            claim.put("line_of_business", LINES_OF_BUSINESS[self.sbr09[0]].value, self.sbr09[1])
-        if not claim.data["lines"]:
-            claim.problem("lines", claim.location, "the claim has no service line (LX)", "no_lines")
+        if self.separator_uses:
+            first = self.separator_uses[0]
+            claim.warn(
+                None,
+                first,
+                f"{len(self.separator_uses)} composite(s) of this claim, from {first.element} on, are "
+                f"written with '{self.partner_separator}' while ISA16 declares '{self.sep}'; they were read "
+                f"with '{self.partner_separator}' as this partner's setting says",
+                "component_separator_setting",
+            )
+        close_claim(claim, self.level, self.facility, self.stay, self.line_dates, self.line_of_business)
         self.claims.append(claim)
         self.tx_claims.append(claim)
-
-    def _provider(self, claim: ParsedClaim) -> None:
-        values = self.billing.values
-        for path, name in (
-            ("provider.npi", "id"),
-            ("provider.tin", "tin"),
-            ("provider.taxonomy", "taxonomy"),
-        ):
-            if name in values and values[name][0]:
-                claim.put(path, *values[name])
-        if "id" not in values:
-            claim.problem("provider", claim.location, "no billing provider (2010AA NM1*85)", "missing")
-        provider_name = _name(self.billing)
-        if provider_name:
-            claim.put("provider.name", provider_name, values["last"][1])
-        self._address(claim, "provider.address", self.billing)
-
-    def _facility(self, claim: ParsedClaim) -> None:
-        source = self.facility if self.facility is not None and "state" in self.facility.values else None
-        entity = source or self.billing
-        for name in ("state", "zip"):
-            if name in entity.values:
-                claim.put(f"facility.{name}", *entity.values[name])
-        if source is not None or claim.claim_type is ClaimType.institutional:
-            npi = entity.get("id")
-            if npi and npi[0] and entity.values.get("id_qualifier", ("", None))[0] == "XX":
-                claim.put("facility.npi", *npi)
-            facility_name = _name(entity)
-            if facility_name:
-                claim.put("facility.name", facility_name, entity.values["last"][1])
-        self._address(claim, "facility.address", entity)
-
-    def _address(self, claim: ParsedClaim, path: str, entity: _Entity) -> None:
-        if all(k in entity.values for k in ("line1", "city", "state", "zip")):
-            for part in ("line1", "line2", "city", "state", "zip"):
-                if part in entity.values:
-                    claim.put(f"{path}.{part}", *entity.values[part])
-
-    def _patient(self, claim: ParsedClaim) -> None:
-        person = (
-            self.patient if self.patient is not None and "last" in self.patient.values else self.subscriber
-        )
-        if "last" not in person.values:
-            return
-        for path, name in (("last_name", "last"), ("first_name", "first")):
-            if person.values[name][0]:
-                claim.put(f"patient.{path}", *person.values[name])
-        member = self.subscriber.get("id")
-        if member and member[0]:
-            claim.put("patient.member_id", *member)
-        born = person.get("birth_date")
-        if born:
-            parsed = _parse_date(born[0])
-            if parsed is None:
-                claim.problem("patient.birth_date", born[1], "a date is CCYYMMDD", "date")
-            else:
-                claim.put("patient.birth_date", parsed.isoformat(), born[1])
-
-    def _stay(self, claim: ParsedClaim) -> None:
-        statement = self.stay.get("statement")
-        if "admission_date" in self.stay:
-            admitted, where = self.stay["admission_date"]
-            claim.put("admission_date", admitted.isoformat(), where)
-            if "statement_to" in self.stay and self.patient_status != "30":  # 30: still a patient
-                claim.put(
-                    "discharge_date", self.stay["statement_to"][0].isoformat(), self.stay["statement_to"][1]
-                )
-        for i in range(len(claim.data["lines"])):
-            if self.line_dates.get(i):
-                continue
-            if claim.claim_type is ClaimType.institutional and statement is not None:
-                # 837I lines may omit DTP*472; the statement period's first day stands in.
-                claim.put(f"lines[{i}].service_date", statement[0].isoformat(), statement[1])
-            else:
-                claim.problem(
-                    f"lines[{i}].service_date",
-                    claim.locate(f"lines[{i}]"),
-                    "the service line has no date of service (DTP*472)",
-                    "missing",
-                )
 
     # --- elements --------------------------------------------------------------------------------------
 
@@ -654,15 +519,22 @@ class _Walker:
         parts = [e.value for e in seg.elements[i - 1].elements]
         if len(parts) == 1:
             for alt in _SEPARATOR_CANDIDATES:
-                if alt in self.reserved or alt not in parts[0]:
+                if (alt in self.reserved and alt != self.repetition) or alt not in parts[0]:
                     continue
                 pieces = parts[0].split(alt)
                 if len(pieces) > 1 and re.fullmatch(r"[A-Z0-9]{1,3}", pieces[0]):
+                    if alt == self.partner_separator and alt != self.repetition:
+                        self.separator_uses.append(_at(where, i))
+                        return pieces
+                    declared = (
+                        " (and '{alt}' is its repetition separator, ISA11)" if alt == self.repetition else ""
+                    )
                     claim.problem(
                         path,
                         _at(where, i),
                         f"this composite is written with '{alt}' but the interchange declares '{self.sep}' "
-                        f"(ISA16) as its component separator; Parley will not guess which one is meant",
+                        f"(ISA16) as its component separator{declared.format(alt=alt)}; Parley will not "
+                        "guess which one is meant",
                         "component_separator",
                     )
                     return []
@@ -695,6 +567,30 @@ class _Walker:
                 where.segment, where.position, f"{ref}-{k + 3}"
             )
 
+    def _unit_of_measure(
+        self, claim: ParsedClaim, i: int, seg: pyx12.segment.Segment, element: int, where: Location
+    ) -> None:
+        code, path, segment = self._el(seg, element), f"lines[{i}].unit_of_measure", seg.get_seg_id()
+        known = UNITS_OF_MEASURE[segment]
+        if code in known:
+            if known[code] is not UnitOfMeasure.units:  # units is the default: most lines need no entry
+                claim.put(path, known[code].value, _at(where, element))
+        elif not code:  # required by the guide; the units are counted as units, as before it was read
+            claim.warn(
+                path,
+                _at(where, element),
+                "the unit of measure is missing; the line's units were read as units (UN), not minutes",
+                "unit_of_measure_missing",
+            )
+        else:
+            claim.problem(
+                path,
+                _at(where, element),
+                "the unit of measure is "
+                + ("UN (units) or MJ (minutes)" if segment == "SV1" else "UN (units) or DA (days)"),
+                "unit_of_measure",
+            )
+
     def _amount(
         self, claim: ParsedClaim, path: str, seg: pyx12.segment.Segment, i: int, where: Location
     ) -> None:
@@ -715,72 +611,11 @@ class _Walker:
         elif form != "D8":
             claim.problem(path, _at(where, 2), "a date is given as D8, RD8 or DT", "date_format")
             return None
-        parsed = _parse_date(value)
+        parsed = parse_date(value)
         if parsed is None:
             claim.problem(path, _at(where, 3), "a date is CCYYMMDD", "date")
         return parsed
 
 
-@functools.lru_cache(maxsize=4096)
-def _path_parts(path: str) -> tuple[str, ...]:
-    return tuple(re.findall(r"[^.\[\]]+|\[\d+\]", path))
-
-
 def _at(where: Location, i: int) -> Location:
     return Location(where.segment, where.position, f"{where.segment}{i:02d}")
-
-
-def _name(entity: _Entity) -> str | None:
-    last = entity.values.get("last", ("", None))[0]
-    first = entity.values.get("first", ("", None))[0]
-    if not last:
-        return None
-    return f"{last}, {first}" if first and entity.values.get("kind", ("", None))[0] == "1" else last
-
-
-def _parse_date(value: str) -> date | None:
-    if len(value) != 8 or not value.isdigit() or not value.isascii():
-        return None
-    try:
-        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
-    except ValueError:
-        return None
-
-
-def located(claim: ParsedClaim, errors: list[dict[str, Any]]) -> list[X12Problem]:
-    """Errors named by field (bill model, claim rules, receiving) placed on the claim's segments."""
-    placed: dict[tuple[Location, str], X12Problem] = {}
-    for e in errors:
-        if any(e["field"] == r or e["field"].startswith((r + ".", r + "[")) for r in claim.reported):
-            continue  # already said, where the file was read
-        where = claim.locate(e["field"])
-        # One value can feed two fields (an 837I's billing NPI is also its facility's): say it once.
-        placed.setdefault(
-            (where, e["message"]), X12Problem(where, e["message"], e.get("type", "value_error"), e["field"])
-        )
-    return list(placed.values())
-
-
-def submission_of(index: int, claim: ParsedClaim) -> Submission:
-    """The claim as a bill to receive, or every problem found in it, each placed on its segment.
-
-    An NPI whose check digit is wrong does not stop an 837 claim: the file is the provider's claim as
-    billed, relayed by a partner who cannot correct the provider's NPI, and refusing it would drop the
-    bill out of cost containment. The claim is kept and the NPI named in its warnings, by segment. (A
-    JSON bill, which the partner's own system assembles, is refused instead.)
-    """
-    errors = [p.as_dict() for p in claim.problems]
-    try:
-        bill = BillIn.model_validate(claim.data, context={NPI_CHECK_DIGIT: "warn"})
-    except ValidationError as exc:
-        errors += [p.as_dict() for p in located(claim, validation_errors(exc.errors()))]
-        return Submission(index, None, errors, claim.claim_id)
-    if errors:
-        return Submission(index, None, errors, claim.claim_id)
-    unchecked = [
-        {"field": path, "message": f"{NPI_CHECK_DIGIT_MESSAGE}: kept as sent", "type": "npi_check_digit"}
-        for path, npi in (("provider.npi", bill.provider.npi), ("facility.npi", bill.facility.npi))
-        if npi is not None and not npi_check_digit_ok(npi)
-    ]
-    warnings = [p.as_dict() for p in located(claim, unchecked)]
-    return Submission(index, bill, [], claim.claim_id, warnings)

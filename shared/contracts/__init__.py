@@ -55,6 +55,7 @@ from shared.contracts.common import (
     QuickPayTerms,
     Signer,
     Topic,
+    UnitOfMeasure,
     dead_letter_topic,
 )
 from shared.contracts.envelope import (
@@ -150,6 +151,7 @@ __all__ = [
     "Signer",
     "TermsConfirmedV1",
     "Topic",
+    "UnitOfMeasure",
     "UnknownEventError",
     "UsualAndCustomaryV2",
     "WideningStepV2",

@@ -62,6 +62,12 @@ class BillReceivedV1(Payload):
     diagnoses_icd9: list[str] = Field(default_factory=list)
     # Minimum necessary patient reference, for the settlement agreement and the duplicate-payment check.
     patient: PatientRef | None = None
+    drg: str | None = Field(
+        default=None, description="MS-DRG the provider billed (3 digits; X12 837I HI*DR), if any."
+    )
+    discharge_status: str | None = Field(
+        default=None, description="UB-04 patient discharge status (2 digits; X12 CL103), e.g. 02 transfer."
+    )
 
     @property
     def pricing_jurisdiction(self) -> str:

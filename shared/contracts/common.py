@@ -61,6 +61,13 @@ class LineOfBusiness(StrEnum):
     auto = "auto"
 
 
+class UnitOfMeasure(StrEnum):
+    """What a line's ``units`` count (X12 SV103 / SV204)."""
+
+    units = "units"  # UN (and DA, days, on an institutional line): services, items or days
+    minutes = "minutes"  # MJ: anesthesia time; time units = minutes / 15
+
+
 class Party(StrEnum):
     payer = "payer"  # Parley's client side
     provider = "provider"
@@ -108,6 +115,9 @@ class BillLineV1(BaseModel):
     service_date: date
     place_of_service: str | None = None
     ndc: str | None = None
+    # Added after the first release (default: what every earlier event meant). An anesthesia line in
+    # minutes keeps its minutes here; pricing turns them into time units, never units × a unit price.
+    unit_of_measure: UnitOfMeasure = UnitOfMeasure.units
 
 
 class PricedLineV1(BaseModel):

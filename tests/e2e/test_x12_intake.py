@@ -189,7 +189,7 @@ async def test_replacement_and_void_by_claim_frequency(http: httpx.AsyncClient, 
         (b"", "ISA"),
         (b"\x00\xff\xfe garbage", "ISA"),
         (b"ISA*00*" + b"x" * 200, "ISA"),
-        (x12_interchange(x12_claim("X")).replace("IEA*1*", "IEA*7*").encode(), "IEA"),
+        (x12_interchange(x12_claim("X")).replace("LX*1~", "~LX*1~").encode(), "ISA"),  # an empty segment
     ],
 )
 async def test_an_unreadable_file_is_422_and_stores_nothing(
