@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.agreements import lifecycle, links
@@ -38,11 +38,12 @@ from shared.service import SessionDep, TxDep, runtime_of
 router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 idempotency = Idempotency(idempotency_keys)
 STAFF = "staff"  # the acting person, until internal access identifies them
+AgreementId = Annotated[uuid.UUID, Path(description="The agreement's id.")]
 PDF = {"content": {"application/pdf": {}}, "description": "The PDF."}
 
 
 async def _agreement(
-    repository: AgreementRepository, agreement_id: uuid.UUID, *, lock: bool = False
+    repository: AgreementRepository, agreement_id: AgreementId, *, lock: bool = False
 ) -> Agreement:
     found = await repository.get(agreement_id, for_update=lock)
     if found is None:
@@ -53,12 +54,12 @@ async def _agreement(
 @router.get("", response_model=AgreementList, summary="List agreements")
 async def list_agreements(
     session: SessionDep,
-    bill_id: uuid.UUID | None = None,
-    case_id: uuid.UUID | None = None,
-    client_id: str | None = None,
-    status: AgreementStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    bill_id: Annotated[uuid.UUID | None, Query(description="Only this bill's agreement.")] = None,
+    case_id: Annotated[uuid.UUID | None, Query(description="Only this negotiation case's agreement.")] = None,
+    client_id: Annotated[str | None, Query(description="Only this client's agreements.")] = None,
+    status: Annotated[AgreementStatus | None, Query(description="Only agreements in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Agreements to skip (paging).")] = 0,
 ) -> AgreementList:
     """Agreements, newest first, filtered by bill, case, client or status
     (``sent``, ``countersigning``, ``executed``, ``declined``, ``expired``)."""
@@ -135,7 +136,7 @@ async def verify(request: Request, session: SessionDep) -> VerifyOut:
 
 
 @router.get("/{agreement_id}", response_model=AgreementOut, summary="Read an agreement")
-async def get_agreement(agreement_id: uuid.UUID, session: SessionDep) -> AgreementOut:
+async def get_agreement(agreement_id: AgreementId, session: SessionDep) -> AgreementOut:
     """The agreement with its recipients (who signed, when, as whom) and every step of its trail."""
     return AgreementOut.model_validate(await _agreement(AgreementRepository(session), agreement_id))
 
@@ -146,7 +147,7 @@ async def get_agreement(agreement_id: uuid.UUID, session: SessionDep) -> Agreeme
     response_class=Response,
     responses={200: PDF, 404: {"description": "No such agreement, or it predates stored documents."}},
 )
-async def get_document(agreement_id: uuid.UUID, session: SessionDep) -> Response:
+async def get_document(agreement_id: AgreementId, session: SessionDep) -> Response:
     """The executed, sealed copy once executed; before that the document as sent. ``X-Document-SHA256``
     carries its hash and ``X-Document-Kind`` says which (``executed`` or ``original``)."""
     repository = AgreementRepository(session)
@@ -176,7 +177,7 @@ async def get_document(agreement_id: uuid.UUID, session: SessionDep) -> Response
         409: {"description": "Not executed yet."},
     },
 )
-async def get_certificate(agreement_id: uuid.UUID, session: SessionDep) -> Response:
+async def get_certificate(agreement_id: AgreementId, session: SessionDep) -> Response:
     """A PDF naming the document, its SHA-256 as sent and as executed, the sealing certificate, and every
     step with time, IP and user agent. 409 until the agreement is executed."""
     repository = AgreementRepository(session)
@@ -205,8 +206,8 @@ async def get_certificate(agreement_id: uuid.UUID, session: SessionDep) -> Respo
     },
 )
 async def reissue_link(
-    agreement_id: uuid.UUID,
-    role: RecipientRole,
+    agreement_id: AgreementId,
+    role: Annotated[RecipientRole, Path(description="provider or countersigner.")],
     request: Request,
     tx: TxDep,
     idempotency_key: IdempotencyKey = None,
@@ -261,7 +262,7 @@ async def reissue_link(
     responses={404: {"description": "No such agreement."}, 409: {"description": "Not open, or in the past."}},
 )
 async def move_deadline(
-    agreement_id: uuid.UUID, body: DeadlineIn, tx: TxDep, idempotency_key: IdempotencyKey = None
+    agreement_id: AgreementId, body: DeadlineIn, tx: TxDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Move an open agreement's signing deadline (``expires_at``, with a time zone): every live link and
     the expiry move with it. 409 if the agreement is no longer open or the time is not in the future."""

@@ -20,11 +20,11 @@ class StepOut(BaseModel):
         "link_reissued, deadline_moved"
     )
     actor: str = Field(description="Who: the signer's name, a staff user, or parley.")
-    at: datetime
+    at: datetime = Field(description="When (UTC).")
     role: str | None = Field(description="The recipient's role for a signer's step.")
     ip: str | None = Field(description="Source IP of a signer's step.")
     user_agent: str | None = Field(description="Browser of a signer's step.")
-    detail: str | None
+    detail: str | None = Field(description="What else the step records (template, reason, hash, title).")
 
 
 class RecipientOut(BaseModel):
@@ -33,11 +33,11 @@ class RecipientOut(BaseModel):
     order: int = Field(description="1 signs first (the provider), then 2 (the payer's countersigner).")
     role: RecipientRole
     name: str = Field(description="Who is asked to sign.")
-    email: str | None
-    title: str | None
+    email: str | None = Field(description="Where the invitation went, if anywhere.")
+    title: str | None = Field(description="The title the recipient was asked to sign with.")
     status: RecipientStatus
-    viewed_at: datetime | None
-    signed_at: datetime | None
+    viewed_at: datetime | None = Field(description="First view of the signing page.")
+    signed_at: datetime | None = Field(description="When they signed.")
     signed_name: str | None = Field(description="The name the signer typed.")
     signed_title: str | None = Field(description="The title the signer typed.")
 
@@ -45,41 +45,41 @@ class RecipientOut(BaseModel):
 class AgreementOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
-    partner_claim_id: str | None
-    provider_npi: str
-    provider_tin: str
-    provider_name: str | None
+    id: uuid.UUID = Field(description="The agreement's id (also the document id).")
+    case_id: uuid.UUID = Field(description="The negotiation case it settles.")
+    bill_id: uuid.UUID = Field(description="The bill.")
+    client_id: str = Field(description="The payer (client).")
+    partner_claim_id: str | None = Field(description="The partner's claim number (case.agreed v2).")
+    provider_npi: str = Field(description="Provider NPI.")
+    provider_tin: str = Field(description="Provider TIN.")
+    provider_name: str | None = Field(description="Provider name.")
     billed: Decimal = Field(description="Billed charges, dollars.")
     agreed_amount: Decimal = Field(description="Settlement amount, dollars.")
     status: AgreementStatus
     template_id: str | None = Field(description="parley (shipped) or client:<client id>.")
-    template_version: int | None
+    template_version: int | None = Field(description="The template version the document was made from.")
     document_sha256: str | None = Field(description="SHA-256 of the PDF as sent.")
     executed_sha256: str | None = Field(description="SHA-256 of the executed, sealed PDF.")
-    sent_at: datetime | None
+    sent_at: datetime | None = Field(description="When the links went out.")
     expires_at: datetime | None = Field(description="Signing deadline: every link expires then.")
     signed_at: datetime | None = Field(description="When the provider signed.")
     signer_name: str | None = Field(description="The provider's signer, as typed.")
-    signer_title: str | None
-    executed_at: datetime | None
-    ended_at: datetime | None
+    signer_title: str | None = Field(description="The provider's signer's title, as typed.")
+    executed_at: datetime | None = Field(description="When the countersignature executed it.")
+    ended_at: datetime | None = Field(description="When it was executed, declined or expired.")
     end_reason: str | None = Field(description="Why it ended: executed, the decline reason, or the deadline.")
-    recipients: list[RecipientOut]
-    steps: list[StepOut]
+    recipients: list[RecipientOut] = Field(description="Who signs, in order.")
+    steps: list[StepOut] = Field(description="The trail: every step with time, actor, IP and user agent.")
 
 
 class AgreementList(BaseModel):
-    items: list[AgreementOut]
+    items: list[AgreementOut] = Field(description="Agreements, newest first.")
 
 
 class LinkOut(BaseModel):
     role: RecipientRole
     url: str = Field(description="The new signing link. Shown once: only its hash is stored.")
-    expires_at: datetime
+    expires_at: datetime = Field(description="The link expires then (the signing deadline).")
     emailed: bool = Field(description="Whether an invitation with the link went to the recipient's e-mail.")
 
 
@@ -95,23 +95,23 @@ class TemplateOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     template_id: str = Field(description="parley (shipped) or client:<client id>.")
-    client_id: str | None
-    version: int
+    client_id: str | None = Field(description="The client whose form it is (none for Parley's).")
+    version: int = Field(description="1, 2, …: the newest is used for new agreements.")
     sha256: str = Field(description="SHA-256 of the typst source.")
-    note: str | None
-    uploaded_by: str
-    created_at: datetime
+    note: str | None = Field(description="What changed, as the uploader said.")
+    uploaded_by: str = Field(description="Who uploaded it (parley for the shipped template).")
+    created_at: datetime = Field(description="When it was uploaded.")
 
 
 class TemplateList(BaseModel):
-    items: list[TemplateOut]
+    items: list[TemplateOut] = Field(description="Template versions, by template and version.")
 
 
 class SignatoryOut(BaseModel):
     role: RecipientRole
-    name: str | None
-    title: str | None
-    signed_at: datetime | None
+    name: str | None = Field(description="The name the signer typed.")
+    title: str | None = Field(description="The title the signer typed.")
+    signed_at: datetime | None = Field(description="When they signed.")
 
 
 class VerifyOut(BaseModel):
@@ -124,5 +124,5 @@ class VerifyOut(BaseModel):
     agreement_id: uuid.UUID | None = Field(description="Which agreement the document is (or claims to be).")
     matches_stored_copy: bool = Field(description="Byte for byte the executed copy Parley stored.")
     sealed_by: str | None = Field(description="Subject of the sealing certificate.")
-    sealed_at: datetime | None
+    sealed_at: datetime | None = Field(description="The signing time in the seal.")
     signatories: list[SignatoryOut] = Field(description="Who signed that agreement, per Parley's records.")

@@ -13,10 +13,10 @@ Answers: 404 unknown or revoked link, 410 expired, 409 already signed / declined
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from pathlib import Path as FilePath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -32,12 +32,13 @@ from shared.service import TxDep, runtime_of
 
 router = APIRouter(tags=["signing (public, by link)"])
 
+Token = Annotated[str, Path(description="The link's token, from the invitation.")]
 FORM_MAX_BYTES = 16 * 1024
 NAME_MAX = 200
 REASON_MAX = 2000
 
 _pages = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "pages"), autoescape=select_autoescape(["html"])
+    loader=FileSystemLoader(FilePath(__file__).parent / "pages"), autoescape=select_autoescape(["html"])
 )
 
 _HEADERS = {
@@ -101,7 +102,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 @router.get("/sign/{token}", response_class=HTMLResponse, summary="The signing page (public, by link)")
-async def signing_page(token: str, request: Request, tx: TxDep) -> Response:
+async def signing_page(token: Token, request: Request, tx: TxDep) -> Response:
     """The agreement's terms and document and, when it is this recipient's turn, the form to sign or
     decline. The first view by each recipient emits ``agreement.viewed``. 404 unknown or revoked link,
     410 expired; an agreement already signed by this recipient, declined or ended answers 409."""
@@ -117,7 +118,7 @@ async def signing_page(token: str, request: Request, tx: TxDep) -> Response:
 
 
 @router.get("/sign/{token}/document", summary="The agreement's PDF (public, by link)")
-async def signing_document(token: str, tx: TxDep) -> Response:
+async def signing_document(token: Token, tx: TxDep) -> Response:
     """The document as sent, or the executed copy once both parties signed. 404 unknown link, 410 expired."""
     try:
         opened = await open_link(tx.session, token, now=datetime.now(UTC), for_update=False)
@@ -133,7 +134,7 @@ async def signing_document(token: str, tx: TxDep) -> Response:
 
 
 @router.post("/sign/{token}", response_class=HTMLResponse, summary="Sign (public, by link)")
-async def sign_by_link(token: str, request: Request, tx: TxDep) -> Response:
+async def sign_by_link(token: Token, request: Request, tx: TxDep) -> Response:
     """Form fields: ``consent=yes`` (required: ESIGN/UETA consent), ``signer_name`` (required, up to 200),
     ``signer_title`` (up to 200). The countersignature executes the agreement: the signatures are
     stamped into the document, which is sealed, stored with its SHA-256 and a certificate of completion.
@@ -170,7 +171,7 @@ async def sign_by_link(token: str, request: Request, tx: TxDep) -> Response:
 
 
 @router.post("/sign/{token}/decline", response_class=HTMLResponse, summary="Decline (public, by link)")
-async def decline_by_link(token: str, request: Request, tx: TxDep) -> Response:
+async def decline_by_link(token: Token, request: Request, tx: TxDep) -> Response:
     """Form field ``reason`` (required, up to 2000 characters): emits ``agreement.declined`` and the case
     goes back to negotiation with the reason. 404/410/409 as for the page; 413; 422 without a reason."""
     now = datetime.now(UTC)

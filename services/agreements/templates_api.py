@@ -4,22 +4,36 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from services.agreements import templates
+from services.agreements.models import idempotency_keys
 from services.agreements.schemas import TemplateList, TemplateOut
 from shared.errors import NotFound, Unprocessable
+from shared.idempotency import Idempotency, IdempotencyKey, fingerprint
 from shared.service import SessionDep, TxDep, runtime_of
 
 router = APIRouter(prefix="/v1/agreements/templates", tags=["agreement templates"])
+idempotency = Idempotency(idempotency_keys)
 UPLOADER = "admin"  # the acting admin, until internal access identifies them
 
-ClientId = Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+ClientId = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="The client whose form this is; its agreements use the newest version.",
+    ),
+]
 
 
 @router.get("", response_model=TemplateList, summary="List agreement templates")
-async def list_templates(session: SessionDep, client_id: str | None = None) -> TemplateList:
+async def list_templates(
+    session: SessionDep,
+    client_id: Annotated[str | None, Query(description="Only this client's templates.")] = None,
+) -> TemplateList:
     """Every version of Parley's shipped template (``parley``) and of each client's form
     (``client:<client id>``); ``client_id`` keeps one client's. Intended roles: admin, supervisor, auditor."""
     rows = await templates.list_templates(session, client_id)
@@ -39,8 +53,14 @@ async def list_templates(session: SessionDep, client_id: str | None = None) -> T
     },
 )
 async def upload_template(
-    request: Request, tx: TxDep, client_id: ClientId, note: str | None = None
-) -> TemplateOut:
+    request: Request,
+    tx: TxDep,
+    client_id: ClientId,
+    note: Annotated[
+        str | None, Query(max_length=500, description="What changed, for the version list.")
+    ] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """The body is a typst template (UTF-8 text) reading ``#let data = json(bytes(sys.inputs.data))``;
     see the README for the data it receives. It becomes the next version of ``client:<client_id>`` and is
     used for that client's agreements from now on. It is compiled at once with sample data (complete and
@@ -54,10 +74,20 @@ async def upload_template(
             errors=[{"field": "body", "message": "empty", "type": "missing"}],
         )
     limit = runtime_of(request).settings.agreements_max_document_bytes  # type: ignore[attr-defined]
-    row = await templates.upload(
-        tx.session, client_id=client_id, source=source, note=note, uploaded_by=UPLOADER, max_bytes=limit
+
+    async def apply() -> tuple[int, TemplateOut]:
+        row = await templates.upload(
+            tx.session, client_id=client_id, source=source, note=note, uploaded_by=UPLOADER, max_bytes=limit
+        )
+        return 201, TemplateOut.model_validate(row)
+
+    return await idempotency.run(
+        tx.session,
+        key=idempotency_key,
+        scope="POST /v1/agreements/templates",
+        request_hash=fingerprint(client_id, note or "", source),
+        action=apply,
     )
-    return TemplateOut.model_validate(row)
 
 
 @router.get(
@@ -66,7 +96,11 @@ async def upload_template(
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}, 404: {"description": "No such version."}},
 )
-async def template_source(template_id: str, version: int, session: SessionDep) -> Response:
+async def template_source(
+    template_id: Annotated[str, Path(description="parley, or client:<client id>.")],
+    version: Annotated[int, Path(ge=1, description="The version number (1 is the first).")],
+    session: SessionDep,
+) -> Response:
     """The typst source of one version (``parley`` or ``client:<client id>``), with ``X-Template-SHA256``."""
     row = await templates.get_version(session, template_id, version)
     if row is None:
