@@ -24,6 +24,7 @@ Pure functions.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 
 from services.pricing.models import MueLimit, PtpEdit, RelativeValue
@@ -155,10 +156,13 @@ def duplicates(lines: Sequence[BillLineV1]) -> list[FindingV2]:
     return findings
 
 
-def _active(edit: PtpEdit, line: BillLineV1) -> bool:
-    return edit.effective_from <= line.service_date and (
-        edit.deleted_on is None or line.service_date < edit.deleted_on
-    )
+def in_effect(edit: PtpEdit, on: date) -> bool:
+    """NCCI: an edit applies to services on or after its effective date and before its deletion date.
+
+    A pair deleted and later added again has one row per period; a deletion date equal to the effective
+    date means the edit never applied.
+    """
+    return edit.effective_from <= on and (edit.deleted_on is None or on < edit.deleted_on)
 
 
 def _bypasses(line: BillLineV1) -> set[str]:
@@ -169,14 +173,17 @@ def _bypasses(line: BillLineV1) -> set[str]:
 
 
 def ncci(lines: Sequence[BillLineV1], edits: Sequence[PtpEdit]) -> list[FindingV2]:
-    by_pair = {(e.column1, e.column2): e for e in edits}
+    by_pair: dict[tuple[str, str], list[PtpEdit]] = {}
+    for e in edits:
+        by_pair.setdefault((e.column1, e.column2), []).append(e)
     findings = []
     for col2 in lines:
         for col1 in lines:
             if col1 is col2 or col1.service_date != col2.service_date:
                 continue
-            edit = by_pair.get((col1.procedure_code or "", col2.procedure_code or ""))
-            if edit is None or edit.modifier_indicator == "9" or not _active(edit, col2):
+            periods = by_pair.get((col1.procedure_code or "", col2.procedure_code or ""), [])
+            edit = next((e for e in periods if in_effect(e, col2.service_date)), None)
+            if edit is None or edit.modifier_indicator == "9":
                 continue
             pair = (
                 f"NCCI PTP edit {edit.column1}/{edit.column2} (effective {edit.effective_from}, "

@@ -118,6 +118,13 @@ async def _driver(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
+async def copy_rows(session: AsyncSession, table: str, records: Sequence[tuple[Any, ...]]) -> None:
+    """COPY records into a table of this transaction (a temporary one by its bare name): the fast path."""
+    if records:
+        driver = await _driver(session)
+        await driver.copy_records_to_table(table, records=records)
+
+
 async def create_staging(session: AsyncSession) -> None:
     """A temporary table (this transaction only) where a file load stages each batch before folding."""
     await session.execute(

@@ -89,7 +89,10 @@ class LoadOut(BaseModel):
     rows_loaded: int
     rows_rejected: int
     rejections: list[dict[str, str]] = Field(description="The first rejected rows with the reason each.")
-    notes: list[str]
+    notes: list[str] = Field(
+        description="What the person loading should know: the encoding when it was not UTF-8, the sheet "
+        "read, values kept out on purpose (placeholders, expired or derived rates…) with their counts."
+    )
 
 
 class LoadRecordOut(BaseModel):
@@ -104,4 +107,8 @@ class LoadRecordOut(BaseModel):
     rows_loaded: int
     rows_rejected: int
     rejections: list[dict[str, str]]
+    notes: list[str] = Field(
+        description="What the load said besides its rows: an encoding fallback, the sheet read, values "
+        "kept out and why."
+    )
     loaded_at: datetime

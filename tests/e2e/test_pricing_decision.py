@@ -280,8 +280,12 @@ async def test_price_transparency_files_load_streamed_and_reload_is_a_no_op(
         "SELECT kind, sum(weight) AS w, count(*) AS n FROM pricing.observations "
         "WHERE origin_ref = 'west-mercy-tall' AND code = 'C1785' GROUP BY kind ORDER BY kind"
     )
-    # gross 40000 once (two payer rows, one item); allowed: counts 18 + 37, ten points each
-    assert [(r["kind"], r["w"], r["n"]) for r in weights] == [("allowed", 55, 20), ("charge", 1, 1)]
+    # gross 40000 and cash 36000 once (two payer rows, one item); allowed: counts 18 + 37, ten points each
+    assert [(r["kind"], r["w"], r["n"]) for r in weights] == [
+        ("allowed", 55, 20),
+        ("cash", 1, 1),
+        ("charge", 1, 1),
+    ]
     mri = await db.fetchrow(
         "SELECT amount, state, zip3 FROM pricing.observations WHERE origin_ref = 'west-mercy-tall' "
         "AND code = '70551' AND kind = 'charge'"
@@ -299,7 +303,15 @@ async def test_price_transparency_files_load_streamed_and_reload_is_a_no_op(
             "WHERE origin_ref = $1 AND code = '99283' GROUP BY kind ORDER BY kind",
             target,
         )
-        assert [(r["kind"], r["w"]) for r in er] == [("allowed", 299 + 175), ("charge", 1)]
+        assert [(r["kind"], r["w"]) for r in er] == [("allowed", 299 + 175), ("cash", 1), ("charge", 1)]
+    for target in ("west-mercy-tall", "west-mercy-wide", "west-mercy-json"):
+        # 70551: negotiated dollars per payer and plan (Platform PPO 400, Region HMO 250) as allowed amounts
+        negotiated = await db.fetch(
+            "SELECT amount FROM pricing.observations WHERE origin_ref = $1 AND code = '70551' "
+            "AND kind = 'allowed' ORDER BY amount",
+            target,
+        )
+        assert [r["amount"] for r in negotiated] == [Decimal("250.00"), Decimal("400.00")]
 
     tic = await _load_file(
         http, urls, "tic", FIXTURES / "tic_allowed_amounts_single_plan.json", target="tic-sample"

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from services.pricing.config import BUNDLED_CMS_DIR
-from services.pricing.importers import ReferenceFileError, find_cms_files
-from services.pricing.importers.medicare import read_gpci_rows, read_rvu_rows
+from services.pricing.importers import LoadSummary, ReferenceFileError, find_cms_files
+from services.pricing.importers.medicare import GPCI_COLUMNS, RVU_COLUMNS
+from services.pricing.importers.tables import read_table
 
 
 def _files() -> dict[str, Path]:
@@ -16,8 +17,9 @@ def _files() -> dict[str, Path]:
 
 
 def test_rvu_columns_are_found_by_their_stacked_header_names() -> None:
-    with _files()["rvu"].open(encoding="latin-1", newline="") as fh:
-        rows = {(r["hcpcs"], r["modifier"]): r for _, r in read_rvu_rows(fh, "rvu") if isinstance(r, dict)}
+    summary = LoadSummary("rvu", "PPRRVU")
+    rows = {(r["hcpcs"], r["modifier"]): r for _, r in read_table(_files()["rvu"], RVU_COLUMNS, summary)}
+    assert (summary.rows_rejected, summary.notes) == (0, [])
     assert len(rows) > 18_000
     visit = rows[("99213", "")]
     assert (
@@ -32,8 +34,7 @@ def test_rvu_columns_are_found_by_their_stacked_header_names() -> None:
 
 
 def test_gpci_rows_skip_the_preamble_and_footnotes() -> None:
-    with _files()["gpci"].open(encoding="latin-1", newline="") as fh:
-        rows = [r for _, r in read_gpci_rows(fh, "gpci") if isinstance(r, dict)]
+    rows = [r for _, r in read_table(_files()["gpci"], GPCI_COLUMNS, LoadSummary("gpci", "GPCI"))]
     assert len(rows) == 109
     florida = [r for r in rows if r["state"] == "FL"]
     assert {r["locality_name"] for r in florida} == {"FORT LAUDERDALE", "MIAMI", "REST OF FLORIDA"}
@@ -42,8 +43,8 @@ def test_gpci_rows_skip_the_preamble_and_footnotes() -> None:
 def test_a_file_without_the_needed_columns_is_refused_clearly(tmp_path: Path) -> None:
     bad = tmp_path / "PPRRVU2099.csv"
     bad.write_text("HCPCS,MOD,SOMETHING\n99213,,1\n")
-    with bad.open() as fh, pytest.raises(ReferenceFileError, match="STATUS CODE"):
-        list(read_rvu_rows(fh, bad.name))
+    with pytest.raises(ReferenceFileError, match="STATUS CODE"):
+        list(read_table(bad, RVU_COLUMNS, LoadSummary("rvu", bad.name)))
     missing = tmp_path / "empty"
     missing.mkdir()
     with pytest.raises(ReferenceFileError, match="PPRRVU"):

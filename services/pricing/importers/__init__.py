@@ -25,14 +25,11 @@ from services.pricing.importers.base import (
 )
 from services.pricing.importers.edits import load_mue, load_ptp
 from services.pricing.importers.facilities import load_facilities
+from services.pricing.importers.hospital_prices import load_hpt
 from services.pricing.importers.medicare import load_gpci, load_localities, load_opps, load_rvu
+from services.pricing.importers.observation_files import load_observations_csv
 from services.pricing.importers.terms import load_clients, load_contracts, load_fee_schedules, load_networks
-from services.pricing.importers.transparency import (
-    load_hpt_csv,
-    load_hpt_json,
-    load_observations_csv,
-    load_tic_allowed,
-)
+from services.pricing.importers.tic import load_tic
 
 Loader = Callable[[AsyncSession, Path, int, LoadSummary, Progress | None], Awaitable[None]]
 
@@ -58,26 +55,30 @@ class Dataset:
     named: bool = False  # observations: the target is the source's name, replaced on reload
 
 
-async def _hpt(
-    session: AsyncSession, path: Path, year: int, summary: LoadSummary, progress: Progress | None
-) -> None:
-    with path.open("rb") as fh:
-        head = fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
-    loader = load_hpt_json if head.startswith(b"{") else load_hpt_csv
-    await loader(session, path, year, summary, progress)
-
-
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
         Dataset(
-            "rvu", load_rvu, "Medicare physician fee schedule relative values (PPRRVU CSV)", needs_year=True
+            "rvu",
+            load_rvu,
+            "Medicare physician fee schedule relative values (PPRRVU: CSV, text or Excel)",
+            needs_year=True,
         ),
-        Dataset("gpci", load_gpci, "Medicare geographic practice cost indices (GPCI CSV)", needs_year=True),
         Dataset(
-            "localities", load_localities, "Counties of each Medicare locality (LOCCO CSV)", needs_year=True
+            "gpci",
+            load_gpci,
+            "Medicare geographic practice cost indices (GPCI: CSV, text or Excel)",
+            needs_year=True,
         ),
-        Dataset("opps", load_opps, "OPPS Addendum B payment rates (tab-separated)", needs_year=True),
+        Dataset(
+            "localities",
+            load_localities,
+            "Counties of each Medicare locality (LOCCO: CSV, text or Excel)",
+            needs_year=True,
+        ),
+        Dataset(
+            "opps", load_opps, "OPPS Addendum B payment rates (tab-separated, CSV or Excel)", needs_year=True
+        ),
         Dataset(
             "fee-schedules", load_fee_schedules, "Jurisdiction fee schedules with exempt facilities (JSON)"
         ),
@@ -86,22 +87,30 @@ DATASETS: dict[str, Dataset] = {
         Dataset("clients", load_clients, "Client settings: network, U&C percentile and basis (JSON)"),
         Dataset("facilities", load_facilities, "Facility registry with credentials (CSV)"),
         Dataset(
-            "hpt", _hpt, "Hospital price-transparency standard charges (v3 tall/wide CSV or JSON)", named=True
+            "hpt",
+            load_hpt,
+            "Hospital price-transparency standard charges and negotiated rates (v3 tall/wide CSV or JSON)",
+            named=True,
         ),
-        Dataset("tic", load_tic_allowed, "Transparency in Coverage allowed amounts (JSON)", named=True),
+        Dataset(
+            "tic",
+            load_tic,
+            "Transparency in Coverage in-network rates or allowed amounts (JSON)",
+            named=True,
+        ),
         Dataset(
             "observations", load_observations_csv, "Charge/allowance observations (generic CSV)", named=True
         ),
         Dataset(
             "ncci",
             load_ptp,
-            "NCCI procedure-to-procedure edits (CMS layout)",
+            "NCCI procedure-to-procedure edits (CMS .TXT, CSV or Excel layout)",
             targets=("practitioner", "hospital"),
         ),
         Dataset(
             "mue",
             load_mue,
-            "Medically unlikely edits (CMS layout)",
+            "Medically unlikely edits (CMS CSV, text or Excel layout)",
             targets=("practitioner", "hospital", "dme"),
         ),
     )
@@ -113,13 +122,20 @@ class LoadParameterError(ValueError):
 
 
 class NothingLoaded(ReferenceFileError):
-    """Every row of the file was rejected; nothing was changed."""
+    """Every row of the file was rejected or kept out; nothing was changed."""
 
     def __init__(self, summary: LoadSummary) -> None:
         reasons = "; ".join(f"row {r['row']}: {r['reason']}" for r in summary.rejections[:3])
-        super().__init__(
-            f"{summary.source}: no row could be loaded ({summary.rows_rejected} rejected: {reasons})"
+        kept_out = "; ".join(f"{reason}: {count}" for reason, count in summary.kept_out.items())
+        why = ", ".join(
+            part
+            for part in (
+                f"{summary.rows_rejected} rejected: {reasons}" if summary.rows_rejected else "",
+                f"kept out: {kept_out}" if kept_out else "",
+            )
+            if part
         )
+        super().__init__(f"{summary.source}: no row could be loaded ({why})")
         self.summary = summary
 
 
@@ -155,7 +171,8 @@ async def run_load(
         summary.skipped = True
         return summary
     await dataset.loader(session, path, year_key, summary, progress)
-    if summary.rows_loaded == 0 and summary.rows_rejected > 0:
+    summary.close()
+    if summary.rows_loaded == 0 and (summary.rows_rejected > 0 or summary.kept_out):
         raise NothingLoaded(summary)
     await record_load(session, summary, year_key, digest)
     return summary

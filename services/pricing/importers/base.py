@@ -10,12 +10,10 @@ row at all could be loaded is refused rather than replacing good data with nothi
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-import re
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -53,6 +51,23 @@ class LoadSummary:
     rejections: list[dict[str, str]] = field(default_factory=list)
     skipped: bool = False
     notes: list[str] = field(default_factory=list)
+    # Read but deliberately not loaded (placeholders, expired or derived rates…): reason → how many.
+    kept_out: dict[str, int] = field(default_factory=dict)
+
+    def note(self, text: str) -> None:
+        """Something the person loading should know (an encoding fallback, the sheet read…), once."""
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def keep_out(self, reason: str, count: int = 1) -> None:
+        """Count values the file holds that are on purpose not loaded; they end up in the notes."""
+        if count:
+            self.kept_out[reason] = self.kept_out.get(reason, 0) + count
+
+    def close(self) -> None:
+        """Turn the kept-out counts into notes (``run_load`` calls this when the loader is done)."""
+        for reason, count in self.kept_out.items():
+            self.note(f"{reason}: {count}")
 
     def reject(self, row_number: int, reason: str) -> None:
         self.rows_rejected += 1
@@ -105,16 +120,6 @@ def open_binary(path: Path, progress: Progress | None = None) -> Iterator[IO[byt
         yield fh
 
 
-@contextmanager
-def open_text(path: Path, progress: Progress | None = None, encoding: str = "utf-8-sig") -> Iterator[IO[str]]:
-    with open_binary(path, progress) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as fh:
-        yield fh
-
-
-def normalise(name: str) -> str:
-    return re.sub(r"\s+", " ", name).strip().upper()
-
-
 def decimal(value: str | float | int | None, column: str) -> Decimal:
     """A money or factor value as written in CMS and hospital files ("$3,179.53", "1.4", 25.0)."""
     found = optional_decimal(value, column)
@@ -142,92 +147,17 @@ def parse_date(value: str | None, column: str) -> date | None:
     if value is None or not value.strip() or value.strip() == "*":
         return None
     raw = value.strip()
+    if len(raw) == 10 and raw[4] == "-":  # ISO, by far the commonest: ten times faster than strptime
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
     for layout in ("%Y-%m-%d", "%Y%m%d", "%m/%d/%Y"):
         try:
             return datetime.strptime(raw, layout).date()  # noqa: DTZ007 - a calendar date, no time zone
         except ValueError:
             continue
     raise ValueError(f"{column} is not a date (expected YYYY-MM-DD, YYYYMMDD or M/D/YYYY)")
-
-
-def _matches(name: str, accepted: tuple[str, ...], prefix: bool) -> bool:
-    return any(name.startswith(normalise(a)) if prefix else name == normalise(a) for a in accepted)
-
-
-def header_index(
-    header: list[str], wanted: Mapping[str, tuple[str, ...]], file_name: str, *, prefix: bool = False
-) -> dict[str, int]:
-    """Find each of our columns by any of its accepted header names (case and spacing ignored).
-
-    With ``prefix``, a header matches when it starts with an accepted name: CMS writes legends into
-    its headers ("Modifier 0=not allowed 1=allowed 9=not applicable").
-    """
-    names = [normalise(h) for h in header]
-    index: dict[str, int] = {}
-    for ours, accepted in wanted.items():
-        found = [i for i, n in enumerate(names) if _matches(n, accepted, prefix)]
-        if not found:
-            raise ReferenceFileError(f"{file_name}: no column {accepted[0]!r} in the header")
-        index[ours] = found[0]
-    return index
-
-
-def read_csv_rows(
-    fh: IO[str],
-    wanted: Mapping[str, tuple[str, ...]],
-    file_name: str,
-    *,
-    optional: Mapping[str, tuple[str, ...]] | None = None,
-    is_header: Callable[[list[str]], bool] | None = None,
-    delimiter: str | None = None,
-    prefix: bool = False,
-) -> Iterator[RowResult]:
-    """Rows of a delimited file by our column names, after the first row ``is_header`` accepts.
-
-    By default the header is the first row naming every wanted column; preamble rows before it
-    (copyright notices, titles) are skipped. The delimiter is sniffed
-    from the first lines (comma or tab) unless given.
-    """
-    head = [line for line in (fh.readline() for _ in range(50)) if line]
-    sample = "".join(head)
-    sep = delimiter or ("\t" if sample.count("\t") > sample.count(",") else ",")
-    reader = csv.reader(_chain(head, fh), delimiter=sep)
-
-    def detect(row: list[str]) -> bool:
-        if is_header is not None:
-            return is_header(row)
-        names = [normalise(c) for c in row]
-        return all(any(_matches(n, accepted, prefix) for n in names) for accepted in wanted.values())
-
-    index: dict[str, int] | None = None
-    extra: dict[str, int] = {}
-    for number, row in enumerate(reader, start=1):
-        if index is None:
-            if detect(row):
-                index = header_index(row, wanted, file_name, prefix=prefix)
-                names = [normalise(h) for h in row]
-                for ours, accepted in (optional or {}).items():
-                    hits = [i for i, n in enumerate(names) if _matches(n, accepted, prefix)]
-                    if hits:
-                        extra[ours] = hits[0]
-            continue
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) <= max(index.values()):
-            yield number, f"row has {len(row)} columns, fewer than the header"
-            continue
-        values = {ours: row[i].strip() for ours, i in index.items()}
-        values.update({ours: row[i].strip() if i < len(row) else "" for ours, i in extra.items()})
-        yield number, values
-    if index is None:
-        raise ReferenceFileError(
-            f"{file_name}: no header row naming {', '.join(v[0] for v in wanted.values())}"
-        )
-
-
-def _chain(head: list[str], rest: IO[str]) -> Iterator[str]:
-    yield from head
-    yield from rest
 
 
 async def lock_loads(session: AsyncSession) -> None:
@@ -260,6 +190,7 @@ async def record_load(session: AsyncSession, summary: LoadSummary, year: int, di
             rows_loaded=summary.rows_loaded,
             rows_rejected=summary.rows_rejected,
             rejections=summary.rejections,
+            notes=summary.notes,
         )
     )
     await session.flush()

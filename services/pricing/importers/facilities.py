@@ -13,20 +13,23 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pricing.importers.base import LoadSummary, Progress, open_text, read_csv_rows
+from services.pricing.importers.base import LoadSummary, Progress
+from services.pricing.importers.tables import Columns, read_table
 from services.pricing.observations import refold_facilities
 from shared.codes import US_STATES, npi_check_digit_ok
 
-COLUMNS = {
-    "npi": ("npi", "facility_npi"),
-    "name": ("name", "facility_name"),
-    "facility_type": ("facility_type", "type"),
-    "teaching": ("teaching", "teaching_status"),
-    "trauma_level": ("trauma_level", "trauma"),
-    "state": ("state",),
-    "zip": ("zip", "zip_code"),
-}
-OPTIONAL = {"beds": ("beds", "bed_count"), "bed_band": ("bed_band", "bed_size_band")}
+COLUMNS = Columns(
+    required={
+        "npi": ("npi", "facility_npi"),
+        "name": ("name", "facility_name"),
+        "facility_type": ("facility_type", "type"),
+        "teaching": ("teaching", "teaching_status"),
+        "trauma_level": ("trauma_level", "trauma"),
+        "state": ("state",),
+        "zip": ("zip", "zip_code"),
+    },
+    optional={"beds": ("beds", "bed_count"), "bed_band": ("bed_band", "bed_size_band")},
+)
 
 BED_BANDS = ("1-49", "50-99", "100-199", "200-299", "300-499", "500+")
 TEACHING = {
@@ -107,9 +110,13 @@ def facility_record(row: dict[str, str]) -> dict[str, str]:
 async def load_facilities(
     session: AsyncSession, path: Path, _: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
-    await session.execute(
-        text("CREATE TEMP TABLE fac_staging (LIKE pricing.facilities INCLUDING DEFAULTS) ON COMMIT DROP")
+    await session.execute(  # a manifest may load two registry files in one transaction
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS fac_staging (LIKE pricing.facilities INCLUDING DEFAULTS) "
+            "ON COMMIT DROP"
+        )
     )
+    await session.execute(text("TRUNCATE fac_staging"))
     records: list[dict[str, str]] = []
 
     async def flush() -> None:
@@ -126,24 +133,20 @@ async def load_facilities(
             records.clear()
 
     seen: set[str] = set()
-    with open_text(path, progress) as fh:
-        for number, row in read_csv_rows(fh, COLUMNS, path.name, optional=OPTIONAL):
-            if isinstance(row, str):
-                summary.reject(number, row)
-                continue
-            try:
-                record = facility_record(row)
-            except ValueError as exc:
-                summary.reject(number, str(exc))
-                continue
-            if record["npi"] in seen:
-                summary.reject(number, f"npi: {record['npi']} appears twice in the file")
-                continue
-            seen.add(record["npi"])
-            records.append(record)
-            summary.rows_loaded += 1
-            if len(records) >= 1000:
-                await flush()
+    for number, row in read_table(path, COLUMNS, summary, progress):
+        try:
+            record = facility_record(row)
+        except ValueError as exc:
+            summary.reject(number, str(exc))
+            continue
+        if record["npi"] in seen:
+            summary.reject(number, f"npi: {record['npi']} appears twice in the file")
+            continue
+        seen.add(record["npi"])
+        records.append(record)
+        summary.rows_loaded += 1
+        if len(records) >= 1000:
+            await flush()
     await flush()
     changed = list(
         (

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, Integer, Numeric, Text, UniqueConstraint, func
+from sqlalchemy import DateTime, Integer, Numeric, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,4 +90,6 @@ class ReferenceLoad(Base):
     rows_loaded: Mapped[int] = mapped_column(Integer)
     rows_rejected: Mapped[int] = mapped_column(Integer)
     rejections: Mapped[list[dict[str, str]]] = mapped_column(JSONB)
+    # What the person loading should know: an encoding fallback, the sheet read, values kept out and why.
+    notes: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
