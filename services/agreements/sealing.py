@@ -25,14 +25,14 @@ import structlog
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
-from pyhanko.sign.general import SigningError
+from pyhanko.sign.general import SigningError, get_pyca_cryptography_hash
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus
@@ -112,6 +112,29 @@ def _development_p12(settings: AgreementsSettings) -> tuple[Path, bytes]:
     return path, secret_file.read_bytes().strip()
 
 
+class _LoadedKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner parses its private key on every signature; for RSA that includes
+    ``cryptography``'s key consistency check (≈ 100 ms for 2048 bits), most of a seal's time. This one
+    parses the key once."""
+
+    def __init__(self, loaded: signers.SimpleSigner) -> None:
+        super().__init__(
+            signing_cert=loaded.signing_cert,
+            signing_key=loaded.signing_key,
+            cert_registry=loaded.cert_registry,
+        )
+        self._key = serialization.load_der_private_key(loaded.signing_key.dump(), password=None)
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        hash_algo = get_pyca_cryptography_hash(digest_algorithm)
+        if mechanism == "rsassa_pkcs1v15" and isinstance(self._key, rsa.RSAPrivateKey):
+            return self._key.sign(data, padding.PKCS1v15(), hash_algo)
+        if mechanism == "ecdsa" and isinstance(self._key, ec.EllipticCurvePrivateKey):
+            return self._key.sign(data, ec.ECDSA(hash_algo))
+        return bytes(super().sign_raw(data, digest_algorithm))  # other mechanisms: pyHanko's own path
+
+
 @dataclass(frozen=True)
 class VerifiedSeal:
     intact: bool
@@ -132,7 +155,7 @@ class Sealer:
             raise SealConfigurationError(f"cannot read the signing PKCS#12 {p12_path}: {exc}") from exc
         if signer is None or signer.signing_cert is None:
             raise SealConfigurationError(f"the PKCS#12 {p12_path} has no usable key and certificate")
-        self._signer = signer
+        self._signer = _LoadedKeySigner(signer)
         self.certificate: asn1_x509.Certificate = signer.signing_cert
         self.certificate_der = self.certificate.dump()
         self.certificate_sha256 = hashlib.sha256(self.certificate_der).hexdigest()
