@@ -162,3 +162,36 @@ def test_a_seal_verifies_and_any_change_breaks_it(tmp_path: Path) -> None:
         "sealed with a certificate other than the one that sealed this agreement"
         in sealer.verify(forged).problems
     )
+
+
+def test_an_rsa_certificate_from_a_ca_style_pkcs12_seals_and_verifies(tmp_path: Path) -> None:
+    # Production certificates are often RSA; Parley's signer keeps the parsed key (see sealing.py).
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "RSA seal")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now.replace(year=now.year + 1))
+        .sign(key, hashes.SHA256())
+    )
+    path = tmp_path / "rsa.p12"
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"rsa", key, cert, None, serialization.BestAvailableEncryption(b"pw")
+        )
+    )
+    sealer = Sealer(path, b"pw")
+    sealed = sealer.seal(render_pdf(Template(b"= Agreement"), {}), "r1")
+    verified = sealer.verify(sealed)
+    assert (verified.intact, verified.certificate_subject) == (True, "Common Name: RSA seal")
