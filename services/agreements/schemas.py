@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.agreements.lifecycle import AgreementStatus, RecipientStatus
 from shared.contracts import RecipientRole
@@ -86,8 +86,8 @@ class LinkOut(BaseModel):
 class DeadlineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    expires_at: datetime = Field(
-        description="New signing deadline (with a time zone); must be in the future."
+    expires_at: AwareDatetime = Field(
+        description="New signing deadline, with its time zone (e.g. 2026-12-04T23:59:59Z); in the future."
     )
 
 
