@@ -129,7 +129,12 @@ async def signing_document(token: Token, tx: TxDep) -> Response:
     document = await AgreementRepository(tx.session).document(agreement.id, kind)
     if document is None:
         return _page(404, "No document", notice="this agreement has no stored document")
-    headers = {**_HEADERS, "Content-Disposition": f'inline; filename="agreement-{agreement.id}.pdf"'}
+    headers = {
+        **_HEADERS,
+        # The signing page shows it in a frame; no other site may.
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+        "Content-Disposition": f'inline; filename="agreement-{agreement.id}.pdf"',
+    }
     return Response(document.pdf, media_type="application/pdf", headers=headers)
 
 
