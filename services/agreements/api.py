@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -147,12 +147,21 @@ async def get_agreement(agreement_id: AgreementId, session: SessionDep) -> Agree
     response_class=Response,
     responses={200: PDF, 404: {"description": "No such agreement, or it predates stored documents."}},
 )
-async def get_document(agreement_id: AgreementId, session: SessionDep) -> Response:
-    """The executed, sealed copy once executed; before that the document as sent. ``X-Document-SHA256``
-    carries its hash and ``X-Document-Kind`` says which (``executed`` or ``original``)."""
+async def get_document(
+    agreement_id: AgreementId,
+    session: SessionDep,
+    version: Annotated[
+        Literal["current", "original"],
+        Query(description="current: the executed copy once executed, else as sent; original: as sent."),
+    ] = "current",
+) -> Response:
+    """The executed, sealed copy once executed; before that (or with ``version=original``) the document as
+    sent. ``X-Document-SHA256`` carries its hash and ``X-Document-Kind`` says which (``executed`` or
+    ``original``)."""
     repository = AgreementRepository(session)
     agreement = await _agreement(repository, agreement_id)
-    kind = "executed" if agreement.status == AgreementStatus.executed.value else "original"
+    executed = agreement.status == AgreementStatus.executed.value and version == "current"
+    kind = "executed" if executed else "original"
     document = await repository.document(agreement_id, kind)
     if document is None:
         raise NotFound(f"agreement {agreement_id} has no stored {kind} document (it predates documents)")

@@ -219,6 +219,9 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     assert "Signed electronically by Dana Smith, CFO" in stamped
     assert "Signed electronically by Sam Ortiz, Claims supervisor" in stamped
     assert executed["document_sha256"] in stamped
+    original = await http.get(f"{base}/document", params={"version": "original"})
+    assert original.content == sent.content
+    assert original.headers["x-document-sha256"] == executed["document_sha256"]
     (seal,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
     configured = seal_certificate(stack.root)
     status = await async_validate_pdf_signature(seal, ValidationContext(trust_roots=[configured]))
