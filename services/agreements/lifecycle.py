@@ -106,6 +106,7 @@ async def send(tx: Tx, desk: Desk, terms: AgreementTerms, now: datetime) -> Agre
     agreement = Agreement(
         id=uuid.uuid4(),
         case_id=terms.case_id,
+        offer_id=terms.offer_id,
         bill_id=terms.bill_id,
         client_id=terms.client_id,
         partner_claim_id=terms.partner_claim_id,

@@ -60,7 +60,10 @@ class Agreement(Base):
     __tablename__ = "agreements"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
-    case_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    # A case can have several: after a decline or an expiry, negotiation agrees again and a new one is sent.
+    case_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    # The agreed offer it was made from: one agreement per offer.
+    offer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), unique=True)
     bill_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
     client_id: Mapped[str] = mapped_column(Text, index=True)
     partner_claim_id: Mapped[str | None] = mapped_column(Text)

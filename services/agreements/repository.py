@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.agreements.models import Agreement, AgreementDocument
 
+# Statuses in which an agreement stands for its case (see ``standing_for_case``).
+STANDING = ("sent", "countersigning", "executed")
+
 
 class AgreementRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -21,9 +24,18 @@ class AgreementRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def exists_for_case(self, case_id: uuid.UUID) -> bool:
-        stmt = select(Agreement.id).where(Agreement.case_id == case_id)
-        return (await self.session.execute(stmt)).first() is not None
+    async def standing_for_case(self, case_id: uuid.UUID, offer_id: uuid.UUID) -> Agreement | None:
+        """The agreement that makes a new one for this case unnecessary: the one for this very offer,
+        or one still open or executed (a declined or expired agreement does not stand)."""
+        stmt = (
+            select(Agreement)
+            .where(
+                Agreement.case_id == case_id,
+                (Agreement.offer_id == offer_id) | Agreement.status.in_(STANDING),
+            )
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def search(
         self,

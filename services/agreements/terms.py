@@ -69,6 +69,7 @@ class AgreementTerms(BaseModel):
     case_id: uuid.UUID
     bill_id: uuid.UUID
     client_id: str
+    offer_id: uuid.UUID | None = None
     partner_claim_id: str | None = None
     provider: ProviderRef
     patient: PatientRef | None = None
@@ -91,6 +92,7 @@ class AgreementTerms(BaseModel):
                 case_id=agreed.case_id,
                 bill_id=agreed.bill_id,
                 client_id=agreed.client_id,
+                offer_id=agreed.offer_id,
                 provider=agreed.provider,
                 billed=agreed.billed,
                 agreed_amount=agreed.agreed_amount,
@@ -102,6 +104,7 @@ class AgreementTerms(BaseModel):
             case_id=agreed.case_id,
             bill_id=agreed.bill_id,
             client_id=agreed.client_id,
+            offer_id=agreed.offer_id,
             partner_claim_id=agreed.partner_claim_id,
             provider=agreed.provider,
             patient=agreed.patient,

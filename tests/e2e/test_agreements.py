@@ -311,6 +311,24 @@ async def test_decline_takes_a_reason_and_is_an_event(
     assert (data["role"], data["reason"]) == ("provider", "the amount leaves out the second visit")
     # Sending the case back to negotiation is negotiation's handler (issue 8, in progress): not asserted.
 
+    # Agreed again (a new offer): a new agreement is sent; the declined one stays as it was. The same
+    # agreed offer delivered again changes nothing.
+    terms = _agreed_v2(body, case, uuid.uuid4().hex[:8])
+    again = terms.model_copy(update={"offer_id": uuid.uuid4(), "agreed_amount": Decimal("395.00")})
+    await _publish(settings, again)
+
+    async def two() -> Any:
+        found = await _json(http, f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
+        return found["items"] if found and len(found["items"]) == 2 else None
+
+    newest, declined_one = await wait_until(two, what="a second agreement")
+    assert (newest["status"], Decimal(newest["agreed_amount"])) == ("sent", Decimal("395.00"))
+    assert declined_one["id"] == agreement["id"]
+    await _publish(settings, again)  # a repeat of the same agreed offer (a new event id)
+    await asyncio.sleep(1.0)
+    found = await _json(http, f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
+    assert len(found["items"]) == 2
+
 
 async def test_links_answer_404_410_409_and_413_and_a_resend_kills_the_old_link(
     http: httpx.AsyncClient, urls: dict[str, str], settings: Settings, stack: DevStack
