@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python -m bench.flow
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.agreements
+	$(BIN)/python -m bench.auth
 
 clean:
 	rm -rf .parley

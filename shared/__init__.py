@@ -1,9 +1,11 @@
-"""What Parley's services share: settings, event contracts, the bus, database and HTTP helpers.
+"""What Parley's services share: settings, event contracts, the bus, database and HTTP helpers, access
+(identities, roles, the audit log: :mod:`shared.auth`) and pages (:mod:`shared.web`).
 
 Import from the modules named here; anything else is an implementation detail.
 """
 
 __all__ = [
+    "auth",
     "bus",
     "catalog",
     "codes",
@@ -16,4 +18,5 @@ __all__ = [
     "observability",
     "service",
     "settings",
+    "web",
 ]

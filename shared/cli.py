@@ -10,10 +10,11 @@ import contextlib
 import importlib
 import signal
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import typer
 import uvicorn
 from rich.console import Console
@@ -28,7 +29,7 @@ from shared.migrations import revision as alembic_revision
 from shared.migrations import upgrade
 from shared.observability import configure_logging
 from shared.settings import Settings
-from shared.stack.demo import DEMO_REFERENCE_MANIFEST, create_demo_key, load_demo
+from shared.stack.demo import DEMO_REFERENCE_MANIFEST, create_demo_key, create_demo_tokens, load_demo
 from shared.stack.devstack import DEFAULT_ROOT, DevStack, EmbeddedInfrastructure
 from shared.stack.postgres import EmbeddedPostgres
 
@@ -93,14 +94,20 @@ def up(
         urls = {name: proc.base_url for name, proc in stack.services.items()}
         if demo:
             console.print("[bold]Loading demo bills…[/bold]")
-            key = await asyncio.to_thread(create_demo_key, stack.database_url(service("intake")))
-            for row in await load_demo(urls, key):
+            intake_url = stack.database_url(service("intake"))
+            key = await asyncio.to_thread(create_demo_key, intake_url)
+            tokens = await create_demo_tokens(intake_url, urls)
+            for row in await load_demo(urls, key, tokens):
                 console.print(f"  {row['claim']}: bill {row['bill_id']} is [cyan]{row['status']}[/cyan]")
                 if "link" in row:
                     console.print(f"    its agreement waits for the provider; sign it at {row['link']}")
         _print_where_to_look(stack, embedded, ready_in)
         if demo:
             console.print(f"Demo partner API key (clients acme-employers, harbor-comp): [bold]{key}[/bold]")
+            console.print("Demo users' tokens (sign in at any service's /signin, or send as a Bearer token):")
+            for role, token in tokens.items():
+                # Plain, one per line, exactly `token <role>: <token>`, so scripts can pick them up.
+                print(f"token {role}: {token}")  # noqa: T201
         while not stop.is_set():
             crashed = [name for name, proc in stack.services.items() if not proc.running()]
             if crashed:
@@ -229,6 +236,75 @@ def topics() -> None:
     console.print(f"created: {', '.join(created) or 'nothing (all exist)'}")
 
 
+@app.command("audit")
+def audit_log(
+    service_names: Annotated[
+        list[str] | None, typer.Option("--service", help="Only these services (default: all five).")
+    ] = None,
+    actor: Annotated[str | None, typer.Option(help="Only this user or partner id.")] = None,
+    object_ref: Annotated[
+        str | None, typer.Option("--object", help="TYPE or TYPE:ID, e.g. bill:3f2c… or case.")
+    ] = None,
+    client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
+    action: Annotated[str | None, typer.Option(help="`read` (any read) or an exact action.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="At or after (ISO time, UTC if no zone).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Before (ISO time).")] = None,
+    limit: Annotated[int, typer.Option(help="Entries per service.", min=1, max=500)] = 100,
+    token: Annotated[
+        str | None, typer.Option(envvar="PARLEY_TOKEN", help="An auditor's or admin's token (PARLEY_TOKEN).")
+    ] = None,
+    url: Annotated[
+        list[str] | None,
+        typer.Option(help="SERVICE=BASE_URL, repeatable (default: http://127.0.0.1:<the service's port>)."),
+    ] = None,
+) -> None:
+    """Read the audit logs over each service's `GET /v1/audit`, newest first, merged."""
+    if not token:
+        raise typer.BadParameter("give an auditor's or admin's token with --token or PARLEY_TOKEN")
+    bases = {info.name: f"http://127.0.0.1:{info.port}" for info in SERVICES}
+    for item in url or []:
+        name, _, base = item.partition("=")
+        bases[_check_service(name)] = base.rstrip("/")
+    chosen = [_check_service(n) for n in (service_names or list(SERVICE_NAMES))]
+    params: dict[str, str] = {"limit": str(limit)}
+    for key, value in (("actor", actor), ("client_id", client), ("action", action)):
+        if value:
+            params[key] = value
+    if object_ref:
+        object_type, _, object_id = object_ref.partition(":")
+        params["object_type"] = object_type
+        if object_id:
+            params["object_id"] = object_id
+    for key, moment in (("since", since), ("until", until)):
+        if moment is not None:
+            params[key] = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+    rows: list[tuple[str, dict[str, Any]]] = []
+    with httpx.Client(timeout=30.0, headers={"Authorization": f"Bearer {token}"}) as http:
+        for name in chosen:
+            response = http.get(f"{bases[name]}/v1/audit", params=params)
+            if response.status_code != 200:
+                console.print(f"[red]{name}: {response.status_code} {response.text[:300]}[/red]")
+                raise typer.Exit(1)
+            rows += [(name, entry) for entry in response.json()["items"]]
+    rows.sort(key=lambda r: r[1]["at"], reverse=True)
+    table = Table(title=f"{len(rows)} audit entr{'y' if len(rows) == 1 else 'ies'}")
+    for column in ("at", "service", "actor", "roles", "action", "object", "client", "request", "from"):
+        table.add_column(column)
+    for name, e in rows:
+        table.add_row(
+            e["at"][:19],
+            name,
+            f"{e['actor']} ({e['actor_kind']})",
+            ", ".join(e["roles"]),
+            e["action"],
+            f"{e['object_type']}:{e['object_id'] or ''}",
+            e["client_id"] or "",
+            e["request_id"] or "",
+            e["source_ip"] or "",
+        )
+    console.print(table)
+
+
 dlq_app = typer.Typer(help="Dead letters: what a consumer group gave up on.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 
@@ -288,12 +364,16 @@ def outbox_republish(
 
 
 def _add_service_commands() -> None:
+    """``parley <service> …`` for each service's ``cli.app``, plus any top-level commands a service
+    offers in ``cli.commands`` (intake's ``parley users …``)."""
     for info in SERVICES:
         try:
             module = importlib.import_module(f"{info.package}.cli")
         except ModuleNotFoundError:
             continue
         app.add_typer(module.app, name=info.name)
+        for name, typer_app in getattr(module, "commands", {}).items():
+            app.add_typer(typer_app, name=name)
 
 
 _add_service_commands()

@@ -37,3 +37,18 @@ class Unprocessable(ProblemError):
 class PayloadTooLarge(ProblemError):
     status_code = 413
     title = "Payload too large"
+
+
+class Unauthorized(ProblemError):
+    """No credentials, or ones that are malformed, unknown, expired or revoked."""
+
+    status_code = 401
+    title = "Unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="parley"'}
+
+
+class Forbidden(ProblemError):
+    """A known identity without the role (or client) the request needs."""
+
+    status_code = 403
+    title = "Forbidden"

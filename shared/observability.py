@@ -2,13 +2,17 @@
 
 Logs are JSON lines (structlog) carrying the service name and, while an event is handled, its event id
 and bill id. Protected health information is never logged: log identifiers, never bill contents.
-Metrics use prometheus-client's default registry and are served at ``/metrics``.
+Credentials never reach a log either: :func:`redact_credentials` runs on every record (ours and the
+libraries'), blanking fields named like credentials and any token, key, webhook secret, bearer header or
+JWT found in a value. Metrics use prometheus-client's default registry and are served at ``/metrics``.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
@@ -37,6 +41,52 @@ HTTP_SECONDS = Histogram(
 )
 
 
+REDACTED = "[redacted]"
+_CREDENTIAL_FIELDS = {
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "token",
+    "secret",
+    "password",
+    "api_key",
+    "session",
+    "client_secret",
+    "webhook_secret",
+    "id_token",
+    "access_token",
+    "code_verifier",
+}
+_CREDENTIAL_VALUES = re.compile(
+    r"(prl[uy]_[0-9a-f]{12}_[A-Za-z0-9_\-]+"  # personal tokens and partner keys
+    r"|whsec_[A-Za-z0-9_\-]+"  # webhook secrets
+    r"|(?i:bearer)\s+[A-Za-z0-9._~+/\-]+=*"  # an Authorization header's value
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*)"  # a JWT (session cookie, OIDC token)
+)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CREDENTIAL_VALUES.sub(REDACTED, value)
+    if isinstance(value, dict):
+        return {k: REDACTED if str(k).lower() in _CREDENTIAL_FIELDS else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def redact_credentials(
+    _logger: object, _name: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Blank credential fields and credential-shaped values anywhere in a log record."""
+    for key in list(event):
+        if key.lower() in _CREDENTIAL_FIELDS:
+            event[key] = REDACTED
+        else:
+            event[key] = _scrub(event[key])
+    return event
+
+
 def configure_logging(settings: Settings) -> None:
     """Route structlog and the standard library (uvicorn, aiokafka, sqlalchemy) through one JSON renderer."""
     service = settings.service
@@ -53,6 +103,7 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
+        redact_credentials,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if settings.log_json else structlog.dev.ConsoleRenderer()

@@ -3,6 +3,11 @@
 The app's lifespan builds everything that talks to the outside (engine, producer), starts the outbox
 relay and the event consumer as supervised tasks, and stops them in reverse order. Nothing is built at
 import time, so tests and tools can import any module freely.
+
+Access is wired here for every service alike (:mod:`shared.auth`): the consumer also applies
+``identity.events`` to the service's token replica, the authenticator is built in the lifespan, and
+every app serves ``/v1/me``, ``/v1/audit``, ``/v1/admin/dlq``, the sign-in pages and ``/static``, with
+each route's roles written into its OpenAPI operation.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import structlog
@@ -20,6 +26,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.auth import AccessTables
+from shared.auth import pages as sign_in_pages
+from shared.auth import routes as access_routes
+from shared.auth.authenticator import Authenticator
+from shared.auth.dependency import install_openapi_roles, install_sign_in_redirect
+from shared.auth.replica import add_identity_handlers
 from shared.bus.consumer import EventConsumer, Handlers
 from shared.bus.kafka import make_producer
 from shared.bus.outbox import Outbox, Tx
@@ -30,6 +42,7 @@ from shared.http import BodyLimitMiddleware, RequestMiddleware, health_router, i
 from shared.jobs import JobHandlers, JobRunner
 from shared.observability import configure_logging
 from shared.settings import Settings
+from shared.web import install_pages
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +56,7 @@ class ServiceDefinition:
     description: str
     metadata: MetaData
     bus: BusTables
+    access: AccessTables
     settings_cls: type[Settings] = Settings
     routers: Sequence[APIRouter] = ()
     build_handlers: Callable[[Any], Handlers] | None = None
@@ -51,10 +65,18 @@ class ServiceDefinition:
     # Runs after the engine and producer exist and before consumers start (e.g. loading reference data).
     on_startup: Callable[[Runtime], Awaitable[None]] | None = None
     version: str = "0.1.0"
+    # Its page templates (they extend shared/web/templates/base.html); default services/<name>/templates.
+    templates_dir: Path | None = None
 
     def create_app(self, settings: Settings | None = None) -> FastAPI:
         """The app factory uvicorn calls (``services.<name>.main:create_app``)."""
         return create_app(self, settings)
+
+    def handlers(self, settings: Settings) -> Handlers:
+        """The service's own handlers plus the token replica's (``identity.events``), for every service."""
+        handlers = self.build_handlers(settings) if self.build_handlers is not None else Handlers()
+        add_identity_handlers(handlers, self.access.tokens)
+        return handlers
 
 
 @dataclass
@@ -67,6 +89,7 @@ class Runtime:
     producer: AIOKafkaProducer
     outbox: Outbox
     relay: OutboxRelay
+    authenticator: Authenticator
     consumer: EventConsumer | None = None
     jobs: JobRunner | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -121,20 +144,16 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
             producer=producer,
             outbox=outbox,
             relay=OutboxRelay(settings, engine, definition.bus, producer),
+            authenticator=Authenticator(settings, engine, definition.access.tokens),
         )
+        app.state.authenticator = runtime.authenticator
         if definition.on_startup is not None:
             await definition.on_startup(runtime)
         runtime.tasks.append(asyncio.create_task(_supervise("outbox-relay", runtime.relay.run)))
-        if definition.build_handlers is not None:
-            runtime.consumer = EventConsumer(
-                settings,
-                definition.name,
-                definition.build_handlers(settings),
-                runtime.sessions,
-                outbox,
-                producer,
-            )
-            runtime.tasks.append(asyncio.create_task(_supervise("consumer", runtime.consumer.run)))
+        runtime.consumer = EventConsumer(
+            settings, definition.name, definition.handlers(settings), runtime.sessions, outbox, producer
+        )
+        runtime.tasks.append(asyncio.create_task(_supervise("consumer", runtime.consumer.run)))
         if definition.build_jobs is not None:
             runtime.jobs = JobRunner(settings, definition.build_jobs(settings), runtime.sessions, outbox)
             runtime.tasks.append(asyncio.create_task(_supervise("jobs", runtime.jobs.run)))
@@ -158,12 +177,22 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
         version=definition.version,
         lifespan=lifespan,
     )
+    app.state.access = definition.access
     install_error_handlers(app)
+    install_sign_in_redirect(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RequestMiddleware, service=definition.name)
     app.include_router(health_router())
     for router in definition.routers:
         app.include_router(router)
+    app.include_router(access_routes.router)
+    app.include_router(sign_in_pages.router)
+    templates = (
+        definition.templates_dir
+        or Path(__file__).resolve().parents[1] / "services" / definition.name / "templates"
+    )
+    install_pages(app, definition.name, definition.title, templates)
+    install_openapi_roles(app)
     return app
 
 

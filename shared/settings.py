@@ -7,10 +7,11 @@ app's lifespan from a settings instance, so importing a module never touches the
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "PARLEY_"
@@ -74,6 +75,59 @@ class Settings(BaseSettings):
         default=5 * 1024 * 1024, ge=1024, description="Larger request bodies get 413."
     )
 
+    # --- access (shared/auth): tokens, OIDC, browser sessions ---------------------------------------
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a verified personal/service token or OIDC JWT is remembered in-process; a "
+        "revoked token stops working within this time (plus the second its event takes to arrive).",
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs browser session cookies; the same value on every service (one sign-in serves "
+        "them all). Required in production; development and test derive a fixed default.",
+    )
+    session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60, description="Browser session lifetime.")
+    oidc_issuer: str | None = Field(
+        default=None, description="The identity provider's issuer URL; OIDC is off while unset."
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="The `aud` a bearer JWT must carry (e.g. the Keycloak client id `parley`)."
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None, description="Default: `jwks_uri` of the issuer's /.well-known/openid-configuration."
+    )
+    oidc_roles_claim: str = Field(
+        default="roles", description="Dotted path of the roles claim; Keycloak: `realm_access.roles`."
+    )
+    oidc_clients_claim: str = Field(
+        default="parley_clients",
+        description="Dotted path of the claim listing the user's clients (`*`: all).",
+    )
+    oidc_role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description='IdP role or group → Parley role, JSON: `{"cc-negotiators": "negotiator"}`. Unset: '
+        "claim values that name a Parley role are taken as they are.",
+    )
+    oidc_name_claim: str = Field(default="name", description="Claim shown as the user's name.")
+    oidc_subject_claim: str = Field(
+        default="preferred_username",
+        description="Claim used as the user id in the audit log (falls back to `sub`).",
+    )
+    oidc_leeway_seconds: int = Field(
+        default=60, ge=0, le=600, description="Clock skew allowed on exp/nbf/iat."
+    )
+    oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+    oidc_client_id: str | None = Field(default=None, description="Browser sign-in: the OIDC client id.")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="Browser sign-in: a confidential client's secret (unset: public + PKCE)."
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="Browser sign-in: this service's `/signin/callback` as registered at the IdP.",
+    )
+    oidc_display_name: str = Field(default="company sign-on", description="Shown on the sign-in button.")
+
     log_level: str = "INFO"
     log_json: bool = True
     log_access: bool = Field(default=False, description="Log every HTTP request (metrics count them anyway).")
@@ -85,4 +139,23 @@ class Settings(BaseSettings):
             for name in ("database_url", "kafka_bootstrap"):
                 if name not in self.model_fields_set:
                     raise ValueError(f"PARLEY_{name.upper()} must be set explicitly in production")
+            if self.session_secret is None or len(self.session_secret.get_secret_value()) < 32:
+                raise ValueError("PARLEY_SESSION_SECRET (32 characters or more) must be set in production")
         return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` everywhere but on a developer's or the tests' plain-http loopback."""
+        return self.environment is Environment.production
+
+    def session_key(self) -> bytes:
+        """The key that signs session cookies: the configured secret, or outside production a fixed
+        derivation every process of a dev or test stack agrees on without any plumbing (it is public:
+        production refuses to start without a secret of its own)."""
+        if self.session_secret is not None:
+            return self.session_secret.get_secret_value().encode()
+        return hashlib.sha256(b"parley-development-session-key").digest()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -23,7 +23,17 @@ from shared.db import asyncpg_dsn
 from shared.settings import Settings
 from shared.stack.bootstrap import PROJECT_ROOT
 from shared.stack.devstack import DevStack, Infrastructure
-from tests.helpers import SEAL_P12, SEAL_PASSPHRASE, KeyMaker, auth_header
+from tests.browser import browser, chromium, context, page  # noqa: F401 - fixtures for page tests
+from tests.helpers import (
+    ROLES,
+    SEAL_P12,
+    SEAL_PASSPHRASE,
+    KeyMaker,
+    UserMaker,
+    auth_header,
+    wait_until,
+)
+from tests.idp import LoopbackIdp
 
 # Test reference data loaded by pricing at start-up: fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60 ×
 # Medicare, chosen so typical bills price below their charges; NV workers' compensation with an exempt
@@ -50,9 +60,26 @@ def _seal_p12(root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-async def stack() -> AsyncIterator[DevStack]:
+def idp() -> Iterator[LoopbackIdp]:
+    """The company's identity provider, as far as the services can tell: every service trusts it."""
+    provider = LoopbackIdp().start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
+
+
+@pytest.fixture(scope="session")
+async def stack(idp: LoopbackIdp) -> AsyncIterator[DevStack]:
     root = PROJECT_ROOT / ".parley" / f"test-{os.getpid()}"
     seal = _seal_p12(root)
+    service_env: dict[str, dict[str, str]] = {
+        "pricing": {"PARLEY_REFERENCE_MANIFEST": str(TEST_REFERENCE_MANIFEST)},
+        "agreements": {
+            "PARLEY_AGREEMENTS_SEAL_P12_PATH": str(seal),
+            "PARLEY_AGREEMENTS_SEAL_P12_PASSPHRASE": SEAL_PASSPHRASE,
+        },
+    }
     stack = DevStack.throwaway(
         root,
         env={
@@ -61,23 +88,21 @@ async def stack() -> AsyncIterator[DevStack]:
             "PARLEY_CONSUMER_SESSION_TIMEOUT_MS": "6000",
             "PARLEY_CONSUMER_BACKOFF_SECONDS": "0.05",
             "PARLEY_DB_POOL_SIZE": "5",
-            # Intake: revocation shows within a second; webhook retries come quickly.
+            # Revoked keys and tokens are refused within a second; webhook retries come quickly.
             "PARLEY_INTAKE_AUTH_CACHE_SECONDS": "1",
+            "PARLEY_AUTH_CACHE_SECONDS": "1",
+            **idp.settings_env(),
             "PARLEY_INTAKE_WEBHOOK_BACKOFF_SECONDS": "0.5",
             # 0.5 s doubling: six attempts span ≈ 15 s, longer than stopping and restarting intake.
             "PARLEY_INTAKE_WEBHOOK_MAX_ATTEMPTS": "6",
             "PARLEY_INTAKE_WEBHOOK_POLL_SECONDS": "0.2",
             "PARLEY_INTAKE_WEBHOOK_TIMEOUT_SECONDS": "3",
         },
-        service_env={
-            "pricing": {"PARLEY_REFERENCE_MANIFEST": str(TEST_REFERENCE_MANIFEST)},
-            "agreements": {
-                "PARLEY_AGREEMENTS_SEAL_P12_PATH": str(seal),
-                "PARLEY_AGREEMENTS_SEAL_P12_PASSPHRASE": SEAL_PASSPHRASE,
-            },
-        },
+        service_env=service_env,
         infrastructure=_infrastructure(str(root)),
     )
+    for name, proc in stack.services.items():  # each service is its own OIDC redirect target
+        service_env.setdefault(name, {})["PARLEY_OIDC_REDIRECT_URL"] = f"{proc.base_url}/signin/callback"
     try:
         await stack.start_infrastructure()
         stack.start_services()
@@ -146,3 +171,55 @@ async def db(stack: DevStack) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def make_user(stack: DevStack, urls: dict[str, str]) -> AsyncIterator[UserMaker]:
+    """Create an internal user the way ``parley users create`` does (same code, intake's outbox), and
+    wait until every service accepts its token (each has consumed the ``user.token_issued`` event)."""
+    from services.intake.models import bus
+    from services.intake.users import create_user
+    from shared.bus.outbox import Outbox, Tx
+
+    engine = create_async_engine(stack.database_url(service("intake")))
+    outbox = Outbox(bus, source="/parley/intake")
+
+    async def make(roles: list[str], clients: list[str], user_id: str | None = None) -> str:
+        user = user_id or f"{'-'.join(roles)}-{os.urandom(4).hex()}@test.example"
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            token = await create_user(
+                Tx(session, outbox), user_id=user, name=user.split("@")[0], roles=roles, clients=clients
+            )
+        async with httpx.AsyncClient(timeout=10.0, headers=auth_header(token.token)) as client:
+
+            async def accepted_everywhere() -> bool:
+                answers = [await client.get(f"{url}/v1/me") for url in urls.values()]
+                return all(a.status_code == 200 for a in answers)
+
+            await wait_until(accepted_everywhere, timeout=30, interval=0.1, what=f"{user}'s token everywhere")
+        return token.token
+
+    try:
+        yield make
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def staff_tokens(make_user: UserMaker) -> dict[str, str]:
+    """One user per role, serving every client (tests make a fresh client id each time)."""
+    return {role: await make_user([role], ["*"], f"{role}@staff.test") for role in ROLES}
+
+
+@pytest.fixture(scope="session")
+async def staff(staff_tokens: dict[str, str]) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """An authenticated client per role: ``staff["negotiator"]``, ``staff["admin"]``…"""
+    clients = {
+        role: httpx.AsyncClient(timeout=30.0, headers=auth_header(token))
+        for role, token in staff_tokens.items()
+    }
+    try:
+        yield clients
+    finally:
+        for client in clients.values():
+            await client.aclose()

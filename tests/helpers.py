@@ -19,6 +19,9 @@ import httpx
 T = TypeVar("T")
 # (partner id, clients) -> a new API key for that partner; clients ["*"] means all of its clients.
 KeyMaker = Callable[[str, list[str]], Coroutine[Any, Any, str]]
+# (roles, clients[, user id]) -> the token of a new internal user, once every service accepts it.
+UserMaker = Callable[..., Coroutine[Any, Any, str]]
+ROLES = ("negotiator", "supervisor", "auditor", "admin", "viewer")
 
 PROVIDER = {"npi": "1912301953", "tin": "587654321", "name": "Ben Kildare Service"}
 

@@ -1,8 +1,8 @@
 """Agreements' staff API: agreements, their documents, links, deadlines, and verification of a PDF.
 
-Intended roles (enforced once internal access lands): reads — negotiator, supervisor, auditor, admin,
-scoped to the identity's clients, document reads audited; new link — negotiator, supervisor; deadline —
-supervisor; verify — any internal role.
+Case workers (negotiator, supervisor, auditor, admin) read the agreements of their clients; an agreement
+of another client is 404. Reading a document or a certificate (they name the patient) is audited, as is
+every change: a new signing link (negotiator, supervisor), a moved deadline (supervisor, admin).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from services.agreements.schemas import (
     VerifyOut,
 )
 from services.agreements.terms import long_date
+from shared.auth import CASE_READERS, Identity, Role, audit, requires
 from shared.contracts import RecipientRole
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.idempotency import Idempotency, IdempotencyKey, fingerprint
@@ -37,15 +38,15 @@ from shared.service import SessionDep, TxDep, runtime_of
 
 router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 idempotency = Idempotency(idempotency_keys)
-STAFF = "staff"  # the acting person, until internal access identifies them
+Reader = Annotated[Identity, requires(*CASE_READERS)]
 AgreementId = Annotated[uuid.UUID, Path(description="The agreement's id.")]
 PDF = {"content": {"application/pdf": {}}, "description": "The PDF."}
 
 
 async def _agreement(
-    repository: AgreementRepository, agreement_id: AgreementId, *, lock: bool = False
+    repository: AgreementRepository, agreement_id: AgreementId, user: Identity, *, lock: bool = False
 ) -> Agreement:
-    found = await repository.get(agreement_id, for_update=lock)
+    found = await repository.get(agreement_id, for_update=lock, clients=user.client_scope)
     if found is None:
         raise NotFound(f"no agreement {agreement_id}")
     return found
@@ -54,6 +55,7 @@ async def _agreement(
 @router.get("", response_model=AgreementList, summary="List agreements")
 async def list_agreements(
     session: SessionDep,
+    user: Reader,
     bill_id: Annotated[uuid.UUID | None, Query(description="Only this bill's agreement.")] = None,
     case_id: Annotated[uuid.UUID | None, Query(description="Only this negotiation case's agreement.")] = None,
     client_id: Annotated[str | None, Query(description="Only this client's agreements.")] = None,
@@ -62,7 +64,7 @@ async def list_agreements(
     offset: Annotated[int, Query(ge=0, description="Agreements to skip (paging).")] = 0,
 ) -> AgreementList:
     """Agreements, newest first, filtered by bill, case, client or status
-    (``sent``, ``countersigning``, ``executed``, ``declined``, ``expired``)."""
+    (``sent``, ``countersigning``, ``executed``, ``declined``, ``expired``); only of your clients."""
     found = await AgreementRepository(session).search(
         bill_id=bill_id,
         case_id=case_id,
@@ -70,6 +72,7 @@ async def list_agreements(
         status=status.value if status else None,
         limit=limit,
         offset=offset,
+        clients=user.client_scope,
     )
     return AgreementList(items=[AgreementOut.model_validate(a) for a in found])
 
@@ -80,11 +83,12 @@ async def list_agreements(
     summary="Verify an agreement PDF",
     openapi_extra={"requestBody": {"required": True, "content": {"application/pdf": {"schema": {}}}}},
 )
-async def verify(request: Request, session: SessionDep) -> VerifyOut:
+async def verify(request: Request, tx: TxDep, user: Reader) -> VerifyOut:
     """Upload a PDF (the request body, ``application/pdf``): is it an intact executed Parley agreement,
     which one, and who signed it. Intact means the seal verifies, covers the whole file, was made with the
     certificate that sealed that agreement, and the bytes are the executed copy Parley stored. One changed
-    byte makes it "not intact". 413 over the body limit; 422 for an empty body."""
+    byte makes it "not intact". An agreement of a client you do not serve is not named. 413 over the body
+    limit; 422 for an empty body."""
     body = await request.body()
     if not body:
         raise Unprocessable(
@@ -92,16 +96,16 @@ async def verify(request: Request, session: SessionDep) -> VerifyOut:
             errors=[{"field": "body", "message": "empty", "type": "missing"}],
         )
     desk = desk_for(runtime_of(request).settings)
-    repository = AgreementRepository(session)
+    repository = AgreementRepository(tx.session)
     digest = sha256(body)
     stored = await repository.by_document_sha256(digest)
     agreement: Agreement | None = None
     if stored is not None and stored.kind == "executed":
-        agreement = await repository.get(stored.agreement_id)
+        agreement = await repository.get(stored.agreement_id, clients=user.client_scope)
     seal = await asyncio.to_thread(desk.sealer.verify, body)
     if agreement is None and seal.agreement_hint:
         try:
-            agreement = await repository.get(uuid.UUID(seal.agreement_hint))
+            agreement = await repository.get(uuid.UUID(seal.agreement_hint), clients=user.client_scope)
         except ValueError:
             agreement = None
     if agreement is not None and agreement.seal_certificate_sha256 not in (
@@ -117,6 +121,18 @@ async def verify(request: Request, session: SessionDep) -> VerifyOut:
     elif not matches:
         problems.append(f"it differs from the executed copy Parley stored for agreement {agreement.id}")
     intact = not problems
+    if agreement is not None:
+        detail = {"verdict": "intact" if intact else "not intact", "sha256": digest}
+        await audit(
+            tx,
+            request,
+            user,
+            "verify:agreement_document",
+            "agreement",
+            agreement.id,
+            agreement.client_id,
+            detail,
+        )
     return VerifyOut(
         intact=intact,
         verdict="intact" if intact else "not intact",
@@ -136,9 +152,9 @@ async def verify(request: Request, session: SessionDep) -> VerifyOut:
 
 
 @router.get("/{agreement_id}", response_model=AgreementOut, summary="Read an agreement")
-async def get_agreement(agreement_id: AgreementId, session: SessionDep) -> AgreementOut:
+async def get_agreement(agreement_id: AgreementId, session: SessionDep, user: Reader) -> AgreementOut:
     """The agreement with its recipients (who signed, when, as whom) and every step of its trail."""
-    return AgreementOut.model_validate(await _agreement(AgreementRepository(session), agreement_id))
+    return AgreementOut.model_validate(await _agreement(AgreementRepository(session), agreement_id, user))
 
 
 @router.get(
@@ -149,7 +165,9 @@ async def get_agreement(agreement_id: AgreementId, session: SessionDep) -> Agree
 )
 async def get_document(
     agreement_id: AgreementId,
-    session: SessionDep,
+    request: Request,
+    tx: TxDep,
+    user: Reader,
     version: Annotated[
         Literal["current", "original"],
         Query(description="current: the executed copy once executed, else as sent; original: as sent."),
@@ -157,14 +175,24 @@ async def get_document(
 ) -> Response:
     """The executed, sealed copy once executed; before that (or with ``version=original``) the document as
     sent. ``X-Document-SHA256`` carries its hash and ``X-Document-Kind`` says which (``executed`` or
-    ``original``)."""
-    repository = AgreementRepository(session)
-    agreement = await _agreement(repository, agreement_id)
+    ``original``). The read is audited (the document names the patient)."""
+    repository = AgreementRepository(tx.session)
+    agreement = await _agreement(repository, agreement_id, user)
     executed = agreement.status == AgreementStatus.executed.value and version == "current"
     kind = "executed" if executed else "original"
     document = await repository.document(agreement_id, kind)
     if document is None:
         raise NotFound(f"agreement {agreement_id} has no stored {kind} document (it predates documents)")
+    await audit(
+        tx,
+        request,
+        user,
+        "read:agreement_document",
+        "agreement",
+        agreement.id,
+        agreement.client_id,
+        {"kind": kind},
+    )
     return Response(
         document.pdf,
         media_type="application/pdf",
@@ -186,14 +214,17 @@ async def get_document(
         409: {"description": "Not executed yet."},
     },
 )
-async def get_certificate(agreement_id: AgreementId, session: SessionDep) -> Response:
+async def get_certificate(agreement_id: AgreementId, request: Request, tx: TxDep, user: Reader) -> Response:
     """A PDF naming the document, its SHA-256 as sent and as executed, the sealing certificate, and every
-    step with time, IP and user agent. 409 until the agreement is executed."""
-    repository = AgreementRepository(session)
-    agreement = await _agreement(repository, agreement_id)
+    step with time, IP and user agent. 409 until the agreement is executed. The read is audited."""
+    repository = AgreementRepository(tx.session)
+    agreement = await _agreement(repository, agreement_id, user)
     document = await repository.document(agreement_id, "certificate")
     if document is None:
         raise Conflict(f"agreement {agreement_id} is {agreement.status}: a certificate exists once executed")
+    await audit(
+        tx, request, user, "read:agreement_certificate", "agreement", agreement.id, agreement.client_id
+    )
     return Response(
         document.pdf,
         media_type="application/pdf",
@@ -219,15 +250,17 @@ async def reissue_link(
     role: Annotated[RecipientRole, Path(description="provider or countersigner.")],
     request: Request,
     tx: TxDep,
+    user: Annotated[Identity, requires(Role.negotiator, Role.supervisor)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A new link for the recipient in ``role`` (``provider`` or ``countersigner``); their previous link
     stops working at once (404). The new link is e-mailed when the recipient has an address and returned
-    here once, to hand over by another channel otherwise. It expires at the agreement's deadline."""
+    here once, to hand over by another channel otherwise. It expires at the agreement's deadline.
+    Negotiators and supervisors; audited."""
     desk = desk_for(runtime_of(request).settings)
 
     async def apply() -> tuple[int, LinkOut]:
-        agreement = await _agreement(AgreementRepository(tx.session), agreement_id, lock=True)
+        agreement = await _agreement(AgreementRepository(tx.session), agreement_id, user, lock=True)
         if agreement.status not in OPEN:
             raise Conflict(f"agreement {agreement_id} is {agreement.status}; no link can be issued")
         who = recipient(agreement, role)
@@ -236,7 +269,17 @@ async def reissue_link(
         assert agreement.expires_at is not None
         now = datetime.now(UTC)
         token = await links.issue(tx.session, who, now=now, expires_at=agreement.expires_at)
-        lifecycle.step(agreement, "link_reissued", STAFF, now, role=who.role)
+        lifecycle.step(agreement, "link_reissued", user.subject, now, role=who.role)
+        await audit(
+            tx,
+            request,
+            user,
+            "create:signing_link",
+            "agreement",
+            agreement.id,
+            agreement.client_id,
+            {"role": role.value},
+        )
         await tx.session.flush()
         url = desk.link_url(token)
         if who.email:
@@ -271,15 +314,32 @@ async def reissue_link(
     responses={404: {"description": "No such agreement."}, 409: {"description": "Not open, or in the past."}},
 )
 async def move_deadline(
-    agreement_id: AgreementId, body: DeadlineIn, tx: TxDep, idempotency_key: IdempotencyKey = None
+    agreement_id: AgreementId,
+    body: DeadlineIn,
+    request: Request,
+    tx: TxDep,
+    user: Annotated[Identity, requires(Role.supervisor, Role.admin)],
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Move an open agreement's signing deadline (``expires_at``, with a time zone): every live link and
-    the expiry move with it. 409 if the agreement is no longer open or the time is not in the future."""
+    the expiry move with it. 409 if the agreement is no longer open or the time is not in the future.
+    Supervisors and admins; audited."""
 
     async def apply() -> tuple[int, AgreementOut]:
-        agreement = await _agreement(AgreementRepository(tx.session), agreement_id, lock=True)
+        agreement = await _agreement(AgreementRepository(tx.session), agreement_id, user, lock=True)
+        before = agreement.expires_at
         await lifecycle.move_deadline(
-            tx, agreement, body.expires_at.astimezone(UTC), STAFF, datetime.now(UTC)
+            tx, agreement, body.expires_at.astimezone(UTC), user.subject, datetime.now(UTC)
+        )
+        await audit(
+            tx,
+            request,
+            user,
+            "update:agreement_deadline",
+            "agreement",
+            agreement.id,
+            agreement.client_id,
+            {"from": before.isoformat() if before else None, "to": body.expires_at.isoformat()},
         )
         await tx.session.flush()
         return 200, AgreementOut.model_validate(agreement)

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.auth import add_access_tables
 from shared.bus.tables import add_bus_tables
 from shared.db import Money, service_metadata
 from shared.idempotency import add_idempotency_table
@@ -50,6 +51,7 @@ class Base(DeclarativeBase):
 
 
 bus = add_bus_tables(Base.metadata)
+access = add_access_tables(Base.metadata)
 idempotency_keys = add_idempotency_table(Base.metadata)
 jobs = add_job_table(Base.metadata)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,8 +18,13 @@ class AgreementRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, agreement_id: uuid.UUID, *, for_update: bool = False) -> Agreement | None:
+    async def get(
+        self, agreement_id: uuid.UUID, *, for_update: bool = False, clients: Iterable[str] | None = None
+    ) -> Agreement | None:
+        """The agreement, if it belongs to one of ``clients`` (None: any client)."""
         stmt = select(Agreement).where(Agreement.id == agreement_id)
+        if clients is not None:
+            stmt = stmt.where(Agreement.client_id.in_(list(clients)))
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -46,10 +51,13 @@ class AgreementRepository:
         status: str | None,
         limit: int,
         offset: int,
+        clients: Iterable[str] | None = None,
     ) -> Sequence[Agreement]:
         stmt = (
             select(Agreement).order_by(Agreement.created_at.desc(), Agreement.id).limit(limit).offset(offset)
         )
+        if clients is not None:
+            stmt = stmt.where(Agreement.client_id.in_(list(clients)))
         if bill_id is not None:
             stmt = stmt.where(Agreement.bill_id == bill_id)
         if case_id is not None:

@@ -13,12 +13,10 @@ Answers: 404 unknown or revoked link, 410 expired, 409 already signed / declined
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.agreements import lifecycle
 from services.agreements.execution import sign
@@ -29,6 +27,7 @@ from services.agreements.repository import AgreementRepository
 from shared.contracts import RecipientRole
 from shared.errors import PayloadTooLarge, ProblemError
 from shared.service import TxDep, runtime_of
+from shared.web import render
 
 router = APIRouter(tags=["signing (public, by link)"])
 
@@ -36,10 +35,6 @@ Token = Annotated[str, Path(description="The link's token, from the invitation."
 FORM_MAX_BYTES = 16 * 1024
 NAME_MAX = 200
 REASON_MAX = 2000
-
-_pages = Environment(
-    loader=FileSystemLoader(FilePath(__file__).parent / "pages"), autoescape=select_autoescape(["html"])
-)
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -49,17 +44,18 @@ _HEADERS = {
 }
 
 
-def _page(status: int, title: str, **context: Any) -> HTMLResponse:
+def _page(request: Request, status: int, title: str, **context: Any) -> HTMLResponse:
     context.setdefault("notice", None)
     context.setdefault("terms", None)
     context.setdefault("can_act", False)
-    html = _pages.get_template("sign.html").render(title=title, consent=ESIGN_CONSENT, **context)
-    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+    response = render(request, "sign.html", status_code=status, title=title, consent=ESIGN_CONSENT, **context)
+    response.headers.update(_HEADERS)
+    return response
 
 
-def _problem_page(exc: ProblemError) -> HTMLResponse:
+def _problem_page(request: Request, exc: ProblemError) -> HTMLResponse:
     titles = {404: "Link not found", 409: "Nothing to sign here", 410: "Link expired", 413: "Too large"}
-    return _page(exc.status_code, titles.get(exc.status_code, exc.title), notice=exc.detail)
+    return _page(request, exc.status_code, titles.get(exc.status_code, exc.title), notice=exc.detail)
 
 
 def _client(request: Request) -> tuple[str | None, str | None]:
@@ -69,7 +65,12 @@ def _client(request: Request) -> tuple[str | None, str | None]:
 
 
 def _sign_page(
-    opened: OpenLink, token: str, status: int = 200, errors: list[str] | None = None, form: Any = None
+    request: Request,
+    opened: OpenLink,
+    token: str,
+    status: int = 200,
+    errors: list[str] | None = None,
+    form: Any = None,
 ) -> HTMLResponse:
     agreement, who = opened.agreement, opened.recipient
     label = "the provider" if who.role == RecipientRole.provider.value else "the payer (countersignature)"
@@ -79,6 +80,7 @@ def _sign_page(
     except ProblemError as exc:
         can_act, notice = False, exc.detail
     return _page(
+        request,
         status,
         "Settlement & Release Agreement",
         notice=notice,
@@ -111,24 +113,24 @@ async def signing_page(token: Token, request: Request, tx: TxDep) -> Response:
         opened = await open_link(tx.session, token, now=now, for_update=True)
         lifecycle.check_may_act(opened)
     except ProblemError as exc:
-        return _problem_page(exc)
+        return _problem_page(request, exc)
     ip, user_agent = _client(request)
     await lifecycle.viewed(tx, opened, now, ip, user_agent)
-    return _sign_page(opened, token)
+    return _sign_page(request, opened, token)
 
 
 @router.get("/sign/{token}/document", summary="The agreement's PDF (public, by link)")
-async def signing_document(token: Token, tx: TxDep) -> Response:
+async def signing_document(token: Token, request: Request, tx: TxDep) -> Response:
     """The document as sent, or the executed copy once both parties signed. 404 unknown link, 410 expired."""
     try:
         opened = await open_link(tx.session, token, now=datetime.now(UTC), for_update=False)
     except ProblemError as exc:
-        return _problem_page(exc)
+        return _problem_page(request, exc)
     agreement = opened.agreement
     kind = "executed" if agreement.status == AgreementStatus.executed.value else "original"
     document = await AgreementRepository(tx.session).document(agreement.id, kind)
     if document is None:
-        return _page(404, "No document", notice="this agreement has no stored document")
+        return _page(request, 404, "No document", notice="this agreement has no stored document")
     headers = {
         **_HEADERS,
         # The signing page shows it in a frame; no other site may.
@@ -150,7 +152,7 @@ async def sign_by_link(token: Token, request: Request, tx: TxDep) -> Response:
         opened = await open_link(tx.session, token, now=now, for_update=True)
         lifecycle.check_may_act(opened)
     except ProblemError as exc:
-        return _problem_page(exc)
+        return _problem_page(request, exc)
     errors = []
     if form.get("consent") != "yes":
         errors.append("consent: tick the box to agree to sign electronically")
@@ -160,7 +162,7 @@ async def sign_by_link(token: Token, request: Request, tx: TxDep) -> Response:
     if len(name) > NAME_MAX or len(title) > NAME_MAX:
         errors.append(f"signer_name / signer_title: at most {NAME_MAX} characters")
     if errors:
-        return _sign_page(opened, token, status=422, errors=errors, form=form)
+        return _sign_page(request, opened, token, status=422, errors=errors, form=form)
     ip, user_agent = _client(request)
     desk = desk_for(runtime_of(request).settings)
     agreement = await sign(
@@ -172,7 +174,7 @@ async def sign_by_link(token: Token, request: Request, tx: TxDep) -> Response:
     else:
         notice = "Thank you: your signature is recorded. The payer countersigns next."
         detail = None
-    return _page(200, "Signed", notice=notice, detail=detail)
+    return _page(request, 200, "Signed", notice=notice, detail=detail)
 
 
 @router.post("/sign/{token}/decline", response_class=HTMLResponse, summary="Decline (public, by link)")
@@ -185,12 +187,14 @@ async def decline_by_link(token: Token, request: Request, tx: TxDep) -> Response
         opened = await open_link(tx.session, token, now=now, for_update=True)
         lifecycle.check_may_act(opened)
     except ProblemError as exc:
-        return _problem_page(exc)
+        return _problem_page(request, exc)
     reason = form.get("reason", "")
     if not reason or len(reason) > REASON_MAX:
         return _sign_page(
-            opened, token, status=422, errors=[f"reason: say why, in 1 to {REASON_MAX} characters"]
+            request, opened, token, status=422, errors=[f"reason: say why, in 1 to {REASON_MAX} characters"]
         )
     ip, user_agent = _client(request)
     await lifecycle.decline(tx, opened, reason, now, ip, user_agent)
-    return _page(200, "Declined", notice="You declined the agreement. The negotiator has your reason.")
+    return _page(
+        request, 200, "Declined", notice="You declined the agreement. The negotiator has your reason."
+    )

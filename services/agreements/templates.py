@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -103,10 +103,17 @@ async def get_version(session: AsyncSession, template_id: str, version: int) -> 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def list_templates(session: AsyncSession, client_id: str | None) -> Sequence[AgreementTemplate]:
+async def list_templates(
+    session: AsyncSession, client_id: str | None, *, clients: Iterable[str] | None = None
+) -> Sequence[AgreementTemplate]:
+    """Every version, Parley's and the clients' (only ``clients``' when given, plus Parley's)."""
     stmt = select(AgreementTemplate).order_by(AgreementTemplate.template_id, AgreementTemplate.version)
     if client_id is not None:
         stmt = stmt.where(AgreementTemplate.client_id == client_id)
+    if clients is not None:
+        stmt = stmt.where(
+            AgreementTemplate.client_id.is_(None) | AgreementTemplate.client_id.in_(list(clients))
+        )
     return (await session.execute(stmt)).scalars().all()
 
 

@@ -1,4 +1,5 @@
-"""Document templates over HTTP: list, read a version's source, upload a client's form (admin)."""
+"""Document templates over HTTP: list and read (admin, supervisor, auditor), upload a client's form (admin,
+audited)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from fastapi.responses import JSONResponse, Response
 from services.agreements import templates
 from services.agreements.models import idempotency_keys
 from services.agreements.schemas import TemplateList, TemplateOut
-from shared.errors import NotFound, Unprocessable
+from shared.auth import Identity, Role, audit, requires
+from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.idempotency import Idempotency, IdempotencyKey, fingerprint
 from shared.service import SessionDep, TxDep, runtime_of
 
 router = APIRouter(prefix="/v1/agreements/templates", tags=["agreement templates"])
 idempotency = Idempotency(idempotency_keys)
-UPLOADER = "admin"  # the acting admin, until internal access identifies them
+Readers = Annotated[Identity, requires(Role.admin, Role.supervisor, Role.auditor)]
 
 ClientId = Annotated[
     str,
@@ -32,11 +34,12 @@ ClientId = Annotated[
 @router.get("", response_model=TemplateList, summary="List agreement templates")
 async def list_templates(
     session: SessionDep,
+    user: Readers,
     client_id: Annotated[str | None, Query(description="Only this client's templates.")] = None,
 ) -> TemplateList:
     """Every version of Parley's shipped template (``parley``) and of each client's form
-    (``client:<client id>``); ``client_id`` keeps one client's. Intended roles: admin, supervisor, auditor."""
-    rows = await templates.list_templates(session, client_id)
+    (``client:<client id>``); ``client_id`` keeps one client's. Only your clients' forms (and Parley's)."""
+    rows = await templates.list_templates(session, client_id, clients=user.client_scope)
     return TemplateList(items=[TemplateOut.model_validate(r) for r in rows])
 
 
@@ -55,6 +58,7 @@ async def list_templates(
 async def upload_template(
     request: Request,
     tx: TxDep,
+    user: Annotated[Identity, requires(Role.admin)],
     client_id: ClientId,
     note: Annotated[
         str | None, Query(max_length=500, description="What changed, for the version list.")
@@ -66,7 +70,9 @@ async def upload_template(
     used for that client's agreements from now on. It is compiled at once with sample data (complete and
     minimal, as sent and executed) and refused with 422 naming the line and column and why, or if the
     document does not show the agreed amount, the claim number and the signers' names once signed; it
-    can read no file. Intended role: admin."""
+    can read no file. Admins, for a client they serve (403 otherwise); audited."""
+    if not user.may_see(client_id):
+        raise Forbidden(f"you do not serve client {client_id}")
     source = await request.body()
     if not source.strip():
         raise Unprocessable(
@@ -77,7 +83,22 @@ async def upload_template(
 
     async def apply() -> tuple[int, TemplateOut]:
         row = await templates.upload(
-            tx.session, client_id=client_id, source=source, note=note, uploaded_by=UPLOADER, max_bytes=limit
+            tx.session,
+            client_id=client_id,
+            source=source,
+            note=note,
+            uploaded_by=user.subject,
+            max_bytes=limit,
+        )
+        await audit(
+            tx,
+            request,
+            user,
+            "create:agreement_template",
+            "agreement_template",
+            f"{row.template_id}@{row.version}",
+            client_id,
+            {"sha256": row.sha256},
         )
         return 201, TemplateOut.model_validate(row)
 
@@ -100,10 +121,11 @@ async def template_source(
     template_id: Annotated[str, Path(description="parley, or client:<client id>.")],
     version: Annotated[int, Path(ge=1, description="The version number (1 is the first).")],
     session: SessionDep,
+    user: Readers,
 ) -> Response:
     """The typst source of one version (``parley`` or ``client:<client id>``), with ``X-Template-SHA256``."""
     row = await templates.get_version(session, template_id, version)
-    if row is None:
+    if row is None or (row.client_id is not None and not user.may_see(row.client_id)):
         raise NotFound(f"no version {version} of template {template_id}")
     return Response(
         row.source, media_type="text/plain; charset=utf-8", headers={"X-Template-SHA256": row.sha256}

@@ -13,12 +13,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-import structlog
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from services.intake.auth import CurrentPartner, Forbidden, Principal
+from services.intake.auth import CurrentPartner, Forbidden
 from services.intake.bills import Received, Submission, bill_out, receive
 from services.intake.examples import BILL_EXAMPLE, INSTITUTIONAL_EXAMPLE, X12_EXAMPLE
 from services.intake.models import idempotency_keys
@@ -39,6 +38,7 @@ from services.intake.status import BillStatus
 from services.intake.x12 import read_837
 from services.intake.x12_claims import ParsedClaim, located, submission_of
 from services.intake.x12_syntax import X12FileError
+from shared.auth import Identity, audit
 from shared.contracts import LineOfBusiness
 from shared.errors import Conflict, NotFound, ProblemError, Unprocessable
 from shared.http import validation_errors
@@ -123,7 +123,7 @@ async def submit_bill(
     return await idempotency.run(
         tx.session,
         key=idempotency_key,
-        scope=f"{partner.partner_id}:POST /v1/bills",
+        scope=f"{partner.subject}:POST /v1/bills",
         request_hash=fingerprint(body.model_dump_json()),
         action=create,
     )
@@ -187,7 +187,7 @@ async def submit_batch(
     return await idempotency.run(
         tx.session,
         key=idempotency_key,
-        scope=f"{partner.partner_id}:POST /v1/bills/batch",
+        scope=f"{partner.subject}:POST /v1/bills/batch",
         request_hash=fingerprint(raw),
         action=create,
     )
@@ -289,7 +289,7 @@ async def submit_x12(
     client = _client_for(partner, client_id)
     raw = await request.body()
     text = _decode(raw)
-    separator = await composite_separator(tx.session, partner.partner_id)
+    separator = await composite_separator(tx.session, partner.subject)
     try:
         interchange = await asyncio.to_thread(
             read_837,
@@ -335,7 +335,7 @@ async def submit_x12(
     return await idempotency.run(
         tx.session,
         key=idempotency_key,
-        scope=f"{partner.partner_id}:POST /v1/bills/x12",
+        scope=f"{partner.subject}:POST /v1/bills/x12",
         request_hash=fingerprint(raw, client, str(line_of_business)),
         action=create,
     )
@@ -348,7 +348,7 @@ def _decode(raw: bytes) -> str:
         return raw.decode("latin-1")  # X12's extended character set predates UTF-8
 
 
-def _client_for(partner: Principal, client_id: str | None) -> str:
+def _client_for(partner: Identity, client_id: str | None) -> str:
     if client_id is None:
         if partner.all_clients or len(partner.clients) != 1:
             raise Unprocessable(
@@ -357,7 +357,7 @@ def _client_for(partner: Principal, client_id: str | None) -> str:
             )
         (only,) = partner.clients
         return only
-    if not partner.may_use(client_id):
+    if not partner.may_see(client_id):
         raise Forbidden(
             "this API key is not scoped to that client",
             errors=[
@@ -394,7 +394,7 @@ async def list_bills(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> BillPage:
     """Newest first, without lines or patient data (read one bill for those). Page with `next_cursor`."""
-    if client_id is not None and not partner.may_use(client_id):
+    if client_id is not None and not partner.may_see(client_id):
         raise Forbidden(
             "this API key is not scoped to that client",
             errors=[
@@ -410,7 +410,7 @@ async def list_bills(
         updated_since=updated_since,
     )
     bills = await BillRepository(session).search(
-        partner.partner_id,
+        partner.subject,
         partner.client_scope,
         where,
         limit=limit + 1,
@@ -431,15 +431,17 @@ async def list_bills(
     responses={**AUTH_ERRORS, 404: {"description": "No such bill among yours.", **PROBLEM}},
 )
 async def get_bill(
-    bill_id: Annotated[uuid.UUID, Path(description="Parley's bill id.")], tx: TxDep, partner: CurrentPartner
+    request: Request,
+    bill_id: Annotated[uuid.UUID, Path(description="Parley's bill id.")],
+    tx: TxDep,
+    partner: CurrentPartner,
 ) -> BillOut:
     """The bill as received (latest revision), its current status with the reason, every status change
     in the order it happened, and every revision. This read is written to the audit log (who, which
     bill, when), because it carries patient data."""
     repository = BillRepository(tx.session)
-    bill = await repository.get_for_partner(bill_id, partner.partner_id, partner.client_scope)
+    bill = await repository.get_for_partner(bill_id, partner.subject, partner.client_scope)
     if bill is None:
         raise NotFound(f"no bill {bill_id}")
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
-    await repository.audit_read(partner.partner_id, partner.key_id, bill.id, request_id)
+    await audit(tx, request, partner, "read:bill", "bill", bill.id, bill.client_id)
     return bill_out(bill)

@@ -1,15 +1,19 @@
-"""Who is calling: every partner request carries ``Authorization: Bearer <API key>``.
+"""Who is calling a partner route: ``Authorization: Bearer <partner API key>``.
 
-The principal is the key's partner and the clients the key is scoped to. Every query a partner can cause
-filters on both, so a partner can neither see nor change another partner's bills (they get 404, exactly
-as for a bill that does not exist). A verified key is remembered for ``PARLEY_INTAKE_AUTH_CACHE_SECONDS``
-so that a burst of requests does not look it up each time; revocation takes effect within that time.
+The identity is the shared :class:`shared.auth.Identity` with ``kind=partner``: ``subject`` is the
+partner id, ``token_id`` the key id and ``clients`` the clients the key is scoped to. Every query a
+partner can cause filters on both, so a partner can neither see nor change another partner's bills (they
+get 404, exactly as for a bill that does not exist). A user token (``prlu_…``) opens no partner route,
+as a partner key opens no internal one. A verified key is remembered for
+``PARLEY_INTAKE_AUTH_CACHE_SECONDS`` so that a burst of requests does not look it up each time;
+revocation takes effect within that time.
+
+Internal routes (staff) use :func:`shared.auth.requires` like every other service.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,44 +21,17 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
 from services.intake.config import IntakeSettings
-from services.intake.keys import ALL_CLIENTS, hash_secret, secret_matches, split_key
+from services.intake.keys import hash_secret, secret_matches, split_key
 from services.intake.models import ApiKey
-from shared.errors import ProblemError
+from shared.auth import Identity, IdentityKind, Via
+from shared.auth.tokens import USER_TOKEN_PREFIX
+from shared.errors import Forbidden, Unauthorized
 from shared.service import runtime_of
 
+__all__ = ["CurrentPartner", "Forbidden", "Unauthorized", "authenticate"]
 
-class Unauthorized(ProblemError):
-    status_code = 401
-    title = "Unauthorized"
-    headers = {"WWW-Authenticate": 'Bearer realm="parley"'}
-
-
-class Forbidden(ProblemError):
-    status_code = 403
-    title = "Forbidden"
-
-
-@dataclass(frozen=True)
-class Principal:
-    partner_id: str
-    key_id: str
-    clients: frozenset[str]
-
-    @property
-    def all_clients(self) -> bool:
-        return ALL_CLIENTS in self.clients
-
-    @property
-    def client_scope(self) -> frozenset[str] | None:
-        """The clients this key may see, or None for all of the partner's."""
-        return None if self.all_clients else self.clients
-
-    def may_use(self, client_id: str) -> bool:
-        return self.all_clients or client_id in self.clients
-
-
-# sha256(whole key) -> (principal, valid until). Only verified keys are cached, never failures.
-_verified: dict[str, tuple[Principal, float]] = {}
+# sha256(whole key) -> (identity, valid until). Only verified keys are cached, never failures.
+_verified: dict[str, tuple[Identity, float]] = {}
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -66,7 +43,7 @@ bearer = HTTPBearer(
 
 async def authenticate(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Principal:
+) -> Identity:
     if credentials is None:
         raise Unauthorized("send your API key as `Authorization: Bearer prly_…`")
     key = credentials.credentials
@@ -77,7 +54,10 @@ async def authenticate(
     now = time.monotonic()
     cached = _verified.get(cache_key)
     if cached is not None and cached[1] > now:
+        request.state.identity = cached[0]
         return cached[0]
+    if key.startswith(USER_TOKEN_PREFIX + "_"):
+        raise Unauthorized("a user token opens internal endpoints only; partner routes need a partner key")
     parts = split_key(key)
     if parts is None:
         raise Unauthorized("the API key is malformed")
@@ -94,12 +74,20 @@ async def authenticate(
         raise Unauthorized("the API key is not valid")
     if row.revoked_at is not None:
         raise Unauthorized("the API key was revoked")
-    principal = Principal(partner_id=row.partner_id, key_id=key_id, clients=frozenset(row.clients))
+    identity = Identity(
+        kind=IdentityKind.partner,
+        subject=row.partner_id,
+        name=row.partner_id,
+        clients=frozenset(row.clients),
+        token_id=key_id,
+        via=Via.partner_key,
+    )
     if ttl > 0:
         if len(_verified) > 10_000:  # keys are few; this only bounds memory against odd traffic
             _verified.clear()
-        _verified[cache_key] = (principal, now + ttl)
-    return principal
+        _verified[cache_key] = (identity, now + ttl)
+    request.state.identity = identity
+    return identity
 
 
-CurrentPartner = Annotated[Principal, Depends(authenticate)]
+CurrentPartner = Annotated[Identity, Depends(authenticate)]

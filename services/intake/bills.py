@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from services.intake.auth import Principal
 from services.intake.claims import problems
 from services.intake.models import Bill
 from services.intake.repository import BillRepository, ClaimKey
@@ -38,6 +37,7 @@ from services.intake.schemas import (
 )
 from services.intake.status import OPEN_TO_CHANGE, BillStatus
 from services.intake.webhooks import EVENT_TYPE, StatusChanged, body_of, enqueue
+from shared.auth import Identity
 from shared.bus.outbox import Tx
 from shared.codes import NPI_CHECK_DIGIT, npi_check_digit_ok
 from shared.contracts import (
@@ -85,7 +85,7 @@ def _key(claim: BillIn) -> ClaimKey:
 
 
 async def receive(
-    tx: Tx, principal: Principal, submissions: Sequence[Submission], *, source: Source
+    tx: Tx, principal: Identity, submissions: Sequence[Submission], *, source: Source
 ) -> list[Received]:
     results: dict[int, Received] = {}
     originals: list[tuple[Submission, BillIn]] = []
@@ -96,7 +96,7 @@ async def receive(
         if claim is None:
             results[sub.index] = _rejected(sub, 422, sub.errors, "the bill is invalid")
             continue
-        if not principal.may_use(claim.client_id):
+        if not principal.may_see(claim.client_id):
             scope = [{"field": "client_id", "message": "not one of this key's clients", "type": "scope"}]
             results[sub.index] = _rejected(sub, 403, scope, "this API key is not scoped to that client")
             continue
@@ -118,21 +118,21 @@ async def receive(
     now = datetime.now(UTC)
     repository = BillRepository(tx.session)
     notices: list[StatusChanged] = []
-    locked = await repository.lock_claims(principal.partner_id, [_key(c) for _, c in changes])
+    locked = await repository.lock_claims(principal.subject, [_key(c) for _, c in changes])
     for sub, claim in changes:
         results[sub.index] = await _change(tx, repository, locked.get(_key(claim)), sub, claim, source, now)
         if results[sub.index].bill is not None:
             notices.append(StatusChanged(results[sub.index].bill, now))  # type: ignore[arg-type]
     for received in await _create(tx, repository, principal, originals, source, now):
         results[received.index] = received  # their webhooks were queued with them
-    await enqueue(tx.session, principal.partner_id, notices)
+    await enqueue(tx.session, principal.subject, notices)
     return [results[i] for i in sorted(results)]
 
 
 async def _create(
     tx: Tx,
     repository: BillRepository,
-    principal: Principal,
+    principal: Identity,
     originals: list[tuple[Submission, BillIn]],
     source: Source,
     now: datetime,
@@ -140,7 +140,7 @@ async def _create(
     rows = {
         sub.index: {
             "id": uuid.uuid4(),
-            "partner_id": principal.partner_id,
+            "partner_id": principal.subject,
             **claim_columns(claim),
             "warnings": kept_warnings(sub.warnings),
             "revision": 1,
@@ -181,7 +181,7 @@ async def _create(
     await tx.emit_many(
         [
             (
-                received_event(row["id"], principal.partner_id, claim, revision=1, received_at=now),
+                received_event(row["id"], principal.subject, claim, revision=1, received_at=now),
                 str(row["id"]),
             )
             for _, claim, row in stored
@@ -194,7 +194,7 @@ async def _create(
         for sub, claim, _ in stored
     ]
     lost = [(sub, claim) for sub, claim in originals if rows[sub.index]["id"] not in inserted]
-    existing = await repository.ids_of(principal.partner_id, [_key(c) for _, c in lost])
+    existing = await repository.ids_of(principal.subject, [_key(c) for _, c in lost])
     for sub, claim in lost:
         where = existing.get(_key(claim))
         detail = (

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from functools import cached_property
+from typing import Self
 
+from pydantic import Field, SecretStr, model_validator
+
+from services.intake.secrets import SecretBox, parse_keys
 from shared.settings import Environment, Settings
 
 
@@ -32,6 +36,21 @@ class IntakeSettings(Settings):
         description="Allow webhook URLs on loopback/private addresses and plain http. Default: allowed "
         "in development and test, refused in production.",
     )
+
+    secrets_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated Fernet keys encrypting webhook secrets at rest: the first encrypts, "
+        "all decrypt (rotation). Required in production; development and test derive one.",
+    )
+
+    @model_validator(mode="after")
+    def _keys_are_usable(self) -> Self:
+        parse_keys(self.secrets_keys, self.environment)
+        return self
+
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        return SecretBox(parse_keys(self.secrets_keys, self.environment))
 
     @property
     def webhooks_may_be_private(self) -> bool:

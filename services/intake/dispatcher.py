@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.intake.config import IntakeSettings
+from services.intake.secrets import SecretsKeyError
 from services.intake.webhooks import (
     EVENT_TYPE,
     NOTIFY_CHANNEL,
@@ -157,13 +158,15 @@ class Dispatcher:
                         "Parley-Event-Id": str(row.id),
                         "Parley-Event-Type": EVENT_TYPE,
                         "Parley-Delivery-Attempt": str(row.attempts),
-                        SIGNATURE_HEADER: signature(row.webhook_secret, timestamp, row.body),
+                        SIGNATURE_HEADER: signature(
+                            self._settings.secret_box.open(row.webhook_secret), timestamp, row.body
+                        ),
                     },
                 )
                 status_code = response.status_code
                 if not 200 <= status_code < 300:
                     error = f"the receiver answered {status_code}"
-            except UnsafeUrl as exc:
+            except (UnsafeUrl, SecretsKeyError) as exc:
                 error = str(exc)
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from services.intake import api, webhooks_api
+from services.intake import api, staff_api, webhooks_api
 from services.intake.config import IntakeSettings
 from services.intake.dispatcher import Dispatcher
 from services.intake.handlers import build_handlers
-from services.intake.models import Base, bus
+from services.intake.models import Base, access, bus
 from shared.service import Runtime, ServiceDefinition
 
 
@@ -25,16 +25,19 @@ DEFINITION = ServiceDefinition(
     description=(
         "Partners submit medical bills here (JSON or X12 837) and follow each bill's status through "
         "pricing, negotiation and settlement, by polling or by signed webhook.\n\n"
-        "**Authentication**: every call carries `Authorization: Bearer prly_…`, a key Parley operations "
-        "issue per partner and scope to the partner's clients. A partner sees only its own bills.\n\n"
+        "**Authentication**: every partner call carries `Authorization: Bearer prly_…`, a key Parley "
+        "operations issue per partner and scope to the partner's clients. A partner sees only its own "
+        "bills. Staff routes (`/v1/internal/…`, `/v1/audit`, `/v1/me`) take a user token instead, and "
+        "each says the roles it admits.\n\n"
         "**Errors** are `application/problem+json` with `errors: [{field, message, type}]` (for X12 also "
         "`segment`, `position`, `element`). Input values are never echoed back.\n\n"
         "**Retries**: send `Idempotency-Key` on POSTs; a retry with the same key returns the first answer."
     ),
     metadata=Base.metadata,
     bus=bus,
+    access=access,
     settings_cls=IntakeSettings,
-    routers=[api.router, webhooks_api.router],
+    routers=[api.router, webhooks_api.router, staff_api.router],
     build_handlers=build_handlers,
     on_startup=start_webhooks,
 )

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.auth import add_access_tables
 from shared.bus.tables import add_bus_tables
 from shared.db import Money, service_metadata
 from shared.idempotency import add_idempotency_table
@@ -40,6 +41,7 @@ class Base(DeclarativeBase):
 
 
 bus = add_bus_tables(Base.metadata)
+access = add_access_tables(Base.metadata)
 idempotency_keys = add_idempotency_table(Base.metadata)
 
 
@@ -52,7 +54,8 @@ class Partner(Base):
     name: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     webhook_url: Mapped[str | None] = mapped_column(Text)
-    # Needed in the clear to sign deliveries (HMAC), unlike API keys, which are only ever compared.
+    # Needed to sign deliveries (HMAC), unlike API keys, which are only ever compared: so it is kept
+    # encrypted (Fernet, PARLEY_SECRETS_KEYS; services/intake/secrets.py), never in plain text.
     webhook_secret: Mapped[str | None] = mapped_column(Text)
     webhook_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set by an operator (`parley intake partners set`): the character this partner writes between
@@ -193,18 +196,33 @@ class StatusHistory(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class AuditEntry(Base):
-    """Who read which bill's patient data, and when. Written in the transaction that reads."""
+class User(Base):
+    """An internal user (``parley users …``). Intake holds them because it is Parley's edge; every service
+    keeps a replica of their tokens' hashes from ``identity.events``."""
 
-    __tablename__ = "audit_log"
+    __tablename__ = "users"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    partner_id: Mapped[str] = mapped_column(Text)
-    key_id: Mapped[str] = mapped_column(Text)
-    action: Mapped[str] = mapped_column(Text)
-    bill_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
-    request_id: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[str] = mapped_column(Text, primary_key=True)  # e.g. dana@acme-cc.example
+    name: Mapped[str] = mapped_column(Text)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    clients: Mapped[list[str]] = mapped_column(ARRAY(Text))  # client ids, or ["*"] for every client
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserToken(Base):
+    """A user's personal or service token: only a SHA-256 of its secret part is kept; shown once."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)  # the public part, printed in the token
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    label: Mapped[str | None] = mapped_column(Text)
+    secret_sha256: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WebhookDelivery(Base):

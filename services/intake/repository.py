@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.intake.models import (
-    AuditEntry,
     Bill,
     BillLine,
     BillPatient,
@@ -109,12 +108,13 @@ class BillRepository:
     # --- partner reads -------------------------------------------------------------------------------
 
     async def get_for_partner(
-        self, bill_id: uuid.UUID, partner_id: str, clients: Iterable[str] | None
+        self, bill_id: uuid.UUID, partner_id: str | None, clients: Iterable[str] | None
     ) -> Bill | None:
-        """One of the partner's bills, if its key may see that client (``clients`` None: all)."""
+        """One of the partner's bills (``partner_id`` None: any partner's, for staff), if the caller may
+        see that client (``clients`` None: all)."""
         stmt = (
             select(Bill)
-            .where(Bill.id == bill_id, Bill.partner_id == partner_id)
+            .where(Bill.id == bill_id)
             .options(
                 selectinload(Bill.lines),
                 selectinload(Bill.history),
@@ -122,25 +122,25 @@ class BillRepository:
                 selectinload(Bill.patient),
             )
         )
+        if partner_id is not None:
+            stmt = stmt.where(Bill.partner_id == partner_id)
         if clients is not None:
             stmt = stmt.where(Bill.client_id.in_(list(clients)))
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def search(
         self,
-        partner_id: str,
+        partner_id: str | None,
         clients: Iterable[str] | None,
         where: BillFilter,
         *,
         limit: int,
         after: tuple[datetime, uuid.UUID] | None,
     ) -> Sequence[Bill]:
-        stmt = (
-            select(Bill)
-            .where(Bill.partner_id == partner_id)
-            .order_by(Bill.received_at.desc(), Bill.id.desc())
-            .limit(limit)
-        )
+        """Bills newest first: a partner's own (staff: ``partner_id`` None), of ``clients`` (None: all)."""
+        stmt = select(Bill).order_by(Bill.received_at.desc(), Bill.id.desc()).limit(limit)
+        if partner_id is not None:
+            stmt = stmt.where(Bill.partner_id == partner_id)
         if clients is not None:
             stmt = stmt.where(Bill.client_id.in_(list(clients)))
         if where.statuses:
@@ -158,19 +158,6 @@ class BillRepository:
         if after is not None:
             stmt = stmt.where(tuple_(Bill.received_at, Bill.id) < tuple_(*after))
         return (await self.session.execute(stmt)).scalars().all()
-
-    async def audit_read(
-        self, partner_id: str, key_id: str, bill_id: uuid.UUID, request_id: str | None
-    ) -> None:
-        await self.session.execute(
-            insert(AuditEntry).values(
-                partner_id=partner_id,
-                key_id=key_id,
-                action="bill.read",
-                bill_id=bill_id,
-                request_id=request_id,
-            )
-        )
 
     # --- receiving -------------------------------------------------------------------------------------
 

@@ -45,16 +45,17 @@ async def put_webhook(body: WebhookIn, tx: TxDep, partner: CurrentPartner, runti
     The signing secret is returned when first issued (and on `rotate_secret`); store it.
     """
     settings = runtime.settings
-    allow_private = settings.webhooks_may_be_private if isinstance(settings, IntakeSettings) else False
+    assert isinstance(settings, IntakeSettings)
+    allow_private = settings.webhooks_may_be_private
     try:
         await asyncio.to_thread(check_url, body.url, allow_private=allow_private)
     except UnsafeUrl as exc:
         raise Unprocessable(str(exc), errors=[{"field": "url", "message": str(exc), "type": "url"}]) from exc
-    partner_row = await WebhookRepository(tx.session).partner(partner.partner_id)
+    partner_row = await WebhookRepository(tx.session).partner(partner.subject)
     issued: str | None = None
     if partner_row.webhook_secret is None or body.rotate_secret:
         issued = new_secret()
-        partner_row.webhook_secret = issued
+        partner_row.webhook_secret = settings.secret_box.seal(issued)  # never stored in plain text
     partner_row.webhook_url = body.url
     partner_row.webhook_updated_at = datetime.now(UTC)
     await tx.session.flush()
@@ -64,7 +65,7 @@ async def put_webhook(body: WebhookIn, tx: TxDep, partner: CurrentPartner, runti
 @router.get("", response_model=WebhookOut, summary="Your webhook registration", responses=ERRORS)
 async def get_webhook(tx: TxDep, partner: CurrentPartner) -> WebhookOut:
     """The URL Parley posts to (the secret is not shown again)."""
-    row = await WebhookRepository(tx.session).partner(partner.partner_id)
+    row = await WebhookRepository(tx.session).partner(partner.subject)
     if row.webhook_url is None or row.webhook_updated_at is None:
         raise NotFound("no webhook is registered")
     return WebhookOut(url=row.webhook_url, updated_at=row.webhook_updated_at)
@@ -73,7 +74,7 @@ async def get_webhook(tx: TxDep, partner: CurrentPartner) -> WebhookOut:
 @router.delete("", status_code=204, summary="Stop webhooks", responses=ERRORS)
 async def delete_webhook(tx: TxDep, partner: CurrentPartner) -> Response:
     """No more deliveries are queued; pending ones are marked failed when they come due."""
-    row = await WebhookRepository(tx.session).partner(partner.partner_id)
+    row = await WebhookRepository(tx.session).partner(partner.subject)
     row.webhook_url = None
     row.webhook_secret = None
     row.webhook_updated_at = datetime.now(UTC)
@@ -120,7 +121,7 @@ async def list_deliveries(
             )
         before = int(cursor)
     rows = await WebhookRepository(session).deliveries(
-        partner.partner_id, status=status, bill_id=bill_id, limit=limit + 1, before_seq=before
+        partner.subject, status=status, bill_id=bill_id, limit=limit + 1, before_seq=before
     )
     page = rows[:limit]
     return DeliveryPage(
@@ -132,7 +133,7 @@ async def list_deliveries(
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryOut, summary="One delivery", responses=ERRORS)
 async def get_delivery(delivery_id: DeliveryId, session: SessionDep, partner: CurrentPartner) -> DeliveryOut:
     """A delivery with every attempt: when, your endpoint's status code or the error, how long it took."""
-    delivery = await WebhookRepository(session).delivery(partner.partner_id, delivery_id)
+    delivery = await WebhookRepository(session).delivery(partner.subject, delivery_id)
     if delivery is None:
         raise NotFound(f"no delivery {delivery_id}")
     return _delivery_out(delivery, with_attempts=True)
@@ -147,7 +148,7 @@ async def get_delivery(delivery_id: DeliveryId, session: SessionDep, partner: Cu
 async def redeliver(delivery_id: DeliveryId, tx: TxDep, partner: CurrentPartner) -> DeliveryOut:
     """Queue a delivered or failed delivery again now (same event id), e.g. after fixing your endpoint."""
     repository = WebhookRepository(tx.session)
-    delivery = await repository.delivery(partner.partner_id, delivery_id, for_update=True)
+    delivery = await repository.delivery(partner.subject, delivery_id, for_update=True)
     if delivery is None:
         raise NotFound(f"no delivery {delivery_id}")
     if delivery.status != "pending":

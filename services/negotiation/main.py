@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.negotiation import api
 from services.negotiation.handlers import build_handlers
-from services.negotiation.models import Base, bus
+from services.negotiation.models import Base, access, bus
 from shared.service import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
@@ -13,6 +13,7 @@ DEFINITION = ServiceDefinition(
     description="Negotiation cases with providers: offers, counter-offers and agreement on terms.",
     metadata=Base.metadata,
     bus=bus,
+    access=access,
     routers=[api.router],
     build_handlers=build_handlers,
 )

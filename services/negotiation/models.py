@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, Numeric, Text, UniqueConst
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.auth import add_access_tables
 from shared.bus.tables import add_bus_tables
 from shared.db import Money, service_metadata
 from shared.idempotency import add_idempotency_table
@@ -20,6 +21,7 @@ class Base(DeclarativeBase):
 
 
 bus = add_bus_tables(Base.metadata)
+access = add_access_tables(Base.metadata)
 idempotency_keys = add_idempotency_table(Base.metadata)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,8 +17,13 @@ class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
+    async def get(
+        self, case_id: uuid.UUID, *, for_update: bool = False, clients: Iterable[str] | None = None
+    ) -> Case | None:
+        """The case, if it belongs to one of ``clients`` (None: any client)."""
         stmt = select(Case).where(Case.id == case_id)
+        if clients is not None:
+            stmt = stmt.where(Case.client_id.in_(list(clients)))
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -39,9 +44,18 @@ class CaseRepository:
         return (await self.session.execute(stmt)).first() is not None
 
     async def search(
-        self, *, bill_id: uuid.UUID | None, status: str | None, client_id: str | None, limit: int, offset: int
+        self,
+        *,
+        bill_id: uuid.UUID | None,
+        status: str | None,
+        client_id: str | None,
+        limit: int,
+        offset: int,
+        clients: Iterable[str] | None = None,
     ) -> Sequence[Case]:
         stmt = select(Case).order_by(Case.opened_at.desc(), Case.id).limit(limit).offset(offset)
+        if clients is not None:
+            stmt = stmt.where(Case.client_id.in_(list(clients)))
         if bill_id is not None:
             stmt = stmt.where(Case.bill_id == bill_id)
         if status is not None:

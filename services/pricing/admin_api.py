@@ -4,6 +4,8 @@ The request body is the file itself (``curl --data-binary @file``), streamed to 
 loaded by the streaming loader in the request's transaction: the load lands whole or not at all. Send a
 Content-Length so large files stream through without being buffered; the body limit is the service's
 ``PARLEY_MAX_BODY_BYTES`` (raise it on the pricing service for gigabyte files, or use the command line).
+
+Loading is for admins (and audited); the lists are for every internal role but viewers.
 """
 
 from __future__ import annotations
@@ -27,14 +29,21 @@ from services.pricing.importers import (
 )
 from services.pricing.models import ReferenceLoad
 from services.pricing.schemas import DatasetOut, LoadOut, LoadRecordOut
+from shared.auth import CASE_READERS, Identity, Role, audit, requires
 from shared.errors import NotFound, Unprocessable
 from shared.service import SessionDep, TxDep
 
 router = APIRouter(prefix="/v1/reference", tags=["reference data"])
 
 
-@router.get("/datasets", response_model=list[DatasetOut], summary="What can be loaded")
+@router.get(
+    "/datasets",
+    response_model=list[DatasetOut],
+    summary="What can be loaded",
+    dependencies=[requires(*CASE_READERS)],
+)
 async def list_datasets() -> list[DatasetOut]:
+    """Each dataset with what it holds, whether it needs a year and which targets it takes."""
     return [
         DatasetOut(name=d.name, what=d.what, needs_year=d.needs_year, targets=list(d.targets), named=d.named)
         for d in DATASETS.values()
@@ -43,8 +52,12 @@ async def list_datasets() -> list[DatasetOut]:
 
 @router.get("/loads", response_model=list[LoadRecordOut], summary="Loads done, newest first")
 async def list_loads(
-    session: SessionDep, dataset: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    session: SessionDep,
+    _: Annotated[Identity, requires(*CASE_READERS)],
+    dataset: Annotated[str | None, Query(description="Only loads of this dataset.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Loads to list.")] = 50,
 ) -> list[LoadRecordOut]:
+    """Every reference load: dataset, source, rows loaded and rejected, when."""
     query = select(ReferenceLoad).order_by(ReferenceLoad.id.desc()).limit(limit)
     if dataset is not None:
         query = query.where(ReferenceLoad.dataset == dataset)
@@ -65,6 +78,7 @@ async def list_loads(
 async def load_file(
     request: Request,
     tx: TxDep,
+    user: Annotated[Identity, requires(Role.admin)],
     dataset: Annotated[str, PathParam(description="See GET /v1/reference/datasets.")],
     year: Annotated[int | None, Query(ge=2000, le=2100, description="CMS year of a Medicare file.")] = None,
     target: Annotated[
@@ -123,6 +137,22 @@ async def load_file(
             raise Unprocessable(
                 str(exc), errors=[{"field": f"query:{field}", "message": message, "type": "value"}]
             ) from exc
+    await audit(
+        tx,
+        request,
+        user,
+        "load:reference",
+        "dataset",
+        dataset,
+        None,
+        detail={
+            "source": summary.source,
+            "target": summary.target,
+            "skipped": summary.skipped,
+            "rows_loaded": summary.rows_loaded,
+            "rows_rejected": summary.rows_rejected,
+        },
+    )
     body = LoadOut(
         dataset=summary.dataset,
         source=summary.source,

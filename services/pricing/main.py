@@ -16,7 +16,7 @@ from services.pricing import admin_api, api
 from services.pricing.config import PricingSettings
 from services.pricing.handlers import build_handlers
 from services.pricing.importers import load_cms, load_manifest
-from services.pricing.models import Base, bus
+from services.pricing.models import Base, access, bus
 from services.pricing.observations import fold_pending
 from shared.service import Runtime, ServiceDefinition
 
@@ -64,6 +64,7 @@ DEFINITION = ServiceDefinition(
     "evidence for each line; loads the reference data it prices with.",
     metadata=Base.metadata,
     bus=bus,
+    access=access,
     settings_cls=PricingSettings,
     routers=[api.router, admin_api.router],
     build_handlers=build_handlers,

@@ -137,10 +137,13 @@ class PricingRepository:
         )
         return rows.scalar_one_or_none()
 
-    async def history(self, bill_id: uuid.UUID) -> Sequence[Pricing]:
-        rows = await self.session.execute(
-            select(Pricing).where(Pricing.bill_id == bill_id).order_by(Pricing.revision)
-        )
+    async def history(self, bill_id: uuid.UUID, clients: Iterable[str] | None = None) -> Sequence[Pricing]:
+        """Every pricing revision of the bill, oldest first; none when ``clients`` (None: all) excludes
+        the bill's client."""
+        query = select(Pricing).where(Pricing.bill_id == bill_id).order_by(Pricing.revision)
+        if clients is not None:
+            query = query.where(Pricing.client_id.in_(list(clients)))
+        rows = await self.session.execute(query)
         return rows.scalars().all()
 
     async def add(self, pricing: Pricing) -> Pricing:

@@ -7,6 +7,7 @@ topics in any order end in the same row.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -45,7 +46,10 @@ class Kpis:
     savings_percent: Decimal
 
 
-async def kpis(session: AsyncSession, client_id: str | None = None) -> Kpis:
+async def kpis(
+    session: AsyncSession, client_id: str | None = None, clients: Iterable[str] | None = None
+) -> Kpis:
+    """The KPIs over one client's bills, or every bill of ``clients`` (None: all clients)."""
     settled = BillFact.settled_at.is_not(None)
     stmt = select(
         func.count(BillFact.received_at),
@@ -62,6 +66,8 @@ async def kpis(session: AsyncSession, client_id: str | None = None) -> Kpis:
     )
     if client_id is not None:
         stmt = stmt.where(BillFact.client_id == client_id)
+    if clients is not None:
+        stmt = stmt.where(BillFact.client_id.in_(list(clients)))
     row = (await session.execute(stmt)).one()
     received, priced, negotiating, not_negotiated, agreed, settled_n, voided = (int(v) for v in row[:7])
     total_billed, total_allowed, settled_billed, total_agreed = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.reporting import api
 from services.reporting.handlers import build_handlers
-from services.reporting.models import Base, bus
+from services.reporting.models import Base, access, bus
 from shared.service import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
@@ -13,6 +13,7 @@ DEFINITION = ServiceDefinition(
     description="Volume and savings KPIs, built from every event the platform emits.",
     metadata=Base.metadata,
     bus=bus,
+    access=access,
     routers=[api.router],
     build_handlers=build_handlers,
 )

@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, Numeric, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.auth import add_access_tables
 from shared.bus.tables import add_bus_tables
 from shared.db import service_metadata
 
@@ -19,6 +20,7 @@ class Base(DeclarativeBase):
 
 
 bus = add_bus_tables(Base.metadata)
+access = add_access_tables(Base.metadata)
 
 
 class BillFact(Base):

@@ -7,7 +7,8 @@ payload class with the next version, registered beside the old one; existing cla
 a breaking way.
 
 The Kafka key of every event is the bill id (the envelope's ``subject``), so all events of one bill keep
-their order within a topic.
+their order within a topic. Identity events (``identity.events``) are keyed by the user id instead, so
+a user's token issues, revocations and changes keep their order.
 """
 
 from shared.contracts.agreements import (
@@ -63,6 +64,12 @@ from shared.contracts.envelope import (
     PAYLOADS,
     Envelope,
     UnknownEventError,
+)
+from shared.contracts.identity import (
+    UserDisabledV1,
+    UserTokenIssuedV1,
+    UserTokenRevokedV1,
+    UserUpdatedV1,
 )
 from shared.contracts.negotiation import (
     ApprovalDecidedV1,
@@ -153,6 +160,10 @@ __all__ = [
     "Topic",
     "UnitOfMeasure",
     "UnknownEventError",
+    "UserDisabledV1",
+    "UserTokenIssuedV1",
+    "UserTokenRevokedV1",
+    "UserUpdatedV1",
     "UsualAndCustomaryV2",
     "WideningStepV2",
     "dead_letter_topic",

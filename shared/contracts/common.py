@@ -18,6 +18,7 @@ class Topic(StrEnum):
     bills_priced = "bills.priced"
     negotiation = "negotiation.events"
     agreements = "agreements.events"
+    identity = "identity.events"  # keyed by user id, not bill id
 
 
 def dead_letter_topic(consumer_group: str) -> str:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import pytest
+from playwright.async_api import Page
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import async_validate_pdf_signature
@@ -36,8 +39,10 @@ from shared.contracts import (
 )
 from shared.settings import Settings
 from shared.stack.devstack import DevStack
+from tests.browser import screenshot
 from tests.helpers import (
     PROVIDER,
+    UserMaker,
     bill,
     line,
     mailbox_link,
@@ -52,13 +57,24 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.e2e
 
+Staff = dict[str, httpx.AsyncClient]  # the staff fixture: an authenticated client per role
+
+
+@pytest.fixture
+async def signer() -> AsyncIterator[httpx.AsyncClient]:
+    """A signer's client: no Parley credentials at all (the link's token is the only key)."""
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        yield client
+
 
 async def _json(http: httpx.AsyncClient, url: str) -> Any:
     response = await http.get(url)
     return response.json() if response.status_code == 200 else None
 
 
-async def _open_case(http: httpx.AsyncClient, urls: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _open_case(
+    http: httpx.AsyncClient, staff: Staff, signer: httpx.AsyncClient, urls: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """A real bill through intake and pricing to an open negotiation case: (the bill body, the case)."""
     body = bill(lines=[line("99214", "310.00"), line("73030", "120.00")])
     created = await submit_bill(http, urls, body)
@@ -66,7 +82,7 @@ async def _open_case(http: httpx.AsyncClient, urls: dict[str, str]) -> tuple[dic
     bill_id = created.json()["id"]
 
     async def case() -> Any:
-        found = await _json(http, f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")
+        found = await _json(staff["negotiator"], f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")
         return found["items"][0] if found and found["items"] else None
 
     return body, await wait_until(case, what="case")
@@ -137,13 +153,19 @@ def _text(pdf: bytes) -> str:
 
 
 async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_the_case_settles(
-    http: httpx.AsyncClient, urls: dict[str, str], settings: Settings, stack: DevStack
+    http: httpx.AsyncClient,
+    staff: Staff,
+    make_user: UserMaker,
+    signer: httpx.AsyncClient,
+    urls: dict[str, str],
+    settings: Settings,
+    stack: DevStack,
 ) -> None:
-    body, case = await _open_case(http, urls)
+    body, case = await _open_case(http, staff, urls)
     tag = uuid.uuid4().hex[:8]
     agreed = _agreed_v2(body, case, tag)
     await _publish(settings, agreed)
-    agreement = await _agreement_for(http, urls, case["id"])
+    agreement = await _agreement_for(staff["negotiator"], urls, case["id"])
     base = f"{urls['agreements']}/v1/agreements/{agreement['id']}"
     assert agreement["status"] == "sent"
     assert (agreement["template_id"], agreement["partner_claim_id"]) == ("parley", body["partner_claim_id"])
@@ -152,14 +174,14 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
         (2, "countersigner", "Sam Ortiz"),
     ]
     # Today's negotiation agrees too (v1): agreements already has this case's agreement and keeps it.
-    accepted = await http.post(
+    accepted = await staff["negotiator"].post(
         f"{urls['negotiation']}/v1/cases/{case['id']}/responses",
         json={"party": "provider", "decision": "accept"},
     )
     assert accepted.status_code == 200, accepted.text
 
     # The document as sent: the v2 terms in words and figures, the claim, the promise, the law.
-    sent = await http.get(f"{base}/document")
+    sent = await staff["negotiator"].get(f"{base}/document")
     assert sent.status_code == 200
     assert sent.headers["x-document-kind"] == "original"
     text = _text(sent.content)
@@ -182,26 +204,28 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     payer_url = mailbox_link(stack.root, f"sam-{tag}@payer.example")
     assert provider_url
     assert payer_url
-    early = await sign_by_link(http, payer_url, "Sam Ortiz")
+    early = await sign_by_link(signer, payer_url, "Sam Ortiz")
     assert early.status_code == 409
     assert "provider signs first" in early.text
 
     # The provider views and signs (consent, name, title); signing again is 409.
-    page = await http.get(provider_url, headers={"user-agent": "pytest-provider"})
+    page = await signer.get(provider_url, headers={"user-agent": "pytest-provider"})
     assert page.status_code == 200
     assert "$380.00" in page.text
     assert "ESIGN" in page.text
     assert page.headers["referrer-policy"] == "no-referrer"
-    signed = await sign_by_link(http, provider_url, "Dana Smith", "CFO", **{"user-agent": "pytest-provider"})
+    signed = await sign_by_link(
+        signer, provider_url, "Dana Smith", "CFO", **{"user-agent": "pytest-provider"}
+    )
     assert signed.status_code == 200, signed.text
-    assert (await sign_by_link(http, provider_url, "Dana Smith")).status_code == 409
+    assert (await sign_by_link(signer, provider_url, "Dana Smith")).status_code == 409
     countersigned = await sign_by_link(
-        http, payer_url, "Sam Ortiz", "Claims supervisor", **{"user-agent": "pytest-payer"}
+        signer, payer_url, "Sam Ortiz", "Claims supervisor", **{"user-agent": "pytest-payer"}
     )
     assert countersigned.status_code == 200, countersigned.text
     assert "executed" in countersigned.text
 
-    executed = await _json(http, base)
+    executed = await _json(staff["negotiator"], base)
     assert executed["status"] == "executed"
     steps = [s["step"] for s in executed["steps"]]
     assert steps[:2] == ["drafted", "sent"]
@@ -211,7 +235,7 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
 
     # The executed copy: signatures stamped in, the as-sent hash in the footer, one certification seal
     # that validates against the configured certificate and covers the whole file.
-    document = await http.get(f"{base}/document")
+    document = await staff["negotiator"].get(f"{base}/document")
     assert document.headers["x-document-kind"] == "executed"
     pdf = document.content
     assert document.headers["x-document-sha256"] == executed["executed_sha256"]
@@ -219,7 +243,7 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     assert "Signed electronically by Dana Smith, CFO" in stamped
     assert "Signed electronically by Sam Ortiz, Claims supervisor" in stamped
     assert executed["document_sha256"] in stamped
-    original = await http.get(f"{base}/document", params={"version": "original"})
+    original = await staff["negotiator"].get(f"{base}/document", params={"version": "original"})
     assert original.content == sent.content
     assert original.headers["x-document-sha256"] == executed["document_sha256"]
     (seal,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
@@ -232,7 +256,7 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     assert seal.docmdp_level is MDPPerm.NO_CHANGES  # a certification: any later change breaks it
 
     # The certificate of completion names both hashes and every step with IP and user agent.
-    certificate = await http.get(f"{base}/certificate")
+    certificate = await staff["negotiator"].get(f"{base}/certificate")
     assert certificate.status_code == 200
     lines = _text(certificate.content)
     assert executed["document_sha256"] in lines
@@ -242,7 +266,9 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     assert "countersigned" in lines
 
     # Verify: the stored copy is intact and names its signers; one changed byte is not intact.
-    verified = (await http.post(f"{urls['agreements']}/v1/agreements/verify", content=pdf)).json()
+    verified = (
+        await staff["negotiator"].post(f"{urls['agreements']}/v1/agreements/verify", content=pdf)
+    ).json()
     assert (verified["verdict"], verified["agreement_id"], verified["matches_stored_copy"]) == (
         "intact",
         agreement["id"],
@@ -255,15 +281,40 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     tampered = bytearray(pdf)
     at = pdf.index(b"stream") + 40  # inside the first content stream: signed bytes
     tampered[at] = tampered[at] ^ 0x01
-    broken = (await http.post(f"{urls['agreements']}/v1/agreements/verify", content=bytes(tampered))).json()
+    broken = (
+        await staff["negotiator"].post(f"{urls['agreements']}/v1/agreements/verify", content=bytes(tampered))
+    ).json()
     assert broken["verdict"] == "not intact"
     assert broken["agreement_id"] == agreement["id"]
     assert not broken["matches_stored_copy"]
-    appended = (await http.post(f"{urls['agreements']}/v1/agreements/verify", content=pdf + b"%x\n")).json()
+    appended = (
+        await staff["negotiator"].post(f"{urls['agreements']}/v1/agreements/verify", content=pdf + b"%x\n")
+    ).json()
     assert appended["verdict"] == "not intact"
-    as_sent = (await http.post(f"{urls['agreements']}/v1/agreements/verify", content=sent.content)).json()
+    as_sent = (
+        await staff["negotiator"].post(f"{urls['agreements']}/v1/agreements/verify", content=sent.content)
+    ).json()
     assert as_sent["verdict"] == "not intact"
     assert "no Parley seal" in " ".join(as_sent["problems"])
+
+    # Reading the documents (they name the patient) and issuing links are audited, per reader.
+    audit = (
+        await staff["auditor"].get(
+            f"{urls['agreements']}/v1/audit",
+            params={"object_type": "agreement", "object_id": agreement["id"]},
+        )
+    ).json()
+    actions = {(e["action"], e["actor"]) for e in audit["items"]}
+    assert ("read:agreement_document", "negotiator@staff.test") in actions
+    assert ("read:agreement_certificate", "negotiator@staff.test") in actions
+    assert ("verify:agreement_document", "negotiator@staff.test") in actions
+    # Another client's negotiator: the agreement does not exist for them.
+    other = await make_user(["negotiator"], ["some-other-client"])
+    outsider = {"Authorization": f"Bearer {other}"}
+    assert (await signer.get(base, headers=outsider)).status_code == 404
+    assert (await signer.get(f"{base}/document", headers=outsider)).status_code == 404
+    hidden = await signer.post(f"{urls['agreements']}/v1/agreements/verify", content=pdf, headers=outsider)
+    assert (hidden.json()["agreement_id"], hidden.json()["verdict"]) == (None, "not intact")
 
     # The events, in order, on the real broker; the case settles and intake shows it.
     types = [
@@ -280,26 +331,26 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     ]
 
     async def settled() -> Any:
-        found = await _json(http, f"{urls['negotiation']}/v1/cases/{case['id']}")
+        found = await _json(staff["negotiator"], f"{urls['negotiation']}/v1/cases/{case['id']}")
         return found if found and found["status"] == "settled" else None
 
     await wait_until(settled, what="settled case")
 
 
 async def test_decline_takes_a_reason_and_is_an_event(
-    http: httpx.AsyncClient, urls: dict[str, str], settings: Settings
+    http: httpx.AsyncClient, staff: Staff, signer: httpx.AsyncClient, urls: dict[str, str], settings: Settings
 ) -> None:
-    body, case = await _open_case(http, urls)
+    body, case = await _open_case(http, staff, urls)
     await _publish(settings, _agreed_v2(body, case, uuid.uuid4().hex[:8]))
-    agreement = await _agreement_for(http, urls, case["id"])
-    url = await signing_link(http, urls, agreement["id"], "provider")
-    missing = await http.post(f"{url}/decline", data={"reason": "  "})
+    agreement = await _agreement_for(staff["negotiator"], urls, case["id"])
+    url = await signing_link(staff["negotiator"], urls, agreement["id"], "provider")
+    missing = await signer.post(f"{url}/decline", data={"reason": "  "})
     assert missing.status_code == 422
     assert "reason" in missing.text
-    declined = await http.post(f"{url}/decline", data={"reason": "the amount leaves out the second visit"})
+    declined = await signer.post(f"{url}/decline", data={"reason": "the amount leaves out the second visit"})
     assert declined.status_code == 200
-    assert (await sign_by_link(http, url, "Dana Smith")).status_code == 409
-    found = await _json(http, f"{urls['agreements']}/v1/agreements/{agreement['id']}")
+    assert (await sign_by_link(signer, url, "Dana Smith")).status_code == 409
+    found = await _json(staff["negotiator"], f"{urls['agreements']}/v1/agreements/{agreement['id']}")
     assert (found["status"], found["end_reason"]) == ("declined", "the amount leaves out the second visit")
 
     async def declined_event() -> Any:
@@ -318,7 +369,7 @@ async def test_decline_takes_a_reason_and_is_an_event(
     await _publish(settings, again)
 
     async def two() -> Any:
-        found = await _json(http, f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
+        found = await _json(staff["negotiator"], f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
         return found["items"] if found and len(found["items"]) == 2 else None
 
     newest, declined_one = await wait_until(two, what="a second agreement")
@@ -326,53 +377,67 @@ async def test_decline_takes_a_reason_and_is_an_event(
     assert declined_one["id"] == agreement["id"]
     await _publish(settings, again)  # a repeat of the same agreed offer (a new event id)
     await asyncio.sleep(1.0)
-    found = await _json(http, f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
+    found = await _json(staff["negotiator"], f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
     assert len(found["items"]) == 2
 
 
 async def test_links_answer_404_410_409_and_413_and_a_resend_kills_the_old_link(
-    http: httpx.AsyncClient, urls: dict[str, str], settings: Settings, stack: DevStack
+    http: httpx.AsyncClient,
+    staff: Staff,
+    signer: httpx.AsyncClient,
+    urls: dict[str, str],
+    settings: Settings,
+    stack: DevStack,
 ) -> None:
-    body, case = await _open_case(http, urls)
+    body, case = await _open_case(http, staff, urls)
     await _publish(settings, _agreed_v2(body, case, uuid.uuid4().hex[:8]))
-    agreement = await _agreement_for(http, urls, case["id"])
+    agreement = await _agreement_for(staff["negotiator"], urls, case["id"])
     base = urls["agreements"]
     # Unknown tokens, well-formed or not: 404.
-    assert (await http.get(f"{base}/sign/{'A' * 43}")).status_code == 404
-    assert (await http.get(f"{base}/sign/short")).status_code == 404
-    first = await signing_link(http, urls, agreement["id"], "provider")
-    second = await signing_link(http, urls, agreement["id"], "provider")
-    assert (await http.get(first)).status_code == 404  # resent: the old link is dead
-    assert (await http.get(second)).status_code == 200
+    assert (await signer.get(f"{base}/sign/{'A' * 43}")).status_code == 404
+    assert (await signer.get(f"{base}/sign/short")).status_code == 404
+    first = await signing_link(staff["negotiator"], urls, agreement["id"], "provider")
+    second = await signing_link(staff["negotiator"], urls, agreement["id"], "provider")
+    assert (await signer.get(first)).status_code == 404  # resent: the old link is dead
+    assert (await signer.get(second)).status_code == 200
     # Too large a form: 413 before anything is looked at.
-    big = await http.post(second, data={"consent": "yes", "signer_name": "x" * 20_000})
+    big = await signer.post(second, data={"consent": "yes", "signer_name": "x" * 20_000})
     assert big.status_code == 413
     # No consent: 422 naming it; nothing is signed.
-    no_consent = await http.post(second, data={"signer_name": "Dana Smith"})
+    no_consent = await signer.post(second, data={"signer_name": "Dana Smith"})
     assert no_consent.status_code == 422
     assert "consent" in no_consent.text
-    assert (await _json(http, f"{base}/v1/agreements/{agreement['id']}"))["status"] == "sent"
+    assert (await _json(staff["negotiator"], f"{base}/v1/agreements/{agreement['id']}"))["status"] == "sent"
     # The deadline moved into the near past: the link expires (410).
-    moved = await http.post(
+    moved = await staff["supervisor"].post(
         f"{base}/v1/agreements/{agreement['id']}/deadline",
         json={"expires_at": (datetime.now(UTC) + timedelta(seconds=2)).isoformat()},
     )
     assert moved.status_code == 200, moved.text
     await asyncio.sleep(2.2)
-    assert (await http.get(second)).status_code == 410
-    assert (await sign_by_link(http, second, "Dana Smith")).status_code == 410
-    assert (await http.get(f"{base}/v1/agreements/{agreement['id']}/certificate")).status_code == 409
+    assert (await signer.get(second)).status_code == 410
+    assert (await sign_by_link(signer, second, "Dana Smith")).status_code == 410
+    assert (
+        await staff["negotiator"].get(f"{base}/v1/agreements/{agreement['id']}/certificate")
+    ).status_code == 409
 
 
 async def test_expiry_is_an_event_that_survives_a_restart(
-    http: httpx.AsyncClient, urls: dict[str, str], settings: Settings, stack: DevStack
+    http: httpx.AsyncClient,
+    staff: Staff,
+    signer: httpx.AsyncClient,
+    urls: dict[str, str],
+    settings: Settings,
+    stack: DevStack,
 ) -> None:
-    body, case = await _open_case(http, urls)
+    body, case = await _open_case(http, staff, urls)
     await _publish(settings, _agreed_v2(body, case, uuid.uuid4().hex[:8]))
-    agreement = await _agreement_for(http, urls, case["id"])
+    agreement = await _agreement_for(staff["negotiator"], urls, case["id"])
     base = f"{urls['agreements']}/v1/agreements/{agreement['id']}"
     due = datetime.now(UTC) + timedelta(seconds=3)
-    assert (await http.post(f"{base}/deadline", json={"expires_at": due.isoformat()})).status_code == 200
+    assert (
+        await staff["supervisor"].post(f"{base}/deadline", json={"expires_at": due.isoformat()})
+    ).status_code == 200
     stack.stop_service("agreements")  # down before it is due, back after: the job is a row
     try:
         await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.5)
@@ -381,7 +446,7 @@ async def test_expiry_is_an_event_that_survives_a_restart(
         await stack.wait_ready(["agreements"])
 
     async def expired() -> Any:
-        found = await _json(http, base)
+        found = await _json(staff["negotiator"], base)
         return found if found and found["status"] == "expired" else None
 
     found = await wait_until(expired, what="expired agreement")
@@ -397,18 +462,18 @@ async def _events_of(settings: Settings, bill_id: str, event_type: str) -> list[
 
 
 async def test_a_client_template_is_versioned_used_and_a_broken_one_refused_at_upload(
-    http: httpx.AsyncClient, urls: dict[str, str], settings: Settings
+    http: httpx.AsyncClient, staff: Staff, signer: httpx.AsyncClient, urls: dict[str, str], settings: Settings
 ) -> None:
-    body, case = await _open_case(http, urls)
+    body, case = await _open_case(http, staff, urls)
     client_id = body["client_id"]
     templates = f"{urls['agreements']}/v1/agreements/templates"
     broken = b"#let data = json(bytes(sys.inputs.data))\n= Settlement\n#data.no_such_field\n"
-    refused = await http.post(templates, params={"client_id": client_id}, content=broken)
+    refused = await staff["admin"].post(templates, params={"client_id": client_id}, content=broken)
     assert refused.status_code == 422
     assert "line 3, column 7" in refused.json()["detail"]
     assert 'does not contain key "no_such_field"' in refused.json()["detail"]
     silent = b"#let data = json(bytes(sys.inputs.data))\n= Settlement for #data.agreed.figures\n"
-    lacking = await http.post(templates, params={"client_id": client_id}, content=silent)
+    lacking = await staff["admin"].post(templates, params={"client_id": client_id}, content=silent)
     assert lacking.status_code == 422
     assert "claim number" in lacking.json()["detail"]
     form = (
@@ -418,7 +483,7 @@ async def test_a_client_template_is_versioned_used_and_a_broken_one_refused_at_u
         b"#for s in data.signatures [ #s.label: #s.name #linebreak() ]\n"
     )
     for version in (1, 2):
-        uploaded = await http.post(
+        uploaded = await staff["admin"].post(
             templates, params={"client_id": client_id, "note": f"v{version}"}, content=form
         )
         assert uploaded.status_code == 201, uploaded.text
@@ -427,8 +492,69 @@ async def test_a_client_template_is_versioned_used_and_a_broken_one_refused_at_u
             version,
         )
     await _publish(settings, _agreed_v2(body, case, unique("t")))
-    agreement = await _agreement_for(http, urls, case["id"])
+    agreement = await _agreement_for(staff["negotiator"], urls, case["id"])
     assert (agreement["template_id"], agreement["template_version"]) == (f"client:{client_id}", 2)
-    text = _text((await http.get(f"{urls['agreements']}/v1/agreements/{agreement['id']}/document")).content)
+    text = _text(
+        (
+            await staff["negotiator"].get(f"{urls['agreements']}/v1/agreements/{agreement['id']}/document")
+        ).content
+    )
     assert f"{client_id} form of settlement agreement" in text
     assert "Three Hundred Eighty and 00/100 Dollars" in text
+
+
+async def test_the_signing_page_in_headless_chromium(
+    http: httpx.AsyncClient,
+    staff: Staff,
+    urls: dict[str, str],
+    settings: Settings,
+    stack: DevStack,
+    page: Page,
+) -> None:
+    body, case = await _open_case(http, staff, urls)
+    await _publish(settings, _agreed_v2(body, case, uuid.uuid4().hex[:8]))
+    agreement = await _agreement_for(staff["negotiator"], urls, case["id"])
+    provider_url = await signing_link(staff["negotiator"], urls, agreement["id"], "provider")
+
+    # The provider opens the link: no sign-in, the terms and the document.
+    await page.goto(provider_url)
+    assert "Settlement & Release Agreement" in await page.title()
+    assert await page.text_content("[data-testid=agreed]") == (
+        "$380.00 (Three Hundred Eighty and 00/100 Dollars)"
+    )
+    assert await page.locator("iframe.document").count() == 1
+    pdf = await page.request.get(urljoin(provider_url + "/", "document"))
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert "Sign in" not in await page.inner_text("header")
+    await screenshot(page, stack, "signing-page")
+
+    # Signing without the consent is refused, naming it; the typed name is kept.
+    await page.fill("#signer_name", "Dana Smith")
+    await page.fill("#signer_title", "CFO")
+    await page.click("[data-testid=sign]")
+    assert "consent" in await page.inner_text("[data-testid=errors]")
+    assert await page.input_value("#signer_name") == "Dana Smith"
+    await page.check("[data-testid=consent]")
+    await page.click("[data-testid=sign]")
+    assert "your signature is recorded" in await page.inner_text("[data-testid=notice]")
+
+    # The countersigner signs in the browser too: executed.
+    payer_url = await signing_link(staff["negotiator"], urls, agreement["id"], "countersigner")
+    await page.goto(payer_url)
+    await page.fill("#signer_name", "Sam Ortiz")
+    await page.fill("#signer_title", "Claims supervisor")
+    await page.check("[data-testid=consent]")
+    await page.click("[data-testid=sign]")
+    assert "executed" in await page.inner_text("[data-testid=notice]")
+    await screenshot(page, stack, "signing-done")
+    found = await _json(staff["negotiator"], f"{urls['agreements']}/v1/agreements/{agreement['id']}")
+    assert found["status"] == "executed"
+    signers = {r["role"]: (r["signed_name"], r["signed_title"]) for r in found["recipients"]}
+    assert signers == {"provider": ("Dana Smith", "CFO"), "countersigner": ("Sam Ortiz", "Claims supervisor")}
+    viewed = next(s for s in found["steps"] if s["step"] == "viewed")
+    assert "Chrome" in viewed["user_agent"]
+
+    # The link again: already signed.
+    answer = await page.goto(provider_url)
+    assert answer is not None
+    assert answer.status == 409

@@ -18,16 +18,19 @@ from tests.helpers import bill, line, submit_bill, unique, wait_until
 pytestmark = pytest.mark.e2e
 
 
-async def case_of(http: httpx.AsyncClient, urls: dict[str, str], bill_id: str) -> dict | None:
-    found = (await http.get(f"{urls['negotiation']}/v1/cases", params={"bill_id": bill_id})).json()
+async def case_of(staff: httpx.AsyncClient, urls: dict[str, str], bill_id: str) -> dict | None:
+    found = (await staff.get(f"{urls['negotiation']}/v1/cases", params={"bill_id": bill_id})).json()
     return found["items"][0] if found["items"] else None
 
 
-async def bill_in_negotiation(http: httpx.AsyncClient, urls: dict[str, str]) -> tuple[dict, str, dict]:
-    """A new bill, once negotiation has opened its case: (body, bill id, case)."""
+async def bill_in_negotiation(
+    http: httpx.AsyncClient, staff: httpx.AsyncClient, urls: dict[str, str]
+) -> tuple[dict, str, dict]:
+    """A new bill (sent by the partner), once negotiation has opened its case (read by staff):
+    (body, bill id, case)."""
     body = bill()
     bill_id = (await submit_bill(http, urls, body)).json()["id"]
-    return body, bill_id, await wait_until(lambda: case_of(http, urls, bill_id), what="a case")
+    return body, bill_id, await wait_until(lambda: case_of(staff, urls, bill_id), what="a case")
 
 
 async def _stored(db: asyncpg.Connection, claim: str) -> int:
@@ -114,16 +117,17 @@ async def test_a_replacement_is_the_same_bill_at_the_next_revision_and_is_priced
 
 
 async def test_a_void_stops_the_bill_downstream(
-    http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
+    http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection, staff: dict[str, httpx.AsyncClient]
 ) -> None:
-    body, bill_id, opened = await bill_in_negotiation(http, urls)
+    negotiator = staff["negotiator"]
+    body, bill_id, opened = await bill_in_negotiation(http, negotiator, urls)
     assert opened["status"] == "open"
     voided = await submit_bill(http, urls, {**body, "frequency": "void"})
     assert voided.status_code == 200, voided.text
     assert voided.json()["status"] == "voided"
 
     async def closed() -> dict | None:
-        found = await case_of(http, urls, bill_id)
+        found = await case_of(negotiator, urls, bill_id)
         return found if found and found["status"] == "closed" else None
 
     assert "voided" in (await wait_until(closed, what="the case to close"))["close_reason"]
@@ -183,10 +187,10 @@ async def test_a_bill_voided_before_it_is_priced_never_opens_a_case(
 
 
 async def test_a_settled_bill_can_no_longer_be_replaced_or_voided(
-    http: httpx.AsyncClient, urls: dict[str, str]
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
-    body, bill_id, opened = await bill_in_negotiation(http, urls)
-    accepted = await http.post(
+    body, bill_id, opened = await bill_in_negotiation(http, staff["negotiator"], urls)
+    accepted = await staff["negotiator"].post(
         f"{urls['negotiation']}/v1/cases/{opened['id']}/responses",
         json={"party": "provider", "decision": "accept"},
     )

@@ -18,13 +18,15 @@ pytestmark = pytest.mark.e2e
 NV_EXEMPT_FACILITY = "1003000126"  # listed as exempt from the NV workers' compensation test schedule
 
 
-async def _pricing_of(http: httpx.AsyncClient, urls: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+async def _pricing_of(
+    http: httpx.AsyncClient, staff: dict[str, httpx.AsyncClient], urls: dict[str, str], body: dict[str, Any]
+) -> dict[str, Any]:
     created = await submit_bill(http, urls, body)
     assert created.status_code == 201, created.text
     bill_id = created.json()["id"]
 
     async def priced() -> dict[str, Any] | None:
-        response = await http.get(f"{urls['pricing']}/v1/pricings/{bill_id}")
+        response = await staff["negotiator"].get(f"{urls['pricing']}/v1/pricings/{bill_id}")
         return response.json()["latest"] if response.status_code == 200 else None
 
     return await wait_until(priced, what="pricing")
@@ -43,9 +45,9 @@ def _step(pricing: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 async def test_a_workers_comp_bill_is_priced_on_the_workers_comp_schedule(
-    http: httpx.AsyncClient, urls: dict[str, str]
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
-    pricing = await _pricing_of(http, urls, _nv_bill("workers_compensation"))
+    pricing = await _pricing_of(http, staff, urls, _nv_bill("workers_compensation"))
     assert (pricing["method"], pricing["fee_schedule_id"]) == ("fee_schedule", "test-nv-wc")
     # NV (one locality: work 1, PE 1, MP 0.844): (1.30 + 1.35 + 0.10 × 0.844) × 32.3465 = 88.448… → 88.45
     # × 1.60 = 141.52
@@ -54,9 +56,9 @@ async def test_a_workers_comp_bill_is_priced_on_the_workers_comp_schedule(
 
 
 async def test_the_same_bill_under_group_health_is_not_on_the_workers_comp_schedule(
-    http: httpx.AsyncClient, urls: dict[str, str]
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
-    pricing = await _pricing_of(http, urls, _nv_bill("group_health"))
+    pricing = await _pricing_of(http, staff, urls, _nv_bill("group_health"))
     assert pricing["method"] != "fee_schedule"
     step = _step(pricing, "fee_schedule")
     assert step["applied"] is False
@@ -64,9 +66,9 @@ async def test_the_same_bill_under_group_health_is_not_on_the_workers_comp_sched
 
 
 async def test_an_exempt_facility_skips_the_schedule_and_says_why(
-    http: httpx.AsyncClient, urls: dict[str, str]
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
-    pricing = await _pricing_of(http, urls, _nv_bill("workers_compensation", NV_EXEMPT_FACILITY))
+    pricing = await _pricing_of(http, staff, urls, _nv_bill("workers_compensation", NV_EXEMPT_FACILITY))
     assert pricing["method"] != "fee_schedule"
     step = _step(pricing, "fee_schedule")
     assert step["applied"] is False
@@ -75,7 +77,7 @@ async def test_an_exempt_facility_skips_the_schedule_and_says_why(
 
 
 async def test_an_outpatient_facility_bill_is_priced_on_opps_with_the_facility_multiplier(
-    http: httpx.AsyncClient, urls: dict[str, str]
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
     body = bill(
         client_id=unique("opps"),
@@ -90,7 +92,7 @@ async def test_an_outpatient_facility_bill_is_priced_on_opps_with_the_facility_m
     body.update(claim_type="institutional", type_of_bill="0131")
     body.pop("place_of_service")
     body["facility"]["npi"] = "1912301953"
-    pricing = await _pricing_of(http, urls, body)
+    pricing = await _pricing_of(http, staff, urls, body)
     assert (pricing["method"], pricing["fee_schedule_id"]) == ("fee_schedule", "test-fl")
     lines = {x["line_number"]: x for x in pricing["lines"]}
     # OPPS Addendum B 2025 × 2.00 (the FL test schedule's outpatient facility multiplier):

@@ -18,7 +18,11 @@ BILLS = 200
 
 
 async def test_sigkill_pricing_while_200_bills_flow(
-    stack: DevStack, http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
+    stack: DevStack,
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    db: asyncpg.Connection,
+    staff: dict[str, httpx.AsyncClient],
 ) -> None:
     client_id = unique("crash")
     bodies = [bill(client_id=client_id) for _ in range(BILLS)]
@@ -69,7 +73,7 @@ async def test_sigkill_pricing_while_200_bills_flow(
     await wait_until(cases, timeout=120, what="a case per bill")
 
     async def reported() -> dict | None:
-        kpis = (await http.get(f"{urls['reporting']}/v1/kpis?client_id={client_id}")).json()
+        kpis = (await staff["viewer"].get(f"{urls['reporting']}/v1/kpis?client_id={client_id}")).json()
         return kpis if kpis["bills_in_negotiation"] >= BILLS else None
 
     kpis = await wait_until(reported, timeout=120, what="reporting to count every bill")

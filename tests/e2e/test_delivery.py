@@ -68,7 +68,7 @@ async def test_a_redelivered_bill_received_is_priced_once(
 
 
 async def test_an_event_a_service_cannot_apply_lands_in_its_dead_letter_topic(
-    http: httpx.AsyncClient, urls: dict[str, str], settings: Settings
+    http: httpx.AsyncClient, urls: dict[str, str], settings: Settings, staff: dict[str, httpx.AsyncClient]
 ) -> None:
     # A signature for a case negotiation never opened: negotiation refuses it for good.
     from datetime import UTC, datetime
@@ -101,12 +101,28 @@ async def test_an_event_a_service_cannot_apply_lands_in_its_dead_letter_topic(
     letters = await wait_until(dead_lettered, what="the dead letter")
     assert "unknown case" in letters[0].error
     assert letters[0].original_topic == "agreements.events"
+    # Admins see the same over HTTP; nobody else does.
+    listed = await staff["admin"].get(f"{urls['negotiation']}/v1/admin/dlq")
+    assert listed.status_code == 200, listed.text
+    mine = [dl for dl in listed.json() if dl["event_id"] == str(envelope.id)]
+    assert mine[0]["original_topic"] == "agreements.events"
+    assert "unknown case" in mine[0]["error"]
+    assert (await staff["supervisor"].get(f"{urls['negotiation']}/v1/admin/dlq")).status_code == 403
+    replayed = await staff["admin"].post(
+        f"{urls['negotiation']}/v1/admin/dlq/replay", json={"event_ids": [str(envelope.id)]}
+    )
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json() == {"replayed": 1, "event_ids": [str(envelope.id)]}
+    logged = await staff["auditor"].get(
+        f"{urls['negotiation']}/v1/audit", params={"action": "replay:dlq", "actor": "admin@staff.test"}
+    )
+    assert str(envelope.id) in str(logged.json()["items"][0]["detail"])
     # The service keeps going: a normal bill still flows.
     created = await submit_bill(http, urls, bill())
     bill_id = created.json()["id"]
 
     async def opened() -> bool:
-        found = (await http.get(f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")).json()
+        found = (await staff["negotiator"].get(f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")).json()
         return bool(found["items"])
 
     await wait_until(opened, what="negotiation to keep working")

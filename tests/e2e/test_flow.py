@@ -18,8 +18,9 @@ async def _json(http: httpx.AsyncClient, url: str) -> dict | None:
 
 
 async def test_bill_is_priced_negotiated_signed_settled_and_reported(
-    http: httpx.AsyncClient, urls: dict[str, str]
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
+    negotiator = staff["negotiator"]
     body = bill(lines=[line("99214", "310.00"), line("73030", "120.00"), line("87070", "45.00")])
     client_id = body["client_id"]
     created = await submit_bill(http, urls, body)
@@ -29,7 +30,7 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
 
     # pricing: real Medicare PFS amounts for FL (rest-of-state locality) × 1.40; the lab code is unpriced.
     pricing = await wait_until(
-        lambda: _json(http, f"{urls['pricing']}/v1/pricings/{bill_id}"), what="pricing"
+        lambda: _json(negotiator, f"{urls['pricing']}/v1/pricings/{bill_id}"), what="pricing"
     )
     lines = {ln["line_number"]: ln for ln in pricing["latest"]["lines"]}
     assert lines[1]["code"] == "99214"
@@ -45,7 +46,7 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
 
     # negotiation: a case opens with the priced amount (plus unpriced lines at billed) as the offer.
     async def opened_case() -> dict | None:
-        found = await _json(http, f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")
+        found = await _json(negotiator, f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")
         return found["items"][0] if found and found["items"] else None
 
     case = await wait_until(opened_case, what="case")
@@ -55,28 +56,28 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
     # The provider counters; the payer accepts: both sides have accepted the same amount.
     counter = (Decimal(case["opening_offer"]) + Decimal("20.00")).quantize(Decimal("0.01"))
     responses = f"{urls['negotiation']}/v1/cases/{case['id']}/responses"
-    countered = await http.post(
+    countered = await negotiator.post(
         responses, json={"party": "provider", "decision": "counter", "amount": str(counter)}
     )
     assert countered.status_code == 200, countered.text
-    accepted = await http.post(responses, json={"party": "payer", "decision": "accept"})
+    accepted = await negotiator.post(responses, json={"party": "payer", "decision": "accept"})
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] == "agreed"
     assert Decimal(accepted.json()["agreed_amount"]) == counter
 
     # agreements: drafted and sent on the agreed event; the provider signs, the payer countersigns.
     async def sent_agreement() -> dict | None:
-        found = await _json(http, f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
+        found = await _json(negotiator, f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
         return found["items"][0] if found and found["items"] else None
 
     agreement = await wait_until(sent_agreement, what="agreement")
     assert agreement["status"] == "sent"
     assert Decimal(agreement["agreed_amount"]) == counter
-    await execute_agreement(http, urls, agreement["id"])
+    await execute_agreement(negotiator, urls, agreement["id"])
 
     # negotiation closes the case as settled; intake shows the whole lifecycle to the partner.
     async def settled_case() -> dict | None:
-        found = await _json(http, f"{urls['negotiation']}/v1/cases/{case['id']}")
+        found = await _json(negotiator, f"{urls['negotiation']}/v1/cases/{case['id']}")
         return found if found and found["status"] == "settled" else None
 
     await wait_until(settled_case, what="settled case")
@@ -93,7 +94,7 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
 
     # reporting: KPIs for this client.
     async def kpis() -> dict | None:
-        found = await _json(http, f"{urls['reporting']}/v1/kpis?client_id={client_id}")
+        found = await _json(staff["viewer"], f"{urls['reporting']}/v1/kpis?client_id={client_id}")
         return found if found and found["bills_settled"] == 1 else None
 
     figures = await wait_until(kpis, what="kpis")
@@ -107,7 +108,7 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
 
 
 async def test_bill_with_no_fee_schedule_no_contract_and_no_comparable_data_is_not_negotiated(
-    http: httpx.AsyncClient, urls: dict[str, str]
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
     # WY has no fee schedule, the client no network, and no test loads observations of 97750: the U&C
     # reviews find too little data, the line stays unpriced, and nobody negotiates on a guess.
@@ -121,7 +122,7 @@ async def test_bill_with_no_fee_schedule_no_contract_and_no_comparable_data_is_n
 
     final = await wait_until(stopped, what="not_negotiated status")
     assert "no line could be priced" in final["status_detail"]
-    pricing = await _json(http, f"{urls['pricing']}/v1/pricings/{bill_id}")
+    pricing = await _json(staff["auditor"], f"{urls['pricing']}/v1/pricings/{bill_id}")
     assert pricing is not None
     latest = pricing["latest"]
     assert latest["method"] == "usual_and_customary"

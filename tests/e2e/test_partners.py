@@ -140,10 +140,13 @@ async def test_reading_a_bill_is_audited_and_patient_data_stays_out_of_lists_and
     bill_id = created.json()["id"]
     read = await http.get(f"{urls['intake']}/v1/bills/{bill_id}", headers={"X-Request-Id": "audit-me"})
     assert read.json()["patient"]["last_name"] == "Quackenbush"
-    entries = await db.fetch("SELECT * FROM intake.audit_log WHERE bill_id = $1", uuid.UUID(bill_id))
-    assert [(e["partner_id"], e["key_id"], e["action"], e["request_id"]) for e in entries] == [
-        ("test-partner", partner_key.split("_")[1], "bill.read", "audit-me")
-    ]
+    entries = await db.fetch(
+        "SELECT * FROM intake.audit_log WHERE object_type = 'bill' AND object_id = $1", bill_id
+    )
+    assert [
+        (e["actor_kind"], e["actor"], e["token_id"], e["action"], e["client_id"], e["request_id"])
+        for e in entries
+    ] == [("partner", "test-partner", partner_key.split("_")[1], "read:bill", body["client_id"], "audit-me")]
     listed = await http.get(f"{urls['intake']}/v1/bills", params={"client_id": body["client_id"]})
     assert listed.json()["items"][0]["id"] == bill_id
     assert "Quackenbush" not in listed.text

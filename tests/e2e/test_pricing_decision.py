@@ -70,25 +70,24 @@ def _mt_bill(client_id: str, lines: list[dict]) -> dict:
 
 
 @pytest.fixture(scope="module")
-async def uc_data(urls: dict[str, str]) -> None:
-    async with httpx.AsyncClient(timeout=60) as http:
-        facilities = await _load_file(http, urls, "facilities", FIXTURES / "uc" / "facilities.csv")
-        assert facilities["rows_rejected"] == 1  # the NPI whose check digit is wrong
-        assert "npi" in facilities["rejections"][0]["reason"]
-        observations = await _load_file(
-            http, urls, "observations", FIXTURES / "uc" / "observations.csv", target="uc-fixture"
-        )
-        assert (observations["rows_loaded"], observations["rows_rejected"]) in ((22, 1), (0, 0))
+async def uc_data(urls: dict[str, str], staff: dict[str, httpx.AsyncClient]) -> None:
+    facilities = await _load_file(staff["admin"], urls, "facilities", FIXTURES / "uc" / "facilities.csv")
+    assert facilities["rows_rejected"] == 1  # the NPI whose check digit is wrong
+    assert "npi" in facilities["rejections"][0]["reason"]
+    observations = await _load_file(
+        staff["admin"], urls, "observations", FIXTURES / "uc" / "observations.csv", target="uc-fixture"
+    )
+    assert (observations["rows_loaded"], observations["rows_rejected"]) in ((22, 1), (0, 0))
 
 
 async def test_three_reviews_and_their_median_price_a_bill_without_schedule_or_contract(
-    http: httpx.AsyncClient, urls: dict[str, str], uc_data: None
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient], uc_data: None
 ) -> None:
     body = _mt_bill(unique("uc"), [line("29881", "3000.00"), line("97750", "150.00")])
     created = await submit_bill(http, urls, body)
     assert created.status_code == 201, created.text
     bill_id = created.json()["id"]
-    latest = (await _priced(http, urls, bill_id))["latest"]
+    latest = (await _priced(staff["negotiator"], urls, bill_id))["latest"]
 
     assert latest["method"] == "usual_and_customary"
     uc = latest["usual_and_customary"]
@@ -122,14 +121,16 @@ async def test_three_reviews_and_their_median_price_a_bill_without_schedule_or_c
 
     # Negotiation opens from the median (plus the unpriced line at billed): 2200 + 150.
     async def case() -> dict | None:
-        found = (await http.get(f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")).json()
+        found = (await staff["negotiator"].get(f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")).json()
         return found["items"][0] if found["items"] else None
 
     opened = await wait_until(case, what="case")
     assert Decimal(opened["opening_offer"]) == Decimal("2350.00")
 
     # The statement is served as stored, and its hash is the one in the pricing.
-    statement = await http.get(f"{urls['pricing']}/v1/pricings/{bill_id}/revisions/1/statement")
+    statement = await staff["negotiator"].get(
+        f"{urls['pricing']}/v1/pricings/{bill_id}/revisions/1/statement"
+    )
     assert statement.status_code == 200
     assert hashlib.sha256(statement.text.encode()).hexdigest() == latest["statement_sha256"]
     assert "USUAL AND CUSTOMARY REVIEWS (80th percentile of charges" in statement.text
@@ -140,15 +141,17 @@ async def test_three_reviews_and_their_median_price_a_bill_without_schedule_or_c
     # peers unchanged (no facility on the new rows) → 2000; median 2000. The bill's own charge
     # (3000, added after revision 1) is left out of its own re-pricing.
     extra = "kind,setting,code,amount,state,zip\n" + "charge,professional,29881,1000,MT,59101\n" * 10
-    loaded = await _load(http, urls, "observations", extra.encode(), target="uc-extra", source="extra.csv")
+    loaded = await _load(
+        staff["admin"], urls, "observations", extra.encode(), target="uc-extra", source="extra.csv"
+    )
     assert loaded.status_code in (200, 201), loaded.text
-    repriced = await http.post(
+    repriced = await staff["supervisor"].post(
         f"{urls['pricing']}/v1/pricings/{bill_id}/reprice", json={"reason": "ZIP3 591 observations loaded"}
     )
     assert repriced.status_code == 201, repriced.text
     assert repriced.json()["revision"] == 2
     assert repriced.json()["trigger"] == "re-priced: ZIP3 591 observations loaded"
-    history = await _priced(http, urls, bill_id, revision=2)
+    history = await _priced(staff["negotiator"], urls, bill_id, revision=2)
     assert [r["revision"] for r in history["revisions"]] == [1, 2]
     assert Decimal(history["revisions"][0]["total_allowed"]) == Decimal("2200.00")
     second = {r["kind"]: r["lines"][0] for r in history["latest"]["usual_and_customary"]["reviews"]}
@@ -164,7 +167,7 @@ async def test_three_reviews_and_their_median_price_a_bill_without_schedule_or_c
 
 
 async def test_a_contract_in_the_clients_network_prices_the_bill_and_is_flagged_above_uc(
-    http: httpx.AsyncClient, urls: dict[str, str], uc_data: None
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient], uc_data: None
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     client_id = f"mosaic-{tag}"
@@ -176,15 +179,19 @@ async def test_a_contract_in_the_clients_network_prices_the_bill_and_is_flagged_
         f'"terms": {{"type": "percent_of_billed", "percent": 10}}}}]'
     )
     assert (
-        await _load(http, urls, "contracts", contracts.encode(), source=f"c-{tag}.json")
+        await _load(staff["admin"], urls, "contracts", contracts.encode(), source=f"c-{tag}.json")
     ).status_code == 201
     network = f'[{{"id": "net-{tag}", "name": "Custom", "contracts": ["ppo-{tag}", "old-{tag}"]}}]'
-    assert (await _load(http, urls, "networks", network.encode(), source=f"n-{tag}.json")).status_code == 201
+    assert (
+        await _load(staff["admin"], urls, "networks", network.encode(), source=f"n-{tag}.json")
+    ).status_code == 201
     clients = f'[{{"client_id": "{client_id}", "network": "net-{tag}"}}]'
-    assert (await _load(http, urls, "clients", clients.encode(), source=f"k-{tag}.json")).status_code == 201
+    assert (
+        await _load(staff["admin"], urls, "clients", clients.encode(), source=f"k-{tag}.json")
+    ).status_code == 201
 
     created = await submit_bill(http, urls, _mt_bill(client_id, [line("29881", "3000.00")]))
-    latest = (await _priced(http, urls, created.json()["id"]))["latest"]
+    latest = (await _priced(staff["negotiator"], urls, created.json()["id"]))["latest"]
     assert (latest["method"], latest["contract_id"]) == ("contract", f"ppo-{tag}")
     (priced_line,) = latest["lines"]
     assert Decimal(priced_line["allowed"]) == Decimal("2700.00")  # 90% of 3000
@@ -201,7 +208,7 @@ async def test_a_contract_in_the_clients_network_prices_the_bill_and_is_flagged_
 
 
 async def test_a_direct_agreement_beats_a_ppo_contract_and_pays_a_percent_of_medicare(
-    http: httpx.AsyncClient, urls: dict[str, str]
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     client_id = f"agreement-{tag}"
@@ -213,12 +220,16 @@ async def test_a_direct_agreement_beats_a_ppo_contract_and_pays_a_percent_of_med
         f'"schedule": "medicare", "unlisted_percent_of_billed": 60}}}}]'
     )
     assert (
-        await _load(http, urls, "contracts", contracts.encode(), source=f"c-{tag}.json")
+        await _load(staff["admin"], urls, "contracts", contracts.encode(), source=f"c-{tag}.json")
     ).status_code == 201
     network = f'[{{"id": "net-{tag}", "name": "Custom", "contracts": ["ppo-{tag}", "da-{tag}"]}}]'
-    assert (await _load(http, urls, "networks", network.encode(), source=f"n-{tag}.json")).status_code == 201
+    assert (
+        await _load(staff["admin"], urls, "networks", network.encode(), source=f"n-{tag}.json")
+    ).status_code == 201
     clients = f'[{{"client_id": "{client_id}", "network": "net-{tag}", "uc_percentile": 50}}]'
-    assert (await _load(http, urls, "clients", clients.encode(), source=f"k-{tag}.json")).status_code == 201
+    assert (
+        await _load(staff["admin"], urls, "clients", clients.encode(), source=f"k-{tag}.json")
+    ).status_code == 201
 
     body = bill(
         client_id=client_id,
@@ -226,7 +237,9 @@ async def test_a_direct_agreement_beats_a_ppo_contract_and_pays_a_percent_of_med
         zip_code="59101",
         lines=[line("99213", "200.00"), line("87070", "45.00")],
     )
-    latest = (await _priced(http, urls, (await submit_bill(http, urls, body)).json()["id"]))["latest"]
+    latest = (await _priced(staff["negotiator"], urls, (await submit_bill(http, urls, body)).json()["id"]))[
+        "latest"
+    ]
     assert (latest["method"], latest["contract_id"]) == ("agreement", f"da-{tag}")
     lines = {x["line_number"]: x for x in latest["lines"]}
     # MT (one locality: work 1, PE 1, MP 0.978): (1.30 + 1.35 + 0.10 × 0.978) × 32.3465 = 88.88; × 1.50
@@ -237,10 +250,12 @@ async def test_a_direct_agreement_beats_a_ppo_contract_and_pays_a_percent_of_med
 
 
 async def test_audit_findings_name_line_rule_and_amount(
-    http: httpx.AsyncClient, urls: dict[str, str]
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
     for dataset, name in (("ncci", "ncci_practitioner.txt"), ("mue", "mue_practitioner.csv")):
-        summary = await _load_file(http, urls, dataset, FIXTURES / "audit" / name, target="practitioner")
+        summary = await _load_file(
+            staff["admin"], urls, dataset, FIXTURES / "audit" / name, target="practitioner"
+        )
         assert summary["skipped"] or summary["rows_rejected"] == 1
     lines = [
         line("99213", "200.00", modifiers=["25"]),
@@ -254,7 +269,7 @@ async def test_audit_findings_name_line_rule_and_amount(
         line("99214", "250.00", modifiers=["26"]),
     ]
     created = await submit_bill(http, urls, bill(lines=lines))
-    latest = (await _priced(http, urls, created.json()["id"]))["latest"]
+    latest = (await _priced(staff["negotiator"], urls, created.json()["id"]))["latest"]
     assert latest["method"] == "fee_schedule"
     found = sorted((f["line_number"], f["rule"], Decimal(f["amount_at_stake"])) for f in latest["findings"])
     assert found == [
@@ -269,9 +284,11 @@ async def test_audit_findings_name_line_rule_and_amount(
 
 
 async def test_price_transparency_files_load_streamed_and_reload_is_a_no_op(
-    http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient], db: asyncpg.Connection
 ) -> None:
-    tall = await _load_file(http, urls, "hpt", FIXTURES / "hpt_v3_tall.csv", target="west-mercy-tall")
+    tall = await _load_file(
+        staff["admin"], urls, "hpt", FIXTURES / "hpt_v3_tall.csv", target="west-mercy-tall"
+    )
     if not tall["skipped"]:
         reasons = " ".join(r["reason"] for r in tall["rejections"])
         assert "MS-DRG" in reasons
@@ -292,12 +309,14 @@ async def test_price_transparency_files_load_streamed_and_reload_is_a_no_op(
     )
     # two addresses in CA with different ZIP3s: state known, ZIP3 not
     assert (mri["amount"], mri["state"], mri["zip3"]) == (Decimal("1200.00"), "CA", None)
-    again = await _load(http, urls, "hpt", _read(FIXTURES / "hpt_v3_tall.csv"), target="west-mercy-tall")
+    again = await _load(
+        staff["admin"], urls, "hpt", _read(FIXTURES / "hpt_v3_tall.csv"), target="west-mercy-tall"
+    )
     assert again.status_code == 200
     assert again.json()["skipped"] is True
 
     for name, target in (("hpt_v3_wide.csv", "west-mercy-wide"), ("hpt_v3.json", "west-mercy-json")):
-        await _load_file(http, urls, "hpt", FIXTURES / name, target=target)
+        await _load_file(staff["admin"], urls, "hpt", FIXTURES / name, target=target)
         er = await db.fetch(
             "SELECT kind, sum(weight) AS w FROM pricing.observations "
             "WHERE origin_ref = $1 AND code = '99283' GROUP BY kind ORDER BY kind",
@@ -314,7 +333,7 @@ async def test_price_transparency_files_load_streamed_and_reload_is_a_no_op(
         assert [r["amount"] for r in negotiated] == [Decimal("250.00"), Decimal("400.00")]
 
     tic = await _load_file(
-        http, urls, "tic", FIXTURES / "tic_allowed_amounts_single_plan.json", target="tic-sample"
+        staff["admin"], urls, "tic", FIXTURES / "tic_allowed_amounts_single_plan.json", target="tic-sample"
     )
     assert tic["skipped"] or tic["rows_loaded"] == 3
     pairs = await db.fetch(
@@ -326,30 +345,32 @@ async def test_price_transparency_files_load_streamed_and_reload_is_a_no_op(
 
 
 async def test_bad_reference_input_gets_4xx_naming_the_problem_and_changes_nothing(
-    http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient], db: asyncpg.Connection
 ) -> None:
-    unknown = await _load(http, urls, "nonsense", b"x")
+    unknown = await _load(staff["admin"], urls, "nonsense", b"x")
     assert unknown.status_code == 404
     assert unknown.json()["errors"][0]["field"] == "path:dataset"
-    no_year = await _load(http, urls, "rvu", b"HCPCS,MOD\n")
+    no_year = await _load(staff["admin"], urls, "rvu", b"HCPCS,MOD\n")
     assert no_year.status_code == 422
     assert no_year.json()["errors"][0]["field"] == "query:year"
-    no_target = await _load(http, urls, "hpt", b"{}")
+    no_target = await _load(staff["admin"], urls, "hpt", b"{}")
     assert no_target.json()["errors"][0]["field"] == "query:target"
-    assert (await _load(http, urls, "fee-schedules", b"[{not json")).status_code == 422
-    empty = await _load(http, urls, "fee-schedules", b"")
+    assert (await _load(staff["admin"], urls, "fee-schedules", b"[{not json")).status_code == 422
+    empty = await _load(staff["admin"], urls, "fee-schedules", b"")
     assert (empty.status_code, empty.json()["errors"][0]["field"]) == (422, "body")
 
     before = await db.fetchval("SELECT count(*) FROM pricing.facilities")
     missing_column = b"npi,name,facility_type,beds,teaching,state,zip\n1003000126,X,clinic,10,none,NV,89101\n"
-    refused = await _load(http, urls, "facilities", missing_column)
+    refused = await _load(staff["admin"], urls, "facilities", missing_column)
     assert refused.status_code == 422
     assert "trauma_level" in refused.json()["detail"]
     all_bad = b'[{"id": "x", "name": "no jurisdiction", "professional_multiplier": "1.2"}]'
-    rejected = await _load(http, urls, "fee-schedules", all_bad)
+    rejected = await _load(staff["admin"], urls, "fee-schedules", all_bad)
     assert rejected.status_code == 422
     assert rejected.json()["errors"][0]["message"].startswith("jurisdiction")
     assert await db.fetchval("SELECT count(*) FROM pricing.facilities") == before
     assert await db.fetchval("SELECT count(*) FROM pricing.fee_schedules WHERE id = 'x'") == 0
-    missing = await http.post(f"{urls['pricing']}/v1/pricings/{uuid.uuid4()}/reprice", json={"reason": "why"})
+    missing = await staff["supervisor"].post(
+        f"{urls['pricing']}/v1/pricings/{uuid.uuid4()}/reprice", json={"reason": "why"}
+    )
     assert missing.status_code == 404

@@ -39,8 +39,9 @@ async def _loaded(
 
 
 async def test_cms_layouts_as_shipped_load_with_their_values(
-    http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
+    staff: dict[str, httpx.AsyncClient], urls: dict[str, str], db: asyncpg.Connection
 ) -> None:
+    http = staff["admin"]  # reference data is the admin's
     mue = await _loaded(
         http,
         urls,
@@ -108,8 +109,9 @@ OBSERVATIONS = (
 
 
 async def test_text_in_any_shipped_encoding_loads_and_an_undecodable_file_names_byte_and_line(
-    http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
+    staff: dict[str, httpx.AsyncClient], urls: dict[str, str], db: asyncpg.Connection
 ) -> None:
+    http = staff["admin"]  # reference data is the admin's
     for target, body, note in (
         (
             "enc-cp1252",
@@ -179,8 +181,9 @@ def _hpt_csv(rows: list[str]) -> bytes:
 
 
 async def test_hospital_negotiated_dollars_per_payer_and_placeholders_counted(
-    http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
+    staff: dict[str, httpx.AsyncClient], urls: dict[str, str], db: asyncpg.Connection
 ) -> None:
+    http = staff["admin"]  # reference data is the admin's
     body = _hpt_csv(
         [
             "MRI brain,70553,CPT,outpatient,2500,2000,Alpha,PPO,999999999,fee schedule,,,,",
@@ -237,8 +240,9 @@ def _republished(name: str, last_updated_on: str) -> bytes:
 
 
 async def test_tic_in_network_rates_by_kind_provider_references_resolved_expired_kept_out(
-    http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection
+    staff: dict[str, httpx.AsyncClient], urls: dict[str, str], db: asyncpg.Connection
 ) -> None:
+    http = staff["admin"]  # reference data is the admin's
     later = _republished("tic_in_network_mixed_rate_types.json", "2025-02-01")
     refused = await _load(http, urls, "tic", later, target="tic-mixed-expired", source="mixed.json")
     assert refused.status_code == 422  # every rate expired on 2024-12-31: nothing would be loaded

@@ -6,19 +6,26 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import uvicorn
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from services.intake.secrets import development_key
+from shared.catalog import service
 from shared.stack.broker import free_port
 from shared.stack.devstack import DevStack
 from tests.helpers import KeyMaker, auth_header, bill, submit_bill, unique, wait_until
@@ -209,3 +216,60 @@ async def test_webhook_registration(
     assert (await http.get(hook, headers=auth_header(key))).json()["url"] == "http://127.0.0.1:9/b"
     assert (await http.delete(hook, headers=auth_header(key))).status_code == 204
     assert (await http.get(hook, headers=auth_header(key))).status_code == 404
+
+
+# --- secrets at rest -------------------------------------------------------------------------------
+
+
+def _reencrypt(stack: DevStack, keys: list[bytes]) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PARLEY_DATABASE_URL": stack.database_url(service("intake")),
+        "PARLEY_SECRETS_KEYS": ",".join(k.decode() for k in keys),
+    }
+    command = [sys.executable, "-m", "shared.cli", "intake", "webhooks", "reencrypt"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+
+async def test_secrets_are_encrypted_at_rest_and_rotate_to_a_new_key(
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    make_key: KeyMaker,
+    receiver: Receiver,
+    db: asyncpg.Connection,
+    stack: DevStack,
+) -> None:
+    partner, client = unique("sealed"), unique("client")
+    key = await make_key(partner, [client])
+    await receiver.up()
+    secret = await register(http, urls, key, receiver.url)
+    stored = await db.fetchval("SELECT webhook_secret FROM intake.partners WHERE id = $1", partner)
+    assert secret not in stored
+    current = development_key()  # what the test stack runs with (PARLEY_SECRETS_KEYS unset)
+    assert Fernet(current).decrypt(stored.encode()).decode() == secret
+
+    # Deliveries are still signed with the secret the partner was given.
+    bill_id = (await submit_bill(http, urls, bill(client_id=client), key=key)).json()["id"]
+    await wait_until(lambda: _received(receiver, bill_id), what="a delivery")
+    headers, body = receiver.received[0]
+    assert verify(secret, headers["parley-signature"], body)
+
+    # Rotation: a new key first, re-encrypt, and the old key is no longer needed for this secret.
+    new = Fernet.generate_key()
+    done = await asyncio.to_thread(_reencrypt, stack, [new, current])
+    assert done.returncode == 0, done.stderr
+    assert "re-encrypted" in done.stdout
+    rotated = await db.fetchval("SELECT webhook_secret FROM intake.partners WHERE id = $1", partner)
+    assert rotated != stored
+    assert Fernet(new).decrypt(rotated.encode()).decode() == secret
+    with pytest.raises(InvalidToken):
+        Fernet(current).decrypt(rotated.encode())
+    # Back to the stack's key, so the running intake keeps signing this partner's deliveries.
+    restored = await asyncio.to_thread(_reencrypt, stack, [current, new])
+    assert restored.returncode == 0, restored.stderr
+    back = await db.fetchval("SELECT webhook_secret FROM intake.partners WHERE id = $1", partner)
+    assert MultiFernet([Fernet(current)]).decrypt(back.encode()).decode() == secret
+
+
+async def _received(receiver: Receiver, bill_id: str) -> bool:
+    return bool(receiver.events(bill_id))

@@ -17,9 +17,12 @@ def test_production_refuses_default_endpoints(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("PARLEY_KAFKA_BOOTSTRAP", raising=False)
     with pytest.raises(ValidationError, match="PARLEY_DATABASE_URL must be set"):
         Settings(environment="production")
-    Settings(
-        environment="production", database_url="postgresql+asyncpg://u@db/parley", kafka_bootstrap="k:9092"
-    )
+    endpoints = {"database_url": "postgresql+asyncpg://u@db/parley", "kafka_bootstrap": "k:9092"}
+    with pytest.raises(ValidationError, match="PARLEY_SESSION_SECRET"):
+        Settings(environment="production", **endpoints)
+    with pytest.raises(ValidationError, match="PARLEY_SESSION_SECRET"):
+        Settings(environment="production", session_secret="too short", **endpoints)
+    Settings(environment="production", session_secret="s" * 32, **endpoints)
 
 
 def test_pricing_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

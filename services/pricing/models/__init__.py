@@ -1,6 +1,6 @@
 """Pricing's tables, all in the ``pricing`` schema (importing this registers every table)."""
 
-from services.pricing.models.base import Base, bus
+from services.pricing.models.base import Base, access, bus
 from services.pricing.models.edits import MueLimit, PtpEdit
 from services.pricing.models.medicare import Gpci, LocalityCounty, OppsRate, ReferenceLoad, RelativeValue
 from services.pricing.models.observations import Facility, Observation, UcCell
@@ -35,5 +35,6 @@ __all__ = [
     "ReferenceLoad",
     "RelativeValue",
     "UcCell",
+    "access",
     "bus",
 ]

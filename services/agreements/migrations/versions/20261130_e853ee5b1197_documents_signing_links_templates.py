@@ -1,7 +1,7 @@
 """documents signing links templates
 
 Revision ID: e853ee5b1197
-Revises: 9beebbc10e52
+Revises: 3d140d171161
 Create Date: 2026-11-30 13:16:19.210537
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "e853ee5b1197"
-down_revision: str | None = "9beebbc10e52"
+down_revision: str | None = "3d140d171161"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

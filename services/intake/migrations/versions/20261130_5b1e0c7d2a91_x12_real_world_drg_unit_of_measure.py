@@ -2,7 +2,7 @@
 measure per line, a partner's composite separator
 
 Revision ID: 5b1e0c7d2a91
-Revises: c457d4d595ef
+Revises: b65e0de31573
 Create Date: 2026-11-30 14:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "5b1e0c7d2a91"
-down_revision: str | None = "c457d4d595ef"
+down_revision: str | None = "b65e0de31573"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """reference load notes: what a load said besides its rows (encoding fallback, sheet read, values kept out)
 
 Revision ID: 5e1a7c0d2b9f
-Revises: 143887346666
+Revises: 402f478c383f
 Create Date: 2026-11-30 10:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "5e1a7c0d2b9f"
-down_revision: str | None = "143887346666"
+down_revision: str | None = "402f478c383f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
