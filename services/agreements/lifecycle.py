@@ -14,7 +14,6 @@ case on it, intake shows "signed", reporting counts it.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -40,6 +39,7 @@ from shared.contracts import (
 )
 from shared.errors import Conflict
 from shared.jobs import cancel, schedule
+from shared.settings import Settings
 
 EXPIRE_JOB = "agreement.expire"
 
@@ -73,10 +73,17 @@ class Desk:
         return self.settings.agreements_public_url.rstrip("/") + links.link_path(token)
 
 
-@functools.cache
-def desk_for(settings: AgreementsSettings) -> Desk:
-    """One desk per settings (the handlers, the jobs and the API share it). Loads the certificate."""
-    return Desk(settings, Sealer.from_settings(settings), Mailer(settings))
+_desks: dict[int, Desk] = {}
+
+
+def desk_for(settings: Settings) -> Desk:
+    """One desk per settings object (the handlers, the jobs and the API share it). Loads the certificate.
+    Keyed by identity: settings hold dicts, so they are not hashable."""
+    assert isinstance(settings, AgreementsSettings)  # the service's settings class
+    desk = _desks.get(id(settings))
+    if desk is None or desk.settings is not settings:
+        desk = _desks[id(settings)] = Desk(settings, Sealer.from_settings(settings), Mailer(settings))
+    return desk
 
 
 def signing_deadline(sent_at: datetime, business_days: int) -> datetime:

@@ -73,7 +73,7 @@ async def _json(http: httpx.AsyncClient, url: str) -> Any:
 
 
 async def _open_case(
-    http: httpx.AsyncClient, staff: Staff, signer: httpx.AsyncClient, urls: dict[str, str]
+    http: httpx.AsyncClient, staff: Staff, urls: dict[str, str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A real bill through intake and pricing to an open negotiation case: (the bill body, the case)."""
     body = bill(lines=[line("99214", "310.00"), line("73030", "120.00")])
