@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin
 
+import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Page
@@ -128,7 +129,7 @@ def _agreed_v2(body: dict[str, Any], case: dict[str, Any], tag: str, agreed: str
     )
 
 
-async def _publish(settings: Settings, payload: CaseAgreedV2) -> None:
+async def _publish(settings: Settings, payload: CaseAgreedV2) -> Envelope:
     envelope = Envelope.wrap(payload, source="/tests/negotiation", subject=str(payload.bill_id))
     producer = make_producer(settings)
     await producer.start()
@@ -138,6 +139,7 @@ async def _publish(settings: Settings, payload: CaseAgreedV2) -> None:
         )
     finally:
         await producer.stop()
+    return envelope
 
 
 async def _agreement_for(http: httpx.AsyncClient, urls: dict[str, str], case_id: str) -> dict[str, Any]:
@@ -558,3 +560,67 @@ async def test_the_signing_page_in_headless_chromium(
     answer = await page.goto(provider_url)
     assert answer is not None
     assert answer.status == 409
+
+
+async def test_an_agreement_is_sent_with_all_its_links_or_not_at_all(
+    http: httpx.AsyncClient,
+    staff: Staff,
+    urls: dict[str, str],
+    settings: Settings,
+    stack: DevStack,
+    db: asyncpg.Connection,
+) -> None:
+    # The invitations cannot be written (the mailbox is a file, not a folder): the send fails after the
+    # document, the links and the expiry job were written, so all of it rolls back, and the event is
+    # retried until the mailbox is back.
+    body, case = await _open_case(http, staff, urls)
+    mailbox = stack.root / "mailbox"
+    aside = stack.root / "mailbox-aside"
+    mailbox.mkdir(exist_ok=True)
+    mailbox.rename(aside)
+    mailbox.write_text("not a folder")
+    try:
+        event = await _publish(settings, _agreed_v2(body, case, uuid.uuid4().hex[:8]))
+
+        async def failed_twice() -> bool:
+            lines = (stack.logs / "agreements.log").read_text().splitlines()
+            retries = [
+                x for x in lines if "event.retry" in x and str(event.id) in x and "FileExistsError" in x
+            ]
+            return len(retries) >= 2
+
+        await wait_until(failed_twice, what="the send to fail and be retried")
+        case_id = uuid.UUID(case["id"])
+        assert (
+            await db.fetchval("SELECT count(*) FROM agreements.agreements WHERE case_id = $1", case_id) == 0
+        )
+        assert (
+            await db.fetchval(
+                "SELECT count(*) FROM agreements.outbox WHERE key = $1 AND event_type LIKE '%agreement.sent'",
+                case["bill_id"],
+            )
+            == 0
+        )
+        assert (
+            await db.fetchval(
+                "SELECT count(*) FROM agreements.scheduled_jobs WHERE subject = $1", case["bill_id"]
+            )
+            == 0
+        )
+    finally:
+        mailbox.unlink()
+        aside.rename(mailbox)
+    agreement = await _agreement_for(staff["negotiator"], urls, case["id"])
+    links = await db.fetchval(
+        "SELECT count(*) FROM agreements.signing_links l JOIN agreements.agreement_recipients r "
+        "ON r.id = l.recipient_id WHERE r.agreement_id = $1 AND l.revoked_at IS NULL",
+        uuid.UUID(agreement["id"]),
+    )
+    assert links == 2
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM agreements.scheduled_jobs WHERE key = $1 AND status = 'pending'",
+            agreement["id"],
+        )
+        == 1
+    )
