@@ -17,7 +17,6 @@ from fastapi.responses import JSONResponse, Response
 
 from services.agreements import lifecycle, links
 from services.agreements.lifecycle import OPEN, AgreementStatus, desk_for, recipient
-from services.agreements.mail import invitation
 from services.agreements.models import Agreement, idempotency_keys
 from services.agreements.rendering import sha256
 from services.agreements.repository import AgreementRepository
@@ -29,7 +28,6 @@ from services.agreements.schemas import (
     SignatoryOut,
     VerifyOut,
 )
-from services.agreements.terms import long_date
 from shared.auth import CASE_READERS, Identity, Role, audit, requires
 from shared.contracts import RecipientRole
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -282,21 +280,8 @@ async def reissue_link(
         )
         await tx.session.flush()
         url = desk.link_url(token)
-        if who.email:
-            await desk.mailer.send(
-                invitation(
-                    desk.settings,
-                    to=who.email,
-                    name=who.name,
-                    url=url,
-                    provider_name=agreement.provider_name or f"NPI {agreement.provider_npi}",
-                    claim=agreement.partner_claim_id or str(agreement.bill_id),
-                    sign_by=long_date(agreement.expires_at.date()),
-                    waits_for_provider=role is RecipientRole.countersigner
-                    and agreement.status == AgreementStatus.sent.value,
-                )
-            )
-        return 201, LinkOut(role=role, url=url, expires_at=agreement.expires_at, emailed=bool(who.email))
+        emailed = await lifecycle.invite(desk, agreement, who, token)
+        return 201, LinkOut(role=role, url=url, expires_at=agreement.expires_at, emailed=emailed)
 
     return await idempotency.run(
         tx.session,

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from services.agreements import legacy
 from services.agreements.lifecycle import (
+    YOUR_TURN_JOB,
     AgreementStatus,
     Desk,
     RecipientStatus,
@@ -19,7 +20,7 @@ from services.agreements.lifecycle import (
     step,
 )
 from services.agreements.links import OpenLink
-from services.agreements.models import Agreement, AgreementDocument
+from services.agreements.models import Agreement, AgreementDocument, jobs
 from services.agreements.rendering import (
     ESIGN_CONSENT,
     render_certificate_sync,
@@ -34,6 +35,7 @@ from shared.contracts import (
     AgreementSignedV2,
     RecipientRole,
 )
+from shared.jobs import schedule
 
 
 async def sign(
@@ -88,8 +90,19 @@ async def sign(
             ),
             subject=bill,
         )
-    if next_recipient(agreement) is None:
+    following = next_recipient(agreement)
+    if following is None:
         await execute(tx, desk, agreement, now)
+    elif following.email:
+        await schedule(
+            tx.session,
+            jobs,
+            YOUR_TURN_JOB,
+            key=f"{agreement.id}:{following.order}",
+            due_at=now,
+            subject=str(agreement.bill_id),
+            payload={"order": following.order},
+        )
     return agreement
 
 

@@ -42,6 +42,7 @@ from shared.jobs import cancel, schedule
 from shared.settings import Settings
 
 EXPIRE_JOB = "agreement.expire"
+YOUR_TURN_JOB = "agreement.invite_next"
 
 
 class AgreementStatus(StrEnum):
@@ -182,21 +183,46 @@ async def send(tx: Tx, desk: Desk, terms: AgreementTerms, now: datetime) -> Agre
         subject=str(agreement.bill_id),
     )
     await legacy.emit_sent(tx, agreement)
-    for r in agreement.recipients:
-        if r.email:
-            await desk.mailer.send(
-                invitation(
-                    desk.settings,
-                    to=r.email,
-                    name=r.name,
-                    url=desk.link_url(tokens[r.id]),
-                    provider_name=agreement.provider_name or f"NPI {agreement.provider_npi}",
-                    claim=agreement.partner_claim_id or str(agreement.bill_id),
-                    sign_by=long_date(expires_at.date()),
-                    waits_for_provider=r.role == RecipientRole.countersigner.value,
-                )
-            )
+    # The first recipient is invited now; the next one when it is their turn (``YOUR_TURN_JOB``), so a
+    # countersigner never gets a link that cannot be used yet. Every link exists from now on.
+    first = agreement.recipients[0]
+    await invite(desk, agreement, first, tokens[first.id])
     return agreement
+
+
+async def invite(desk: Desk, agreement: Agreement, who: Recipient, token: str) -> bool:
+    """E-mail ``who`` their link, if they have an address. False if there was nowhere to send it."""
+    if not who.email:
+        return False
+    assert agreement.expires_at is not None
+    await desk.mailer.send(
+        invitation(
+            desk.settings,
+            to=who.email,
+            name=who.name,
+            url=desk.link_url(token),
+            provider_name=agreement.provider_name or f"NPI {agreement.provider_npi}",
+            claim=agreement.partner_claim_id or str(agreement.bill_id),
+            sign_by=long_date(agreement.expires_at.date()),
+            waits_for_provider=who.role == RecipientRole.countersigner.value
+            and agreement.status == AgreementStatus.sent.value,
+        )
+    )
+    return True
+
+
+async def invite_next(tx: Tx, desk: Desk, agreement: Agreement, order: int, now: datetime) -> bool:
+    """It is recipient ``order``'s turn: a fresh link, e-mailed (the job ``YOUR_TURN_JOB`` runs this, so a
+    mail server that is down delays the invitation, never the signature before it). False if the
+    agreement moved on or the recipient has no address (staff resend the link then)."""
+    who = next_recipient(agreement)
+    if agreement.status not in OPEN or who is None or who.order != order or not who.email:
+        return False
+    assert agreement.expires_at is not None
+    token = await links.issue(tx.session, who, now=now, expires_at=agreement.expires_at)
+    step(agreement, "invited", "parley", now, role=who.role, detail=f"link e-mailed to {who.email}")
+    await tx.session.flush()
+    return await invite(desk, agreement, who, token)
 
 
 async def viewed(

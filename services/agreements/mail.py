@@ -1,5 +1,8 @@
 """Signing invitations by e-mail: SMTP in production, a mailbox folder of .eml files otherwise.
 
+The provider's signer is invited when the agreement is sent; the countersigner when the provider has
+signed (a scheduled job issues a fresh link and mails it), so nobody gets a link before it can be used.
+
 A link token exists in clear only in the invitation (the database keeps its SHA-256), so the invitation
 is written inside the transaction that issues the link: if writing it fails, the link is not issued
 either (the event or request is retried); if the commit fails after it went out, that link never worked

@@ -201,12 +201,13 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     assert "laws of the State of Florida" in text
     assert "ab" * 32 in text
 
-    # Each recipient was e-mailed a link. The countersigner cannot go first.
+    # The provider was e-mailed a link; the countersigner is invited only when it is their turn, and a
+    # link for them (staff can issue one) cannot go first.
     provider_url = mailbox_link(stack.root, f"dana-{tag}@provider.example")
-    payer_url = mailbox_link(stack.root, f"sam-{tag}@payer.example")
     assert provider_url
-    assert payer_url
-    early = await sign_by_link(signer, payer_url, "Sam Ortiz")
+    assert mailbox_link(stack.root, f"sam-{tag}@payer.example") is None
+    early_url = await signing_link(staff["negotiator"], urls, agreement["id"], "countersigner")
+    early = await sign_by_link(signer, early_url, "Sam Ortiz")
     assert early.status_code == 409
     assert "provider signs first" in early.text
 
@@ -221,6 +222,16 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     )
     assert signed.status_code == 200, signed.text
     assert (await sign_by_link(signer, provider_url, "Dana Smith")).status_code == 409
+
+    # Now the countersigner is invited (a job): a fresh link by e-mail; the one staff issued is dead.
+    async def invited() -> Any:
+        found = await _json(staff["negotiator"], base)
+        return found if any(s["step"] == "invited" for s in found["steps"]) else None
+
+    await wait_until(invited, what="the countersigner's invitation")
+    payer_url = mailbox_link(stack.root, f"sam-{tag}@payer.example")
+    assert payer_url
+    assert (await signer.get(early_url)).status_code == 404
     countersigned = await sign_by_link(
         signer, payer_url, "Sam Ortiz", "Claims supervisor", **{"user-agent": "pytest-payer"}
     )
@@ -231,7 +242,7 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     assert executed["status"] == "executed"
     steps = [s["step"] for s in executed["steps"]]
     assert steps[:2] == ["drafted", "sent"]
-    assert steps[-4:] == ["viewed", "signed", "countersigned", "executed"]
+    assert steps[2:] == ["link_reissued", "viewed", "signed", "invited", "countersigned", "executed"]
     viewed = next(s for s in executed["steps"] if s["step"] == "viewed")
     assert (viewed["ip"], viewed["user_agent"]) == ("127.0.0.1", "pytest-provider")
 
