@@ -525,7 +525,8 @@ async def test_the_signing_page_in_headless_chromium(
     page: Page,
 ) -> None:
     body, case = await _open_case(http, staff, urls)
-    await _publish(settings, _agreed_v2(body, case, uuid.uuid4().hex[:8]))
+    tag = uuid.uuid4().hex[:8]
+    await _publish(settings, _agreed_v2(body, case, tag))
     agreement = await _agreement_for(staff["negotiator"], urls, case["id"])
     provider_url = await signing_link(staff["negotiator"], urls, agreement["id"], "provider")
 
@@ -551,8 +552,13 @@ async def test_the_signing_page_in_headless_chromium(
     await page.click("[data-testid=sign]")
     assert "your signature is recorded" in await page.inner_text("[data-testid=notice]")
 
-    # The countersigner signs in the browser too: executed.
-    payer_url = await signing_link(staff["negotiator"], urls, agreement["id"], "countersigner")
+    # The countersigner, invited by e-mail now, signs in the browser too: executed.
+    async def invited() -> str | None:
+        found = await _json(staff["negotiator"], f"{urls['agreements']}/v1/agreements/{agreement['id']}")
+        invitation_sent = any(s["step"] == "invited" for s in found["steps"])
+        return mailbox_link(stack.root, f"sam-{tag}@payer.example") if invitation_sent else None
+
+    payer_url = await wait_until(invited, what="the countersigner's invitation")
     await page.goto(payer_url)
     await page.fill("#signer_name", "Sam Ortiz")
     await page.fill("#signer_title", "Claims supervisor")
