@@ -98,9 +98,12 @@ def up(
             key = await asyncio.to_thread(create_demo_key, intake_url)
             tokens = await create_demo_tokens(intake_url, urls)
             for row in await load_demo(urls, key, tokens):
-                console.print(f"  {row['claim']}: bill {row['bill_id']} is [cyan]{row['status']}[/cyan]")
-                if "link" in row:
-                    console.print(f"    its agreement waits for the provider; sign it at {row['link']}")
+                console.print(
+                    f"  {row['claim']}: bill {row['bill_id']} is [cyan]{row['status']}[/cyan] "
+                    f"({row['route']} route, case {row['case']})"
+                )
+                if row.get("note"):
+                    console.print(f"    {row['note']}")
         _print_where_to_look(stack, embedded, ready_in)
         if demo:
             console.print(f"Demo partner API key (clients acme-employers, harbor-comp): [bold]{key}[/bold]")
@@ -135,7 +138,7 @@ def _print_where_to_look(stack: DevStack, embedded: EmbeddedInfrastructure, read
     tries = {
         "intake": "/v1/bills/{id}",
         "pricing": "/v1/pricings/{bill_id}",
-        "negotiation": "/v1/cases",
+        "negotiation": "/v1/queues",
         "agreements": "/v1/agreements",
         "reporting": "/v1/kpis",
     }

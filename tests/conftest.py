@@ -163,6 +163,18 @@ async def http(partner_key: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest.fixture(scope="session")
+async def uc_reference(urls: dict[str, str], staff: dict[str, httpx.AsyncClient]) -> None:
+    """The negotiation fixture's U&C observations (tests/fixtures/negotiation/README.md), loaded once."""
+    path = PROJECT_ROOT / "tests" / "fixtures" / "negotiation" / "observations.csv"
+    response = await staff["admin"].post(
+        f"{urls['pricing']}/v1/reference/observations",
+        content=path.read_bytes(),
+        params={"target": "negotiation-fixture", "source": path.name},
+    )
+    assert response.status_code in (200, 201), response.text
+
+
 @pytest.fixture
 async def db(stack: DevStack) -> AsyncIterator[asyncpg.Connection]:
     """A superuser connection for looking behind the APIs (never used by the services themselves)."""
@@ -207,13 +219,18 @@ async def make_user(stack: DevStack, urls: dict[str, str]) -> AsyncIterator[User
 
 @pytest.fixture(scope="session")
 async def staff_tokens(make_user: UserMaker) -> dict[str, str]:
-    """One user per role, serving every client (tests make a fresh client id each time)."""
-    return {role: await make_user([role], ["*"], f"{role}@staff.test") for role in ROLES}
+    """One user per role, serving every client (tests make a fresh client id each time), and a second
+    negotiator and supervisor (``negotiator2``, ``supervisor2``) for the rules that involve two people."""
+    tokens = {role: await make_user([role], ["*"], f"{role}@staff.test") for role in ROLES}
+    for second in ("negotiator", "supervisor"):
+        tokens[f"{second}2"] = await make_user([second], ["*"], f"{second}2@staff.test")
+    return tokens
 
 
 @pytest.fixture(scope="session")
 async def staff(staff_tokens: dict[str, str]) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
-    """An authenticated client per role: ``staff["negotiator"]``, ``staff["admin"]``…"""
+    """An authenticated client per role: ``staff["negotiator"]``, ``staff["admin"]``… (and the second
+    negotiator and supervisor)."""
     clients = {
         role: httpx.AsyncClient(timeout=30.0, headers=auth_header(token))
         for role, token in staff_tokens.items()

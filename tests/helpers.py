@@ -56,6 +56,60 @@ def bill(
     }
 
 
+# --- negotiation ---------------------------------------------------------------------------------
+# U&C targets from tests/fixtures/negotiation/observations.csv (see its README): per unit, nationally.
+UC_CODE = "27447"  # target 1,000.00
+UC_CODE_2 = "29827"  # target 500.00
+
+
+def new_tin() -> str:
+    """A provider TIN no other test uses: the provider database (and its history) is keyed by TIN."""
+    return f"9{uuid.uuid4().int % 10**8:08d}"
+
+
+def negotiable_bill(
+    *,
+    client_id: str | None = None,
+    tin: str | None = None,
+    lines: list[dict[str, Any]] | None = None,
+    patient: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A WY bill (no fee schedule, no network) priced by U&C from the negotiation fixture: one line of
+    27447 billed 2,500.00 against a target of 1,000.00 by default, so it routes to negotiate."""
+    body = bill(client_id=client_id, state="WY", zip_code="82001", lines=lines or [line(UC_CODE, "2500.00")])
+    body["provider"]["tin"] = tin or new_tin()
+    body["patient"] = patient or {
+        "first_name": "Ted",
+        "last_name": "Smith",
+        "birth_date": "1973-05-01",
+        "member_id": unique("M"),
+    }
+    return body
+
+
+async def case_of_bill(http: httpx.AsyncClient, urls: dict[str, str], bill_id: str) -> dict[str, Any] | None:
+    found = (await http.get(f"{urls['negotiation']}/v1/cases", params={"bill_id": bill_id})).json()
+    return found["items"][0] if found.get("items") else None
+
+
+async def agree_case(
+    negotiator: httpx.AsyncClient, urls: dict[str, str], case_id: str, amount: str | None = None
+) -> dict[str, Any]:
+    """Drive an open negotiate case to agreed: a payer offer (the strategy's, or ``amount``), the provider
+    accepts it, both sides confirm. Returns the agreed case."""
+    base = f"{urls['negotiation']}/v1/cases/{case_id}"
+    offered = await negotiator.post(f"{base}/offers", json={} if amount is None else {"amount": amount})
+    assert offered.status_code == 200, offered.text
+    accepted = await negotiator.post(
+        f"{base}/responses", json={"party": "provider", "decision": "accept", "contact": "Pat Lee"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    for party in ({"party": "provider", "contact": "Pat Lee"}, {"party": "payer"}):
+        confirmed = await negotiator.post(f"{base}/confirmations", json=party)
+        assert confirmed.status_code == 200, confirmed.text
+    return confirmed.json()  # type: ignore[no-any-return]
+
+
 def auth_header(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -126,10 +180,24 @@ async def sign_by_link(
 
 
 async def execute_agreement(http: httpx.AsyncClient, urls: dict[str, str], agreement_id: str) -> None:
-    """The provider signs, then the payer countersigns: the agreement is executed."""
-    for role, name in (("provider", "Dana Smith"), ("countersigner", "Sam Ortiz")):
-        signed = await sign_by_link(http, await signing_link(http, urls, agreement_id, role), name)
-        assert signed.status_code == 200, signed.text
+    """The provider signs, then the payer countersigns: the agreement is executed. ``http`` is a staff
+    client (it issues the links); the signing pages need no credentials."""
+    base = f"{urls['agreements']}/v1/agreements/{agreement_id}"
+    signed = await sign_by_link(http, await signing_link(http, urls, agreement_id, "provider"), "Dana Smith")
+    assert signed.status_code == 200, signed.text
+
+    # A countersigner with an address is invited by a job, with a fresh link that would supersede one
+    # issued before it: wait for it.
+    async def countersigners_turn() -> bool:
+        found = (await http.get(base)).json()
+        payer = next(r for r in found["recipients"] if r["role"] == "countersigner")
+        return not payer["email"] or any(s["step"] == "invited" for s in found["steps"])
+
+    await wait_until(countersigners_turn, what="the countersigner's turn")
+    countersigned = await sign_by_link(
+        http, await signing_link(http, urls, agreement_id, "countersigner"), "Sam Ortiz"
+    )
+    assert countersigned.status_code == 200, countersigned.text
 
 
 def mailbox_link(stack_root: Path, to: str) -> str | None:

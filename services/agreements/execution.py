@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from services.agreements import legacy
 from services.agreements.lifecycle import (
     YOUR_TURN_JOB,
     AgreementStatus,
@@ -156,4 +155,3 @@ async def execute(tx: Tx, desk: Desk, agreement: Agreement, now: datetime) -> No
         ),
         subject=str(agreement.bill_id),
     )
-    await legacy.emit_signed(tx, agreement, provider.signed_name or provider.name)

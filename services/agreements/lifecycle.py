@@ -6,10 +6,8 @@ agreement is sent with every link and its expiry job or not at all, and is execu
 or not at all.
 
 Events: ``agreement.sent`` v2, ``agreement.viewed``, ``agreement.signed`` v2 (provider),
-``agreement.countersigned``, ``agreement.declined``, ``agreement.expired``, ``agreement.executed``.
-For the consumers on ``main`` today, which read only version 1 (see ``legacy.py``), ``agreement.sent`` v1
-goes out with v2, and ``agreement.signed`` v1 goes out on execution: today's negotiation settles the
-case on it, intake shows "signed", reporting counts it.
+``agreement.countersigned``, ``agreement.declined``, ``agreement.expired``, ``agreement.executed``
+(negotiation settles the case on it).
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
-from services.agreements import legacy, links
+from services.agreements import links
 from services.agreements.config import AgreementsSettings
 from services.agreements.mail import Mailer, invitation
 from services.agreements.models import Agreement, AgreementDocument, AgreementStep, Recipient, jobs
@@ -182,7 +180,6 @@ async def send(tx: Tx, desk: Desk, terms: AgreementTerms, now: datetime) -> Agre
         ),
         subject=str(agreement.bill_id),
     )
-    await legacy.emit_sent(tx, agreement)
     # The first recipient is invited now; the next one when it is their turn (``YOUR_TURN_JOB``), so a
     # countersigner never gets a link that cannot be used yet. Every link exists from now on.
     first = agreement.recipients[0]

@@ -46,6 +46,7 @@ from shared.contracts import (
     BillVoidedV1,
     ClaimFrequency,
     FacilityRef,
+    PatientRef,
     ProviderRef,
 )
 
@@ -431,6 +432,8 @@ def received_event(
         diagnoses_icd9=list(claim.diagnoses) if icd9 else [],
         drg=claim.drg,
         discharge_status=claim.discharge_status,
+        # Minimum necessary, for the agreement's patient reference and the duplicate-payment check.
+        patient=PatientRef.model_validate(claim.patient.model_dump()) if claim.patient else None,
     )
 
 

@@ -13,16 +13,25 @@ from services.intake.webhooks import StatusChanged, enqueue
 from shared.bus.consumer import Handlers, PermanentError
 from shared.bus.outbox import Tx
 from shared.contracts import (
+    AgreementExecutedV1,
     AgreementSentV1,
+    AgreementSentV2,
     AgreementSignedV1,
+    AgreementSignedV2,
     BillPricedV1,
     BillPricedV2,
     CaseAgreedV1,
+    CaseAgreedV2,
     CaseClosedV1,
+    CaseClosedV2,
     CaseNotOpenedV1,
     CaseOpenedV1,
+    CaseOpenedV2,
     CaseOutcome,
+    CaseReopenedV1,
+    CaseRoute,
     Envelope,
+    RecipientRole,
 )
 from shared.settings import Settings
 
@@ -38,6 +47,7 @@ async def _record(
     priced_amount: Decimal | None = None,
     pricing_method: str | None = None,
     agreed_amount: Decimal | None = None,
+    reopen: bool = False,
 ) -> None:
     repository = BillRepository(tx.session)
     bill = await repository.lock(bill_id)
@@ -52,6 +62,7 @@ async def _record(
         priced_amount=priced_amount,
         pricing_method=pricing_method,
         agreed_amount=agreed_amount,
+        reopen=reopen,
     )
     if changed:  # the partner hears of each change it can see, in the order it happened here
         await enqueue(tx.session, bill.partner_id, [StatusChanged(BillSummary.model_validate(bill), at)])
@@ -94,19 +105,34 @@ def build_handlers(_: Settings) -> Handlers:
         detail = f"negotiation case {e.case_id} opened; opening offer {e.opening_offer}"
         await _record(tx, e.bill_id, BillStatus.in_negotiation, detail, event, e.opened_at)
 
+    @handlers.on(CaseOpenedV2)
+    async def opened_v2(tx: Tx, e: CaseOpenedV2, event: Envelope) -> None:
+        if e.route is CaseRoute.repriced:
+            await _record(tx, e.bill_id, BillStatus.repriced, e.route_reason, event, e.opened_at)
+            return
+        detail = f"negotiation case {e.case_id} opened on the {e.route.value} route: {e.route_reason}"
+        await _record(tx, e.bill_id, BillStatus.in_negotiation, detail, event, e.opened_at)
+
+    @handlers.on(CaseReopenedV1)
+    async def reopened(tx: Tx, e: CaseReopenedV1, event: Envelope) -> None:
+        detail = f"back in negotiation: {e.reason}"
+        await _record(tx, e.bill_id, BillStatus.in_negotiation, detail, event, e.reopened_at, reopen=True)
+
     @handlers.on(CaseNotOpenedV1)
     async def not_opened(tx: Tx, e: CaseNotOpenedV1, event: Envelope) -> None:
         await _record(tx, e.bill_id, BillStatus.not_negotiated, e.detail, event, e.decided_at)
 
     @handlers.on(CaseAgreedV1)
-    async def agreed(tx: Tx, e: CaseAgreedV1, event: Envelope) -> None:
+    @handlers.on(CaseAgreedV2)
+    async def agreed(tx: Tx, e: CaseAgreedV1 | CaseAgreedV2, event: Envelope) -> None:
         detail = f"provider and payer agreed on {e.agreed_amount}"
         await _record(
             tx, e.bill_id, BillStatus.agreed, detail, event, e.agreed_at, agreed_amount=e.agreed_amount
         )
 
     @handlers.on(AgreementSentV1)
-    async def sent(tx: Tx, e: AgreementSentV1, event: Envelope) -> None:
+    @handlers.on(AgreementSentV2)
+    async def sent(tx: Tx, e: AgreementSentV1 | AgreementSentV2, event: Envelope) -> None:
         detail = f"settlement agreement {e.agreement_id} sent to the provider for signature"
         await _record(tx, e.bill_id, BillStatus.agreement_sent, detail, event, e.sent_at)
 
@@ -115,9 +141,32 @@ def build_handlers(_: Settings) -> Handlers:
         detail = f"settlement agreement signed by {e.signer_name}"
         await _record(tx, e.bill_id, BillStatus.signed, detail, event, e.signed_at)
 
+    @handlers.on(AgreementSignedV2)
+    async def signed_v2(tx: Tx, e: AgreementSignedV2, event: Envelope) -> None:
+        if e.role is RecipientRole.provider:
+            detail = f"settlement agreement signed by {e.signer_name}"
+            await _record(tx, e.bill_id, BillStatus.signed, detail, event, e.signed_at)
+
+    @handlers.on(AgreementExecutedV1)
+    async def executed(tx: Tx, e: AgreementExecutedV1, event: Envelope) -> None:
+        detail = f"settlement agreement executed (countersigned by {e.countersigner})"
+        await _record(
+            tx, e.bill_id, BillStatus.settled, detail, event, e.executed_at, agreed_amount=e.agreed_amount
+        )
+
     @handlers.on(CaseClosedV1)
     async def closed(tx: Tx, e: CaseClosedV1, event: Envelope) -> None:
         status = BillStatus.settled if e.outcome is CaseOutcome.settled else BillStatus.closed
         await _record(tx, e.bill_id, status, e.reason, event, e.closed_at, agreed_amount=e.agreed_amount)
+
+    @handlers.on(CaseClosedV2)
+    async def closed_v2(tx: Tx, e: CaseClosedV2, event: Envelope) -> None:
+        if e.outcome is CaseOutcome.repriced:
+            await _record(tx, e.bill_id, BillStatus.repriced, e.reason, event, e.closed_at)
+            return
+        settled = e.outcome is CaseOutcome.settled
+        status = BillStatus.settled if settled else BillStatus.closed
+        amount = e.agreed_amount if settled else None
+        await _record(tx, e.bill_id, status, e.reason, event, e.closed_at, agreed_amount=amount)
 
     return handlers

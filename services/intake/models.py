@@ -125,6 +125,8 @@ class Bill(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When negotiation last reopened the case: events that happened before it no longer move the status.
+    reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # Loaded only where asked for (BillRepository.get_with_details); status updates never need them.
     lines: Mapped[list[BillLine]] = relationship(

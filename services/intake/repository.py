@@ -29,7 +29,7 @@ from services.intake.models import (
     StatusHistory,
     WebhookDelivery,
 )
-from services.intake.status import BillStatus, advances
+from services.intake.status import REOPENABLE, BillStatus, advances
 from services.intake.webhooks import NOTIFY_CHANNEL
 from shared.errors import Unprocessable
 
@@ -276,8 +276,12 @@ class BillRepository:
         priced_amount: Decimal | None = None,
         pricing_method: str | None = None,
         agreed_amount: Decimal | None = None,
+        reopen: bool = False,
     ) -> bool:
         """Keep every change in the history; move the current status only forward.
+
+        ``reopen`` (negotiation reopened the case) moves an agreed or repriced bill back to
+        ``in_negotiation`` explicitly; events that happened before a reopen no longer move the status.
 
         True if what a partner sees of the bill changed: its status, or an amount or method that arrived
         after a later status (events of one bill come over several topics, in no fixed order).
@@ -291,7 +295,14 @@ class BillRepository:
             bill.pricing_method = pricing_method
         if agreed_amount is not None:
             bill.agreed_amount = agreed_amount
-        moved = advances(BillStatus(bill.status), status)
+        current = BillStatus(bill.status)
+        if reopen:
+            moved = current in REOPENABLE and (bill.reopened_at is None or at >= bill.reopened_at)
+            if moved:
+                bill.reopened_at, bill.agreed_amount = at, None
+        else:
+            stale = bill.reopened_at is not None and at < bill.reopened_at
+            moved = advances(current, status) and not stale
         if moved:
             bill.status = status.value
             bill.status_detail = detail

@@ -1,36 +1,71 @@
-"""Queries on negotiation's tables. Repositories flush; the caller's transaction commits."""
+"""Queries on negotiation's case tables. Repositories flush; the caller's transaction commits.
+
+Client scoping is done here: a scope of ``None`` sees every client; otherwise a case of another client
+is not found (404, never 403, so its existence is not revealed).
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.negotiation.models import Case, VoidedBill
+from services.negotiation.confirmations import facts_row
+from services.negotiation.models import Approval, BillFacts, Case, CaseHistory, Offer, VoidedBill
+from shared.contracts import BillReceivedV1
+from shared.errors import NotFound
+
+Scope = frozenset[str] | None
+
+
+async def snapshot(session: AsyncSession) -> None:
+    """Read what follows from one snapshot. A case and its offers, clocks and history are loaded by
+    several statements; under READ COMMITTED a change committed between them would show half of it."""
+    await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(
-        self, case_id: uuid.UUID, *, for_update: bool = False, clients: Iterable[str] | None = None
-    ) -> Case | None:
-        """The case, if it belongs to one of ``clients`` (None: any client)."""
+    async def get(self, case_id: uuid.UUID, *, for_update: bool = False, scope: Scope = None) -> Case | None:
         stmt = select(Case).where(Case.id == case_id)
-        if clients is not None:
-            stmt = stmt.where(Case.client_id.in_(list(clients)))
+        if scope is not None:
+            stmt = stmt.where(Case.client_id.in_(scope))
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def found(self, case_id: uuid.UUID, *, scope: Scope, for_update: bool = False) -> Case:
+        case = await self.get(case_id, for_update=for_update, scope=scope)
+        if case is None:
+            raise NotFound(f"no case {case_id}")
+        return case
+
     async def for_bill(self, bill_id: uuid.UUID) -> Case | None:
         stmt = select(Case).where(Case.bill_id == bill_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_offer(self, offer_id: uuid.UUID) -> Case | None:
+        stmt = (
+            select(Case).join(Offer, Offer.case_id == Case.id).where(Offer.id == offer_id).with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_link(self, token_sha256: str, *, for_update: bool = False) -> tuple[Case, Offer] | None:
+        stmt = (
+            select(Case, Offer)
+            .join(Offer, Offer.case_id == Case.id)
+            .where(Offer.link_token_sha256 == token_sha256)
+        )
+        if for_update:
+            stmt = stmt.with_for_update(of=Case)
+        row = (await self.session.execute(stmt)).first()
+        return None if row is None else (row[0], row[1])
 
     async def record_void(self, bill_id: uuid.UUID, reason: str, at: datetime) -> None:
         stmt = pg_insert(VoidedBill).values(bill_id=bill_id, reason=reason, voided_at=at)
@@ -39,32 +74,59 @@ class CaseRepository:
     async def is_voided(self, bill_id: uuid.UUID) -> bool:
         return await self.session.get(VoidedBill, bill_id) is not None
 
-    async def exists_for_bill(self, bill_id: uuid.UUID) -> bool:
-        stmt = select(Case.id).where(Case.bill_id == bill_id)
-        return (await self.session.execute(stmt)).first() is not None
+    async def record_facts(self, bill: BillReceivedV1) -> None:
+        """Keep the latest revision's facts (an older revision arriving late changes nothing)."""
+        row = facts_row(bill)
+        stmt = pg_insert(BillFacts).values(**row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[BillFacts.bill_id],
+            set_={k: stmt.excluded[k] for k in row if k != "bill_id"},
+            where=BillFacts.revision <= stmt.excluded.revision,
+        )
+        await self.session.execute(stmt)
 
     async def search(
         self,
         *,
+        scope: Scope,
         bill_id: uuid.UUID | None,
         status: str | None,
         client_id: str | None,
+        route: str | None,
+        provider_tin: str | None,
         limit: int,
         offset: int,
-        clients: Iterable[str] | None = None,
     ) -> Sequence[Case]:
         stmt = select(Case).order_by(Case.opened_at.desc(), Case.id).limit(limit).offset(offset)
-        if clients is not None:
-            stmt = stmt.where(Case.client_id.in_(list(clients)))
-        if bill_id is not None:
-            stmt = stmt.where(Case.bill_id == bill_id)
-        if status is not None:
-            stmt = stmt.where(Case.status == status)
-        if client_id is not None:
-            stmt = stmt.where(Case.client_id == client_id)
+        if scope is not None:
+            stmt = stmt.where(Case.client_id.in_(scope))
+        for column, value in (
+            (Case.bill_id, bill_id),
+            (Case.status, status),
+            (Case.client_id, client_id),
+            (Case.route, route),
+            (Case.provider_tin, provider_tin),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def add(self, case: Case) -> Case:
-        self.session.add(case)
-        await self.session.flush()
-        return case
+    async def history(self, case_id: uuid.UUID) -> Sequence[CaseHistory]:
+        stmt = select(CaseHistory).where(CaseHistory.case_id == case_id).order_by(CaseHistory.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def approvals(
+        self, *, scope: Scope, status: str | None, limit: int, offset: int
+    ) -> Sequence[Approval]:
+        stmt = (
+            select(Approval)
+            .join(Case, Case.id == Approval.case_id)
+            .order_by(Approval.requested_at, Approval.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        if scope is not None:
+            stmt = stmt.where(Case.client_id.in_(scope))
+        if status is not None:
+            stmt = stmt.where(Approval.status == status)
+        return (await self.session.execute(stmt)).scalars().all()

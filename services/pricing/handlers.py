@@ -8,7 +8,14 @@ from services.pricing.config import PricingSettings
 from services.pricing.pricings import payment_accepted, price, remember, voided
 from shared.bus.consumer import Handlers
 from shared.bus.outbox import Tx
-from shared.contracts import BillReceivedV1, BillVoidedV1, CaseAgreedV1, ClaimFrequency, Envelope
+from shared.contracts import (
+    BillReceivedV1,
+    BillVoidedV1,
+    CaseAgreedV1,
+    CaseAgreedV2,
+    ClaimFrequency,
+    Envelope,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +41,8 @@ def build_handlers(settings: PricingSettings) -> Handlers:
         await voided(tx, e.bill_id)
 
     @handlers.on(CaseAgreedV1)
-    async def agreed(tx: Tx, e: CaseAgreedV1, _: Envelope) -> None:
+    @handlers.on(CaseAgreedV2)
+    async def agreed(tx: Tx, e: CaseAgreedV1 | CaseAgreedV2, _: Envelope) -> None:
         # The provider accepted a payment: evidence of what providers accept, for later U&C reviews.
         if not await payment_accepted(tx, e.bill_id, e.agreed_amount):
             log.warning("payment.unknown_bill", case_id=str(e.case_id))

@@ -25,7 +25,7 @@ from shared.contracts import BillPricedV2, BillReceivedV1, ClaimType, PricedLine
 BILL_ORIGIN = "bill"
 PAYMENT_ORIGIN = "payment"
 # Kept out of pricing's copy of the bill: pricing never needs them (minimum necessary).
-NOT_KEPT = {"diagnoses"}
+NOT_KEPT = {"diagnoses", "patient"}
 
 
 def bill_observations(bill: BillReceivedV1, allowed_total: Decimal | None = None) -> list[ObservationIn]:

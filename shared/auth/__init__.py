@@ -43,7 +43,11 @@ from shared.auth.identity import (
 )
 from shared.auth.tables import AccessTables, add_access_tables, add_audit_table, add_identity_tables
 
-# Paths that need no identity, on every service. Provider link pages are LINK_PATHS below.
+# Pages a provider opens from a link: they need no identity because each is authenticated by its own
+# link token (unknown: 404, expired: 410): negotiation's offer pages, agreements' signing pages.
+LINK_PAGE_PREFIXES: tuple[str, ...] = ("/offers/", "/sign/")
+
+# Paths that need no identity (besides the link pages above).
 PUBLIC_PATHS: frozenset[str] = frozenset(
     {
         "/healthz",
@@ -61,15 +65,11 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
     }
 )
 
-# Provider link pages: public, each request authenticated by the link's own hashed, expiring token
-# (agreements' signing page; ``services/agreements/links.py``). Served by the agreements service only.
-LINK_PATHS: frozenset[str] = frozenset({"/sign/{token}", "/sign/{token}/document", "/sign/{token}/decline"})
-
 __all__ = [
     "ALL_CLIENTS",
     "ANY_ROLE",
     "CASE_READERS",
-    "LINK_PATHS",
+    "LINK_PAGE_PREFIXES",
     "PUBLIC_PATHS",
     "AccessTables",
     "AuditFilter",

@@ -1,15 +1,23 @@
-"""Demo data for the dev stack: a handful of bills driven through the real APIs.
+"""Demo data for the dev stack: bills driven through the real APIs, showing the negotiator's day.
 
 Every request carries a fixed Idempotency-Key, so running the demo again on kept data changes nothing.
-The bills show each path: settled after the provider accepts, settled after a counter-offer (both with an
-executed agreement), an agreement waiting for the provider's signature (its link is returned), a case
-waiting for the provider, lines that cannot be priced, and a bill with nothing to negotiate.
+The bills show each route and what a team does with it:
+- repriced: bills priced by a state fee schedule (FL, GA) close without negotiation;
+- review: lab lines nothing could price (TX) wait for a person;
+- audit: an emergency bill with a duplicate line is disputed before anyone negotiates;
+- negotiate: Cascade Orthopedics (TIN 912345678) settled three knee arthroscopies (its history in the
+  provider database), so its fourth opens at the share of the U&C target it accepted before, and that
+  offer is sent as a provider link (printed); Summit Emergency Physicians countered above the
+  negotiator's authority, so an approval waits for a supervisor; a small Harbor bill got its offer
+  automatically; Lakeside Arthroscopy agreed, and its settlement agreement waits for the provider's
+  signature (the signing link is printed). Settled bills have executed agreements: the provider and the
+  client's countersigner signed through their links, and the copy is sealed.
 
 Intake needs a partner API key, and every other service a user's token. The demo gets them the way an
 operator would, from the admin commands (``parley intake keys create``, ``parley users create`` or, on
 kept data, ``parley users token``) run as separate processes, so ``shared`` imports no service package:
-one user per role (``demo-<role>@parley.example``, serving the demo clients). The negotiator plays the
-negotiations and issues signing links; the provider and the countersigner sign through them.
+one user per role (``demo-<role>@parley.example``, serving the demo clients). The admin sets the clients'
+negotiation settings and the negotiator works the cases and issues the signing links.
 """
 
 from __future__ import annotations
@@ -33,13 +41,12 @@ from shared.stack.bootstrap import PROJECT_ROOT
 DEMO_REFERENCE_MANIFEST = PROJECT_ROOT / "services" / "pricing" / "data" / "demo" / "manifest.json"
 
 PROVIDER = {"npi": "1912301953", "tin": "587654321", "name": "Ben Kildare Service"}
+CASCADE = {"npi": "1823456789", "tin": "912345678", "name": "Cascade Orthopedics"}
+SUMMIT = {"npi": "1543219871", "tin": "923456789", "name": "Summit Emergency Physicians"}
+LAKESIDE = {"npi": "1654321987", "tin": "934567890", "name": "Lakeside Arthroscopy"}
 DEMO_PARTNER = "demo-partner"
 DEMO_CLIENTS = ("acme-employers", "harbor-comp")
 DEMO_ROLES = ("negotiator", "supervisor", "auditor", "admin", "viewer")
-
-
-def demo_user(role: str) -> str:
-    return f"demo-{role}@parley.example"
 
 
 def create_demo_key(intake_database_url: str) -> str:
@@ -114,12 +121,21 @@ def _line(code: str, charge: str, days_ago: int = 30, **extra: Any) -> dict[str,
     }
 
 
-def _bill(claim: str, client: str, state: str, zip_code: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+def _bill(
+    claim: str,
+    client: str,
+    state: str,
+    zip_code: str,
+    lines: list[dict[str, Any]],
+    provider: dict[str, str] = PROVIDER,
+    member: str = "DM-1",
+) -> dict[str, Any]:
     total = sum((Decimal(str(line["charge"])) for line in lines), Decimal("0"))
     return {
         "partner_claim_id": claim,
         "client_id": client,
-        "provider": PROVIDER,
+        "provider": provider,
+        "patient": {"first_name": "Demo", "last_name": f"Patient {member}", "member_id": member},
         "facility": {"state": state, "zip": zip_code},
         "place_of_service": "11",
         "lines": lines,
@@ -127,43 +143,82 @@ def _bill(claim: str, client: str, state: str, zip_code: str, lines: list[dict[s
     }
 
 
-# (bill, what happens next): "accept" or "counter" (then both parties sign: executed, settled), "sign" (agreed
-# after a counter; the agreement waits for the provider, whose link is printed), "wait" (the case waits for
-# the provider's answer) or "none" (no case expected).
+# Per-client negotiation settings, set by the admin (README "Configuration per client").
+DEMO_SETTINGS: dict[str, dict[str, Any]] = {
+    "acme-employers": {
+        "audit_threshold": "150.00",
+        "quick_pay_tiers": [
+            {"discount_percent": "5", "pay_within_days": 10},
+            {"discount_percent": "3", "pay_within_days": 20},
+        ],
+        "countersigner": {
+            "name": "Riley Chen",
+            "email": "riley@acme-employers.example",
+            "title": "Claims director",
+        },
+    },
+    "harbor-comp": {
+        "auto_offer_ceiling": "1500.00",
+        "authority": {
+            "max_percent_of_billed": "75",
+            "max_percent_over_target": "5",
+            "max_amount": "10000.00",
+        },
+        "countersigner": {"name": "Jordan Reyes", "email": "jordan@harbor-comp.example", "title": "Adjuster"},
+    },
+}
+
+WA = ("WA", "98101")
+# (bill, plan). Plans: "none" (no case is negotiated: repriced or review), "settle:<amount>" (offer that
+# amount, the provider accepts, both confirm, the provider signs and the countersigner signs: executed),
+# "sign:<amount>" (the same up to the agreement, which waits for the provider: its link is printed),
+# "link" (send the strategy's
+# opening and issue the provider's link), "approval" (send the opening; the provider counters 1,200.00,
+# above the negotiator's authority: ask a supervisor), "audit" and "auto" (nothing to do yet).
 DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
     (
         _bill(
             "DEMO-1001", "acme-employers", "FL", "33111", [_line("99214", "310.00"), _line("73030", "120.00")]
         ),
-        "accept",
-    ),
-    (
-        _bill(
-            "DEMO-1002", "acme-employers", "MD", "21236", [_line("98940", "145.50"), _line("99213", "220.00")]
-        ),
-        "counter",
-    ),
-    (
-        _bill(
-            "DEMO-1003",
-            "harbor-comp",
-            "CA",
-            "94103",
-            [_line("99215", "480.00"), _line("71046", "160.00", modifiers=["26"])],
-        ),
-        "wait",
-    ),
-    (
-        _bill(
-            "DEMO-1006", "acme-employers", "FL", "33111", [_line("99213", "210.00"), _line("73610", "140.00")]
-        ),
-        "sign",
+        "none",
     ),
     (
         _bill("DEMO-1004", "harbor-comp", "TX", "75201", [_line("87070", "90.00"), _line("86663", "60.00")]),
         "none",
     ),
     (_bill("DEMO-1005", "harbor-comp", "GA", "30303", [_line("99213", "50.00")]), "none"),
+    *[
+        (
+            _bill(
+                f"DEMO-200{n}",
+                "acme-employers",
+                *WA,
+                [_line("29881", "4800.00", 90 - 20 * n)],
+                CASCADE,
+                f"DC-{n}",
+            ),
+            f"settle:{amount}",
+        )
+        for n, amount in ((1, "2050.00"), (2, "2000.00"), (3, "2100.00"))
+    ],
+    (_bill("DEMO-2004", "acme-employers", *WA, [_line("29881", "5200.00", 10)], CASCADE, "DC-4"), "link"),
+    (
+        _bill(
+            "DEMO-3001",
+            "acme-employers",
+            *WA,
+            [_line("99285", "2400.00"), _line("99285", "2400.00")],
+            SUMMIT,
+            "DS-1",
+        ),
+        "audit",
+    ),
+    (_bill("DEMO-3002", "acme-employers", *WA, [_line("99285", "2400.00", 12)], SUMMIT, "DS-2"), "approval"),
+    (_bill("DEMO-3003", "harbor-comp", *WA, [_line("99285", "1400.00", 8)], SUMMIT, "DS-3"), "auto"),
+    (
+        _bill("DEMO-4001", "harbor-comp", *WA, [_line("29881", "4800.00", 15)], LAKESIDE, "DL-1"),
+        "sign:2100.00",
+    ),
 ]
 
 
@@ -186,119 +241,162 @@ async def _wait_for(
         await asyncio.sleep(0.3)
 
 
-async def _signing_link(
-    client: httpx.AsyncClient, agreement: str, role: str, staff: Mapping[str, str]
-) -> str:
-    # A fresh link each time (as staff resend one): only hashes of links are stored, so an earlier
-    # run's link cannot be shown again; this one revokes it.
-    issued = await client.post(f"{agreement}/recipients/{role}/link", headers=staff)
-    issued.raise_for_status()
-    url: str = issued.json()["url"]
-    return url
+def demo_user(role: str) -> str:
+    return f"demo-{role}@parley.example"
 
 
-async def _sign(client: httpx.AsyncClient, url: str, name: str, title: str) -> None:
-    form = {"consent": "yes", "signer_name": name, "signer_title": title}
-    (await client.post(url, data=form)).raise_for_status()
+class _Demo:
+    def __init__(self, client: httpx.AsyncClient, urls: Mapping[str, str], tokens: Mapping[str, str]) -> None:
+        self.client, self.urls = client, urls
+        self.negotiator = {"Authorization": f"Bearer {tokens['negotiator']}"}
 
+    async def post(self, url: str, body: Any, key: str, who: Mapping[str, str]) -> dict[str, Any]:
+        response = await self.client.post(url, json=body, headers={**who, "Idempotency-Key": key})
+        if response.status_code >= 400:
+            raise RuntimeError(f"demo step {key} failed: {response.status_code} {response.text[:300]}")
+        return response.json()
 
-async def _play_agreement(
-    client: httpx.AsyncClient,
-    urls: Mapping[str, str],
-    case_id: str,
-    bill_id: str,
-    plan: str,
-    staff: Mapping[str, str],
-) -> str | None:
-    """Sign the agreement as both parties through their links (executed, case settled), or, for
-    ``sign``, leave it waiting for the provider and return the provider's signing link. ``staff`` (the
-    negotiator) issues the links, as staff resend one."""
-    found = await _wait_for(
-        client,
-        f"{urls['agreements']}/v1/agreements?case_id={case_id}",
-        lambda body: bool(body["items"]),
-        headers=staff,
-    )
-    agreement = found["items"][0]
-    base = f"{urls['agreements']}/v1/agreements/{agreement['id']}"
-    if plan == "sign":
-        return await _signing_link(client, base, "provider", staff) if agreement["status"] == "sent" else None
-    if agreement["status"] == "sent":
-        await _sign(
-            client,
-            await _signing_link(client, base, "provider", staff),
-            "Dana Smith",
-            "Business office manager",
+    async def case(self, bill_id: str) -> dict[str, Any]:
+        found = await _wait_for(
+            self.client,
+            f"{self.urls['negotiation']}/v1/cases?bill_id={bill_id}",
+            lambda body: bool(body["items"]),
+            headers=self.negotiator,
         )
-        agreement["status"] = "countersigning"
-    if agreement["status"] == "countersigning":
-        await _sign(
-            client,
-            await _signing_link(client, base, "countersigner", staff),
-            "Sam Ortiz",
-            "Claims supervisor",
+        return found["items"][0]
+
+    async def agree(self, claim: str, case: dict[str, Any], amount: str) -> dict[str, Any]:
+        """Offer ``amount``; the provider accepts; both sides confirm. Returns the agreement sent."""
+        base = f"{self.urls['negotiation']}/v1/cases/{case['id']}"
+        n, key = self.negotiator, f"demo-{claim}"
+        if case["status"] not in ("agreed", "settled"):
+            await self.post(f"{base}/offers", {"amount": amount}, f"{key}-offer", n)
+            accept = {"party": "provider", "decision": "accept", "contact": "Morgan Hale"}
+            await self.post(f"{base}/responses", accept, f"{key}-accept", n)
+            provider = {"party": "provider", "contact": "Morgan Hale", "title": "Business office manager"}
+            await self.post(f"{base}/confirmations", provider, f"{key}-provider", n)
+            await self.post(f"{base}/confirmations", {"party": "payer"}, f"{key}-payer", n)
+        agreements = await _wait_for(
+            self.client,
+            f"{self.urls['agreements']}/v1/agreements?case_id={case['id']}",
+            lambda body: bool(body["items"]),
+            headers=n,
         )
-    await _wait_for(client, f"{urls['intake']}/v1/bills/{bill_id}", lambda b: b["status"] == "settled")
-    return None
+        agreement: dict[str, Any] = agreements["items"][0]
+        return agreement
+
+    async def signing_link(self, agreement_id: str, role: str) -> str:
+        # A new link on every call (it replaces the last): its token is shown once and kept hashed.
+        url = f"{self.urls['agreements']}/v1/agreements/{agreement_id}/recipients/{role}/link"
+        issued = await self.client.post(url, headers=self.negotiator)
+        issued.raise_for_status()
+        link: str = issued.json()["url"]
+        return link
+
+    async def sign_as(self, link: str, name: str, title: str) -> None:
+        """What the signer does on the page: tick the consent, type name and title, sign."""
+        form = {"consent": "yes", "signer_name": name, "signer_title": title}
+        (await self.client.post(link, data=form)).raise_for_status()
+
+    async def settle(self, claim: str, case: dict[str, Any], amount: str, bill_id: str) -> None:
+        agreement = await self.agree(claim, case, amount)
+        url = f"{self.urls['agreements']}/v1/agreements/{agreement['id']}"
+        countersigner = next(r for r in agreement["recipients"] if r["role"] == "countersigner")
+        if agreement["status"] == "sent":
+            provider = await self.signing_link(agreement["id"], "provider")
+            await self.sign_as(provider, "Morgan Hale", "Business office manager")
+            # A countersigner with an address is invited by e-mail (a job, a fresh link); the demo stands
+            # in for them once the invitation went out, with a link of its own.
+            if countersigner["email"]:
+                await _wait_for(
+                    self.client,
+                    url,
+                    lambda a: any(step["step"] == "invited" for step in a["steps"]),
+                    headers=self.negotiator,
+                )
+            agreement["status"] = "countersigning"
+        if agreement["status"] == "countersigning":
+            payer = await self.signing_link(agreement["id"], "countersigner")
+            await self.sign_as(payer, countersigner["name"], countersigner["title"] or "Authorized signer")
+        await _wait_for(
+            self.client, f"{self.urls['intake']}/v1/bills/{bill_id}", lambda b: b["status"] == "settled"
+        )
+
+    async def waiting_for_provider(self, claim: str, case: dict[str, Any], amount: str) -> str:
+        agreement = await self.agree(claim, case, amount)
+        if agreement["status"] != "sent":
+            return f"agreement {agreement['status']}"
+        link = await self.signing_link(agreement["id"], "provider")
+        return f"agreement waits for the provider's signature; signing link {link}"
+
+    async def link(self, claim: str, case: dict[str, Any]) -> str:
+        base = f"{self.urls['negotiation']}/v1/cases/{case['id']}"
+        sent = await self.post(f"{base}/offers", {}, f"demo-{claim}-offer", self.negotiator)
+        offer = sent["offers"][-1]
+        # A new link on every run (each replaces the last): its token is shown once and kept hashed.
+        issued = await self.client.post(f"{base}/offers/{offer['id']}/link", headers=self.negotiator)
+        if issued.status_code != 201:
+            return f"no link: {issued.json().get('detail')}"
+        return f"offer {offer['amount']} sent; provider link {issued.json()['url']}"
+
+    async def approval(self, claim: str, case: dict[str, Any]) -> str:
+        base, n, key = f"{self.urls['negotiation']}/v1/cases/{case['id']}", self.negotiator, f"demo-{claim}"
+        await self.post(f"{base}/offers", {}, f"{key}-offer", n)
+        counter = {
+            "party": "provider",
+            "decision": "counter",
+            "amount": "1200.00",
+            "contact": "Alex Kim",
+            "note": "our floor for a level-5 visit",
+        }
+        await self.post(f"{base}/responses", counter, f"{key}-counter", n)
+        ask = {
+            "action": "accept",
+            "amount": "1200.00",
+            "reason": "provider will not go lower; saves 50% of billed",
+        }
+        asked = await self.post(f"{base}/approvals", ask, f"{key}-approval", n)
+        return f"approval waiting: accept 1,200.00 beyond {asked['approvals'][-1]['limit_amount']}"
 
 
 async def load_demo(urls: Mapping[str, str], api_key: str, tokens: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Post the demo bills (as the partner) and play their negotiations (as the negotiator; the
-    provider and the payer's countersigner sign through their links). Returns one summary row per bill."""
+    """Post the demo bills (as the partner), set the clients' negotiation settings (as the admin) and play
+    the negotiations (as the negotiator, who also issues signing links; the signers sign on the pages). One
+    summary row per bill."""
     summary = []
     auth = {"Authorization": f"Bearer {api_key}"}
-    negotiator = {"Authorization": f"Bearer {tokens['negotiator']}"}
     async with httpx.AsyncClient(timeout=10.0, headers=auth) as client:
+        demo = _Demo(client, urls, tokens)
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        for client_id, settings in DEMO_SETTINGS.items():
+            url = f"{urls['negotiation']}/v1/clients/{client_id}/settings"
+            (await client.put(url, json=settings, headers=admin)).raise_for_status()
         for bill, plan in DEMO_BILLS:
-            key = {"Idempotency-Key": f"demo-{bill['partner_claim_id']}"}
-            posted = await client.post(f"{urls['intake']}/v1/bills", json=bill, headers=key)
+            claim = bill["partner_claim_id"]
+            posted = await client.post(
+                f"{urls['intake']}/v1/bills", json=bill, headers={"Idempotency-Key": f"demo-{claim}"}
+            )
             posted.raise_for_status()
             bill_id = posted.json()["id"]
-            if plan == "none":
-                status = await _wait_for(
-                    client,
-                    f"{urls['intake']}/v1/bills/{bill_id}",
-                    lambda b: b["status"] in ("not_negotiated", "settled"),
-                )
-                summary.append(
-                    {"claim": bill["partner_claim_id"], "bill_id": bill_id, "status": status["status"]}
-                )
-                continue
-            cases = await _wait_for(
+            case = await demo.case(bill_id)
+            note = ""
+            if plan.startswith("settle:") and case["status"] != "settled":
+                await demo.settle(claim, case, plan.split(":")[1], bill_id)
+            elif plan.startswith("sign:"):
+                note = await demo.waiting_for_provider(claim, case, plan.split(":")[1])
+            elif plan == "link" and case["status"] == "open":
+                note = await demo.link(claim, case)
+            elif plan == "approval" and not case["approvals"]:
+                note = await demo.approval(claim, case)
+            case = await demo.case(bill_id)
+            final = await _wait_for(  # intake hears of the case a moment later
                 client,
-                f"{urls['negotiation']}/v1/cases?bill_id={bill_id}",
-                lambda body: bool(body["items"]),
-                headers=negotiator,
+                f"{urls['intake']}/v1/bills/{bill_id}",
+                lambda b: b["status"] not in ("received", "priced"),
             )
-            case = cases["items"][0]
-            respond = f"{urls['negotiation']}/v1/cases/{case['id']}/responses"
-            if plan == "accept":
-                await client.post(
-                    respond, json={"party": "provider", "decision": "accept"}, headers={**key, **negotiator}
-                )
-            elif plan in ("counter", "sign"):
-                counter = str((Decimal(case["opening_offer"]) * Decimal("1.15")).quantize(Decimal("0.01")))
-                await client.post(
-                    respond,
-                    json={
-                        "party": "provider",
-                        "decision": "counter",
-                        "amount": counter,
-                        "note": "our floor for this visit",
-                    },
-                    headers={**key, **negotiator},
-                )
-                await client.post(
-                    respond,
-                    json={"party": "payer", "decision": "accept"},
-                    headers={"Idempotency-Key": f"{key['Idempotency-Key']}-payer", **negotiator},
-                )
-            link = None
-            if plan in ("accept", "counter", "sign"):
-                link = await _play_agreement(client, urls, case["id"], bill_id, plan, negotiator)
-            final = (await client.get(f"{urls['intake']}/v1/bills/{bill_id}")).json()
-            row = {"claim": bill["partner_claim_id"], "bill_id": bill_id, "status": final["status"]}
-            if link:
-                row["link"] = link
+            row = {"claim": claim, "bill_id": bill_id, "status": final["status"]}
+            row |= {"route": case["route"], "case": case["status"]}
+            if note:
+                row["note"] = note
             summary.append(row)
     return summary

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from importlib import import_module
 from typing import Any
 
@@ -22,11 +21,20 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.auth import LINK_PATHS, PUBLIC_PATHS
+from shared.auth import LINK_PAGE_PREFIXES, PUBLIC_PATHS
 from shared.auth.dependency import app_routes
 from shared.catalog import SERVICES, service
 from shared.stack.devstack import DevStack
-from tests.helpers import ROLES, UserMaker, auth_header, bill, submit_bill, unique, wait_until
+from tests.helpers import (
+    ROLES,
+    UserMaker,
+    agree_case,
+    auth_header,
+    negotiable_bill,
+    submit_bill,
+    unique,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -39,11 +47,12 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{([^}]+)\}", lambda m: "1" if m.group(1) == "revision" else str(uuid.uuid4()), path)
 
 
-def _public(path: str, service: str = "") -> bool:
-    # Link pages (agreements) answer to their own token: tested in test_agreements.py.
-    return (
-        path in PUBLIC_PATHS or path.startswith("/static") or (service == "agreements" and path in LINK_PATHS)
-    )
+def _public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith("/static")
+
+
+def _link_page(path: str) -> bool:
+    return path.startswith(LINK_PAGE_PREFIXES)
 
 
 async def _call(client: httpx.AsyncClient, method: str, url: str, **headers: str) -> httpx.Response:
@@ -73,16 +82,19 @@ async def test_every_route_of_every_service_is_closed_to_no_credentials_partner_
                 for method in (getattr(route, "methods", None) or {"GET"}) - {"HEAD"}
             )
             everything = {(m, p) for m, p, _ in operations} | set(hidden)
-            counted[info.name] = (len(everything), sum(1 for _, p in everything if _public(p, info.name)))
-            # What is open is the public list, no more (and every service serves all of it); agreements
-            # also serves the link pages.
-            opened = {
-                "/static" if p.startswith("/static") else p for _, p in everything if _public(p, info.name)
-            }
-            expected = PUBLIC_PATHS | (LINK_PATHS if info.name == "agreements" else frozenset())
-            assert opened == expected, info.name
+            counted[info.name] = (len(everything), sum(1 for _, p in everything if _public(p)))
+            # What is open is the public list, no more (and every service serves all of it).
+            opened = {"/static" if p.startswith("/static") else p for _, p in everything if _public(p)}
+            assert opened == PUBLIC_PATHS, info.name
             for method, path in sorted(everything):
-                if _public(path, info.name):
+                if _public(path):
+                    continue
+                if _link_page(path):  # its own token is the credential: a made-up one finds nothing
+                    unknown = await _call(client, method, base + _concrete(path), Accept="text/html")
+                    if unknown.status_code != 404:
+                        wrong.append(
+                            f"{info.name} {method.upper()} {path}: unknown link → {unknown.status_code}"
+                        )
                     continue
                 url = base + _concrete(path)
                 label = f"{info.name} {method.upper()} {path}"
@@ -128,8 +140,11 @@ async def test_openapi_shows_the_security_schemes_and_each_routes_roles(urls: di
 async def _case_for(
     http: httpx.AsyncClient, reader: httpx.AsyncClient, urls: dict[str, str], client_id: str
 ) -> tuple[str, dict[str, Any]]:
-    body = bill(client_id=client_id)
-    body["patient"] = {"first_name": "Ada", "last_name": "Lovelace", "birth_date": "1980-12-10"}
+    # A bill above its U&C target (tests/fixtures/negotiation): its case opens on the negotiate route.
+    body = negotiable_bill(
+        client_id=client_id,
+        patient={"first_name": "Ada", "last_name": "Lovelace", "birth_date": "1980-12-10"},
+    )
     created = await submit_bill(http, urls, body)
     assert created.status_code == 201, created.text
     bill_id = created.json()["id"]
@@ -150,7 +165,7 @@ async def _agreement_for(reader: httpx.AsyncClient, urls: dict[str, str], case_i
 
 
 async def test_the_role_by_action_matrix(
-    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient], uc_reference: None
 ) -> None:
     client_id = unique("matrix")
     bill_id, case = await _case_for(http, staff["negotiator"], urls, client_id)
@@ -174,10 +189,9 @@ async def test_the_role_by_action_matrix(
         }
     # Writes: a role that may act gets past the door (2xx, or 409/422 once the first one changed the
     # case); one that may not gets 403 whatever the state.
-    counter = str(Decimal(case["opening_offer"]) + Decimal("10.00"))
     write_bodies = {
         "negotiation: record a response": [
-            {"party": "provider", "decision": "counter", "amount": counter},
+            {"party": "provider", "decision": "counter", "amount": "1050.00", "contact": "Pat Lee"},
             {"party": "payer", "decision": "accept"},
         ],
     }
@@ -187,6 +201,9 @@ async def test_the_role_by_action_matrix(
         matrix["negotiation: record a response"][role] = (
             await staff[role].post(responses, json=attempt)
         ).status_code
+    for party in ({"party": "provider", "contact": "Pat Lee"}, {"party": "payer"}):  # both sides confirm
+        confirmed = await staff["negotiator"].post(f"{n}/v1/cases/{case['id']}/confirmations", json=party)
+        assert confirmed.status_code == 200, confirmed.text
     agreement = await _agreement_for(staff["negotiator"], urls, case["id"])
     base = f"{a}/v1/agreements/{agreement['id']}"
     matrix["agreements: read the document"] = {
@@ -232,6 +249,7 @@ async def test_the_role_by_action_matrix(
             "negotiator": 200,
             "supervisor": 200,
         },
+        # The supervisor signs; the admin gets past the door and finds it signed already.
         # Staff never sign for the provider: they read the document, resend links and move deadlines.
         "agreements: read the document": readers,
         "agreements: issue a signing link": {
@@ -247,17 +265,17 @@ async def test_the_role_by_action_matrix(
 
 
 async def test_a_user_sees_only_its_clients(
-    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient], make_user: UserMaker
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    staff: dict[str, httpx.AsyncClient],
+    make_user: UserMaker,
+    uc_reference: None,
 ) -> None:
     mine, theirs = unique("client-a"), unique("client-b")
     token = await make_user(["negotiator"], [mine])
     bill_a, case_a = await _case_for(http, staff["supervisor"], urls, mine)
     bill_b, case_b = await _case_for(http, staff["supervisor"], urls, theirs)
-    accepted = await staff["supervisor"].post(
-        f"{urls['negotiation']}/v1/cases/{case_b['id']}/responses",
-        json={"party": "provider", "decision": "accept"},
-    )
-    assert accepted.status_code == 200, accepted.text
+    assert (await agree_case(staff["supervisor"], urls, case_b["id"]))["status"] == "agreed"
     agreement_b = await _agreement_for(staff["supervisor"], urls, case_b["id"])
     i, p, n, a, r = (urls[s] for s in ("intake", "pricing", "negotiation", "agreements", "reporting"))
     async with httpx.AsyncClient(timeout=30.0, headers=auth_header(token)) as me:
@@ -360,6 +378,7 @@ async def test_reads_and_changes_are_audited_and_the_log_is_append_only(
     staff_tokens: dict[str, str],
     stack: DevStack,
     db: asyncpg.Connection,
+    uc_reference: None,
 ) -> None:
     client_id = unique("audited")
     bill_id, case = await _case_for(http, staff["supervisor"], urls, client_id)
@@ -371,7 +390,7 @@ async def test_reads_and_changes_are_audited_and_the_log_is_append_only(
     assert (await negotiator.get(f"{urls['pricing']}/v1/pricings/{bill_id}")).status_code == 200
     responded = await negotiator.post(
         f"{urls['negotiation']}/v1/cases/{case['id']}/responses",
-        json={"party": "provider", "decision": "counter", "amount": str(Decimal(case["opening_offer"]) + 5)},
+        json={"party": "provider", "decision": "counter", "amount": "1500.00", "contact": "Pat Lee"},
         headers={"X-Request-Id": "r-2", "User-Agent": "audit-test"},
     )
     assert responded.status_code == 200, responded.text

@@ -1,8 +1,9 @@
 """Settlement agreements against the real services: the document, signing in order, the sealed executed copy,
 verification, decline, expiry across a restart, and the abuse answers of the signing links.
 
-``case.agreed`` v2 comes from the negotiation issue still being built; these tests publish hand-built v2
-events onto the real broker for a real bill's case, as negotiation will.
+Most tests publish hand-built ``case.agreed`` v2 events onto the real broker for a real bill's case, so the
+document's every field is known; one drives negotiation itself through agreement, decline, a new
+agreement and settlement.
 """
 
 from __future__ import annotations
@@ -44,9 +45,13 @@ from tests.browser import screenshot
 from tests.helpers import (
     PROVIDER,
     UserMaker,
+    agree_case,
     bill,
+    case_of_bill,
+    execute_agreement,
     line,
     mailbox_link,
+    negotiable_bill,
     published,
     seal_certificate,
     sign_by_link,
@@ -175,13 +180,6 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
         (1, "provider", "Dana Smith"),
         (2, "countersigner", "Sam Ortiz"),
     ]
-    # Today's negotiation agrees too (v1): agreements already has this case's agreement and keeps it.
-    accepted = await staff["negotiator"].post(
-        f"{urls['negotiation']}/v1/cases/{case['id']}/responses",
-        json={"party": "provider", "decision": "accept"},
-    )
-    assert accepted.status_code == 200, accepted.text
-
     # The document as sent: the v2 terms in words and figures, the claim, the promise, the law.
     sent = await staff["negotiator"].get(f"{base}/document")
     assert sent.status_code == 200
@@ -329,25 +327,18 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     hidden = await signer.post(f"{urls['agreements']}/v1/agreements/verify", content=pdf, headers=outsider)
     assert (hidden.json()["agreement_id"], hidden.json()["verdict"]) == (None, "not intact")
 
-    # The events, in order, on the real broker; the case settles and intake shows it.
+    # The events, in order, on the real broker.
     types = [
         (e.event_type, e.version) for e in await published(settings, "agreements.events", case["bill_id"])
     ]
     assert types == [
         ("agreement.sent", 2),
-        ("agreement.sent", 1),
         ("agreement.viewed", 1),
         ("agreement.signed", 2),
         ("agreement.countersigned", 1),
         ("agreement.executed", 1),
-        ("agreement.signed", 1),
     ]
-
-    async def settled() -> Any:
-        found = await _json(staff["negotiator"], f"{urls['negotiation']}/v1/cases/{case['id']}")
-        return found if found and found["status"] == "settled" else None
-
-    await wait_until(settled, what="settled case")
+    # Settling the case on agreement.executed, with negotiation's own agreed terms: the next test.
 
 
 async def test_decline_takes_a_reason_and_is_an_event(
@@ -641,3 +632,56 @@ async def test_an_agreement_is_sent_with_all_its_links_or_not_at_all(
         )
         == 1
     )
+
+
+async def test_negotiations_agreement_is_declined_on_the_page_reopened_agreed_again_executed_and_settled(
+    http: httpx.AsyncClient,
+    staff: Staff,
+    signer: httpx.AsyncClient,
+    urls: dict[str, str],
+    uc_reference: None,
+) -> None:
+    negotiator = staff["negotiator"]
+    body = negotiable_bill()
+    bill_id = (await submit_bill(http, urls, body)).json()["id"]
+    case = await wait_until(lambda: case_of_bill(negotiator, urls, bill_id), what="case")
+    agreed = await agree_case(negotiator, urls, case["id"])
+    agreement = await _agreement_for(negotiator, urls, case["id"])
+    assert Decimal(agreement["agreed_amount"]) == Decimal(agreed["agreed_amount"])
+    document = await negotiator.get(f"{urls['agreements']}/v1/agreements/{agreement['id']}/document")
+    text = _text(document.content)
+    assert body["partner_claim_id"] in text
+    assert "Ted Smith" in text  # the patient reference negotiation confirmed
+    assert f"${Decimal(agreed['agreed_amount']):,.2f}" in text
+
+    # The provider declines on the page: negotiation takes the case back with the reason.
+    url = await signing_link(negotiator, urls, agreement["id"], "provider")
+    reason = "the amount leaves out the second visit"
+    assert (await signer.post(f"{url}/decline", data={"reason": reason})).status_code == 200
+    base = f"{urls['negotiation']}/v1/cases/{case['id']}"
+
+    async def reopened() -> Any:
+        found = await _json(negotiator, base)
+        return found if found and found["status"] == "open" else None
+
+    back = await wait_until(reopened, what="the case back in negotiation")
+    assert reason in back["attention"]
+
+    # A new offer, accepted and confirmed: a new agreement; both parties sign; the case settles.
+    await agree_case(negotiator, urls, case["id"], amount="1050.00")
+
+    async def second() -> Any:
+        found = await _json(negotiator, f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
+        return found["items"] if found and len(found["items"]) == 2 else None
+
+    newest, first = await wait_until(second, what="the second agreement")
+    assert (first["id"], first["status"]) == (agreement["id"], "declined")
+    assert (newest["status"], newest["agreed_amount"]) == ("sent", "1050.00")
+    await execute_agreement(negotiator, urls, newest["id"])
+
+    async def settled() -> Any:
+        found = await _json(negotiator, base)
+        return found if found and found["status"] == "settled" else None
+
+    final = await wait_until(settled, what="the case settled on agreement.executed")
+    assert "agreement executed" in final["close_reason"]

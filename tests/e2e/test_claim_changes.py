@@ -13,24 +13,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.stack.devstack import DevStack
-from tests.helpers import bill, line, submit_bill, unique, wait_until
+from tests.helpers import (
+    agree_case,
+    bill,
+    case_of_bill,
+    line,
+    negotiable_bill,
+    submit_bill,
+    unique,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
 
-async def case_of(staff: httpx.AsyncClient, urls: dict[str, str], bill_id: str) -> dict | None:
-    found = (await staff.get(f"{urls['negotiation']}/v1/cases", params={"bill_id": bill_id})).json()
-    return found["items"][0] if found["items"] else None
-
-
 async def bill_in_negotiation(
-    http: httpx.AsyncClient, staff: httpx.AsyncClient, urls: dict[str, str]
+    http: httpx.AsyncClient, urls: dict[str, str], negotiator: httpx.AsyncClient
 ) -> tuple[dict, str, dict]:
-    """A new bill (sent by the partner), once negotiation has opened its case (read by staff):
-    (body, bill id, case)."""
-    body = bill()
+    """A new bill above its U&C target, once negotiation has opened its case: (body, bill id, case)."""
+    body = negotiable_bill()
     bill_id = (await submit_bill(http, urls, body)).json()["id"]
-    return body, bill_id, await wait_until(lambda: case_of(staff, urls, bill_id), what="a case")
+    return body, bill_id, await wait_until(lambda: case_of_bill(negotiator, urls, bill_id), what="a case")
 
 
 async def _stored(db: asyncpg.Connection, claim: str) -> int:
@@ -117,20 +120,26 @@ async def test_a_replacement_is_the_same_bill_at_the_next_revision_and_is_priced
 
 
 async def test_a_void_stops_the_bill_downstream(
-    http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection, staff: dict[str, httpx.AsyncClient]
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    db: asyncpg.Connection,
+    staff: dict[str, httpx.AsyncClient],
+    uc_reference: None,
 ) -> None:
     negotiator = staff["negotiator"]
-    body, bill_id, opened = await bill_in_negotiation(http, negotiator, urls)
+    body, bill_id, opened = await bill_in_negotiation(http, urls, negotiator)
     assert opened["status"] == "open"
     voided = await submit_bill(http, urls, {**body, "frequency": "void"})
     assert voided.status_code == 200, voided.text
     assert voided.json()["status"] == "voided"
 
     async def closed() -> dict | None:
-        found = await case_of(negotiator, urls, bill_id)
+        found = await case_of_bill(negotiator, urls, bill_id)
         return found if found and found["status"] == "closed" else None
 
-    assert "voided" in (await wait_until(closed, what="the case to close"))["close_reason"]
+    shut = await wait_until(closed, what="the case to close")
+    assert shut["outcome"] == "voided"
+    assert "voided" in shut["close_reason"]
 
     async def reported() -> bool:
         at = await db.fetchval(
@@ -186,15 +195,12 @@ async def test_a_bill_voided_before_it_is_priced_never_opens_a_case(
     assert await db.fetchval("SELECT count(*) FROM negotiation.cases WHERE bill_id = $1", bill_id) == 0
 
 
-async def test_a_settled_bill_can_no_longer_be_replaced_or_voided(
-    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
+async def test_an_agreed_bill_can_no_longer_be_replaced_or_voided(
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient], uc_reference: None
 ) -> None:
-    body, bill_id, opened = await bill_in_negotiation(http, staff["negotiator"], urls)
-    accepted = await staff["negotiator"].post(
-        f"{urls['negotiation']}/v1/cases/{opened['id']}/responses",
-        json={"party": "provider", "decision": "accept"},
-    )
-    assert accepted.status_code == 200
+    body, bill_id, opened = await bill_in_negotiation(http, urls, staff["negotiator"])
+    agreed = await agree_case(staff["negotiator"], urls, opened["id"])
+    assert agreed["status"] == "agreed"
 
     async def agreed() -> bool:
         shown = (await http.get(f"{urls['intake']}/v1/bills/{bill_id}")).json()

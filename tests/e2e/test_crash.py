@@ -72,20 +72,22 @@ async def test_sigkill_pricing_while_200_bills_flow(
 
     await wait_until(cases, timeout=120, what="a case per bill")
 
+    # The bills are priced by the FL fee schedule: each case is repriced (no negotiation needed), which
+    # reporting counts as not negotiated.
     async def reported() -> dict | None:
         kpis = (await staff["viewer"].get(f"{urls['reporting']}/v1/kpis?client_id={client_id}")).json()
-        return kpis if kpis["bills_in_negotiation"] >= BILLS else None
+        return kpis if kpis["bills_not_negotiated"] >= BILLS else None
 
     kpis = await wait_until(reported, timeout=120, what="reporting to count every bill")
-    assert kpis["bills_received"] == kpis["bills_priced"] == kpis["bills_in_negotiation"] == BILLS
+    assert kpis["bills_received"] == kpis["bills_priced"] == kpis["bills_not_negotiated"] == BILLS
 
-    async def all_in_negotiation() -> bool:
+    async def all_repriced() -> bool:
         n = await db.fetchval(
-            "SELECT count(*) FROM intake.bills WHERE client_id = $1 AND status = 'in_negotiation'", client_id
+            "SELECT count(*) FROM intake.bills WHERE client_id = $1 AND status = 'repriced'", client_id
         )
         return n == BILLS
 
-    await wait_until(all_in_negotiation, timeout=120, what="intake to show every bill in negotiation")
+    await wait_until(all_repriced, timeout=120, what="intake to show every bill repriced")
 
 
 async def _at_least(probe, n: int) -> bool:  # type: ignore[no-untyped-def]

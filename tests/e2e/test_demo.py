@@ -11,6 +11,7 @@ from shared.catalog import service
 from shared.stack.demo import (
     DEMO_BILLS,
     DEMO_CLIENTS,
+    DEMO_REFERENCE_MANIFEST,
     DEMO_ROLES,
     create_demo_key,
     create_demo_tokens,
@@ -22,8 +23,16 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_the_demo_gets_its_key_and_tokens_from_the_admin_commands_and_plays_every_bill(
-    stack: DevStack, urls: dict[str, str]
+    stack: DevStack, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
+    # `make up` loads the demo's U&C observations at start-up; the test stack loads them here.
+    observations = DEMO_REFERENCE_MANIFEST.parent / "observations.csv"
+    loaded = await staff["admin"].post(
+        f"{urls['pricing']}/v1/reference/observations",
+        content=observations.read_bytes(),
+        params={"target": "demo-observations"},
+    )
+    assert loaded.status_code in (200, 201), loaded.text
     intake = stack.database_url(service("intake"))
     key = await asyncio.to_thread(create_demo_key, intake)
     assert key.startswith("prly_")
@@ -35,15 +44,34 @@ async def test_the_demo_gets_its_key_and_tokens_from_the_admin_commands_and_play
             me = await client.get(f"{urls['reporting']}/v1/me", headers={"Authorization": f"Bearer {token}"})
             assert (me.json()["roles"], sorted(me.json()["clients"])) == ([role], sorted(DEMO_CLIENTS))
     rows = await load_demo(urls, key, tokens)
-    statuses = {row["claim"]: row["status"] for row in rows}
-    assert len(statuses) == len(DEMO_BILLS)
-    assert statuses["DEMO-1001"] == statuses["DEMO-1002"] == "settled"
-    assert statuses["DEMO-1004"] == "not_negotiated"
-    # One agreement waits for the provider, with its signing link printed; the others are executed.
-    waiting = next(row for row in rows if row["claim"] == "DEMO-1006")
+    by_claim = {row["claim"]: row for row in rows}
+    assert len(by_claim) == len(DEMO_BILLS)
+    assert (by_claim["DEMO-1001"]["status"], by_claim["DEMO-1001"]["route"]) == ("repriced", "repriced")
+    assert (by_claim["DEMO-1004"]["status"], by_claim["DEMO-1004"]["route"]) == ("in_negotiation", "review")
+    assert [by_claim[f"DEMO-200{n}"]["status"] for n in (1, 2, 3)] == ["settled"] * 3
+    # Cascade accepted 2,050.00, 2,000.00 and 2,100.00 of a 2,200.00 target: a median 93.2 % opens the
+    # fourth at 2,200.00 × 0.932 = 2,050.40.
+    assert by_claim["DEMO-2004"]["route"] == "negotiate"
+    assert by_claim["DEMO-2004"]["note"].startswith("offer 2050.40 sent; provider link http")
+    assert by_claim["DEMO-3001"]["route"] == "audit"
+    assert by_claim["DEMO-3002"]["note"] == "approval waiting: accept 1,200.00 beyond 990.00"
+    assert (by_claim["DEMO-3003"]["route"], by_claim["DEMO-3003"]["case"]) == ("negotiate", "open")
+    # The settled bills' agreements are executed (signed by both through their links, sealed); one
+    # agreement waits for the provider, its signing link printed.
+    negotiator = {"Authorization": f"Bearer {tokens['negotiator']}"}
+    waiting = by_claim["DEMO-4001"]
     assert waiting["status"] == "agreement_sent"
-    async with httpx.AsyncClient(timeout=10) as browser:
-        page = await browser.get(waiting["link"])
+    first_link = waiting["note"].removeprefix("agreement waits for the provider's signature; signing link ")
+    async with httpx.AsyncClient(timeout=10) as client:
+        settled = (
+            await client.get(
+                f"{urls['agreements']}/v1/agreements",
+                params={"bill_id": by_claim["DEMO-2001"]["bill_id"]},
+                headers=negotiator,
+            )
+        ).json()["items"]
+        assert [a["status"] for a in settled] == ["executed"]
+        page = await client.get(first_link)
         assert page.status_code == 200
         assert "Sign the agreement" in page.text
     # Run again on the same data (a second `make up`): a new key and new tokens for the same partner and
@@ -52,8 +80,8 @@ async def test_the_demo_gets_its_key_and_tokens_from_the_admin_commands_and_play
     assert set(again_tokens.values()).isdisjoint(tokens.values())
     again = await load_demo(urls, await asyncio.to_thread(create_demo_key, intake), again_tokens)
     assert [row["bill_id"] for row in again] == [row["bill_id"] for row in rows]
-    # The second run prints a new link for the waiting agreement; the first one no longer works.
-    relinked = next(row for row in again if row["claim"] == "DEMO-1006")
-    async with httpx.AsyncClient(timeout=10) as browser:
-        assert (await browser.get(waiting["link"])).status_code == 404
-        assert (await browser.get(relinked["link"])).status_code == 200
+    # The second run prints a new signing link; the first one no longer works.
+    relinked = next(row for row in again if row["claim"] == "DEMO-4001")["note"].split(" signing link ")[1]
+    async with httpx.AsyncClient(timeout=10) as client:
+        assert (await client.get(first_link)).status_code == 404
+        assert (await client.get(relinked)).status_code == 200

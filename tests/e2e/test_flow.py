@@ -7,7 +7,17 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.helpers import bill, execute_agreement, line, submit_bill, wait_until
+from tests.helpers import (
+    UC_CODE,
+    UC_CODE_2,
+    bill,
+    case_of_bill,
+    execute_agreement,
+    line,
+    negotiable_bill,
+    submit_bill,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -17,12 +27,11 @@ async def _json(http: httpx.AsyncClient, url: str) -> dict | None:
     return response.json() if response.status_code == 200 else None
 
 
-async def test_bill_is_priced_negotiated_signed_settled_and_reported(
+async def test_bill_priced_by_its_fee_schedule_is_repriced_without_negotiation(
     http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
     negotiator = staff["negotiator"]
     body = bill(lines=[line("99214", "310.00"), line("73030", "120.00"), line("87070", "45.00")])
-    client_id = body["client_id"]
     created = await submit_bill(http, urls, body)
     assert created.status_code == 201, created.text
     bill_id = created.json()["id"]
@@ -44,26 +53,69 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
     assert Decimal(pricing["latest"]["total_allowed"]) == allowed
     assert Decimal(pricing["latest"]["unpriced_billed"]) == Decimal("45.00")
 
-    # negotiation: a case opens with the priced amount (plus unpriced lines at billed) as the offer.
-    async def opened_case() -> dict | None:
-        found = await _json(negotiator, f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")
-        return found["items"][0] if found and found["items"] else None
+    # negotiation: a bill priced by its fee schedule needs no negotiation: the case closes as repriced.
+    repriced = await wait_until(lambda: case_of_bill(negotiator, urls, bill_id), what="case")
+    assert (repriced["route"], repriced["status"], repriced["outcome"]) == ("repriced", "closed", "repriced")
+    assert repriced["close_reason"] == (
+        f"priced by the FL fee schedule at {allowed:,.2f} plus 45.00 unpriced at billed: "
+        "no negotiation needed"
+    )
+    assert Decimal(repriced["target"]) == allowed
 
-    case = await wait_until(opened_case, what="case")
-    assert Decimal(case["opening_offer"]) == allowed + Decimal("45.00")
-    assert case["status"] == "open"
+    async def repriced_bill() -> dict | None:
+        found = await _json(http, f"{urls['intake']}/v1/bills/{bill_id}")
+        return found if found and found["status"] == "repriced" else None
 
-    # The provider counters; the payer accepts: both sides have accepted the same amount.
-    counter = (Decimal(case["opening_offer"]) + Decimal("20.00")).quantize(Decimal("0.01"))
-    responses = f"{urls['negotiation']}/v1/cases/{case['id']}/responses"
+    assert (await wait_until(repriced_bill, what="intake to show repriced"))["priced_amount"] == f"{allowed}"
+
+
+async def test_bill_above_its_uc_target_is_negotiated_confirmed_signed_settled_and_reported(
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient], uc_reference: None
+) -> None:
+    negotiator = staff["negotiator"]
+    # U&C targets (tests/fixtures/negotiation): 27447 → 1,000.00, 29827 → 500.00; billed 3,400.00.
+    body = negotiable_bill(lines=[line(UC_CODE, "2500.00"), line(UC_CODE_2, "900.00")])
+    client_id = body["client_id"]
+    bill_id = (await submit_bill(http, urls, body)).json()["id"]
+    case = await wait_until(lambda: case_of_bill(negotiator, urls, bill_id), what="case")
+    assert (case["route"], case["status"], Decimal(case["target"])) == (
+        "negotiate",
+        "open",
+        Decimal("1500.00"),
+    )
+    assert Decimal(case["suggested_offer"]) == Decimal("1500.00")  # a new provider: the target itself
+    base = f"{urls['negotiation']}/v1/cases/{case['id']}"
+
+    opening = await negotiator.post(f"{base}/offers", json={})
+    assert opening.status_code == 200, opening.text
+    offer = opening.json()["offers"][0]
+    assert (Decimal(offer["amount"]), offer["party"], offer["status"]) == (
+        Decimal("1500.00"),
+        "payer",
+        "open",
+    )
+    assert offer["basis"].startswith("opening strategy: U&C median 1,500.00;")
+    # the client's default quick-pay tier: a further 5 % for payment within 10 business days
+    assert offer["quick_pay"] == {"discount_percent": "5.00", "pay_within_days": 10, "amount": "1425.00"}
+
+    # The provider counters by phone; the payer accepts (1,600.00 is within the negotiator's authority:
+    # the target 1,500.00 plus 10 % = 1,650.00); both sides confirm the terms: agreed.
     countered = await negotiator.post(
-        responses, json={"party": "provider", "decision": "counter", "amount": str(counter)}
+        f"{base}/responses",
+        json={"party": "provider", "decision": "counter", "amount": "1600.00", "contact": "Pat Lee"},
     )
     assert countered.status_code == 200, countered.text
-    accepted = await negotiator.post(responses, json={"party": "payer", "decision": "accept"})
+    accepted = await negotiator.post(f"{base}/responses", json={"party": "payer", "decision": "accept"})
     assert accepted.status_code == 200, accepted.text
-    assert accepted.json()["status"] == "agreed"
-    assert Decimal(accepted.json()["agreed_amount"]) == counter
+    assert (accepted.json()["status"], accepted.json()["agreed_amount"]) == ("confirming", "1600.00")
+    provider = await negotiator.post(
+        f"{base}/confirmations", json={"party": "provider", "contact": "Pat Lee", "title": "Billing manager"}
+    )
+    assert provider.json()["status"] == "confirming"
+    payer = await negotiator.post(f"{base}/confirmations", json={"party": "payer"})
+    assert payer.status_code == 200, payer.text
+    assert payer.json()["status"] == "agreed"
+    counter = Decimal("1600.00")
 
     # agreements: drafted and sent on the agreed event; the provider signs, the payer countersigns.
     async def sent_agreement() -> dict | None:
@@ -77,7 +129,7 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
 
     # negotiation closes the case as settled; intake shows the whole lifecycle to the partner.
     async def settled_case() -> dict | None:
-        found = await _json(negotiator, f"{urls['negotiation']}/v1/cases/{case['id']}")
+        found = await _json(negotiator, f"{base}")
         return found if found and found["status"] == "settled" else None
 
     await wait_until(settled_case, what="settled case")
@@ -100,28 +152,36 @@ async def test_bill_is_priced_negotiated_signed_settled_and_reported(
     figures = await wait_until(kpis, what="kpis")
     assert figures["bills_received"] == 1
     assert figures["bills_priced"] == 1
-    assert Decimal(figures["total_billed"]) == Decimal("475.00")
+    assert Decimal(figures["total_billed"]) == Decimal("3400.00")
     assert Decimal(figures["total_agreed"]) == counter
-    assert Decimal(figures["savings"]) == Decimal("475.00") - counter
-    expected_percent = ((Decimal("475.00") - counter) * 100 / Decimal("475.00")).quantize(Decimal("0.01"))
-    assert Decimal(figures["savings_percent"]) == expected_percent
+    assert Decimal(figures["savings"]) == Decimal("1800.00")
+    assert Decimal(figures["savings_percent"]) == Decimal("52.94")  # 1,800 / 3,400
 
 
-async def test_bill_with_no_fee_schedule_no_contract_and_no_comparable_data_is_not_negotiated(
+async def test_bill_with_no_fee_schedule_no_contract_and_no_comparable_data_goes_to_review(
     http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
     # WY has no fee schedule, the client no network, and no test loads observations of 97750: the U&C
-    # reviews find too little data, the line stays unpriced, and nobody negotiates on a guess.
+    # reviews find too little data, the line stays unpriced, and nobody negotiates on a guess: the case
+    # goes to the review route for a person.
     body = bill(state="WY", zip_code="82001", lines=[line("97750", "180.00")])
     created = await submit_bill(http, urls, body)
     bill_id = created.json()["id"]
 
-    async def stopped() -> dict | None:
+    async def in_review() -> dict | None:
         found = await _json(http, f"{urls['intake']}/v1/bills/{bill_id}")
-        return found if found and found["status"] == "not_negotiated" else None
+        return found if found and found["status"] == "in_negotiation" else None
 
-    final = await wait_until(stopped, what="not_negotiated status")
-    assert "no line could be priced" in final["status_detail"]
+    final = await wait_until(in_review, what="in_negotiation status")
+    assert "review route: no line could be priced (line 1: too little data" in final["status_detail"]
+    case = await case_of_bill(staff["negotiator"], urls, bill_id)
+    assert case is not None
+    assert (case["route"], case["status"], case["target"], Decimal(case["at_stake"])) == (
+        "review",
+        "open",
+        None,
+        Decimal("180.00"),
+    )
     pricing = await _json(staff["auditor"], f"{urls['pricing']}/v1/pricings/{bill_id}")
     assert pricing is not None
     latest = pricing["latest"]

@@ -171,7 +171,7 @@ async def test_list_filters_and_pages(http: httpx.AsyncClient, urls: dict[str, s
     none = await http.get(f"{intake}/v1/bills", params={"client_id": client, "status": "settled"})
     assert none.json()["items"] == []
     received = await http.get(
-        f"{intake}/v1/bills", params={"client_id": client, "status": ["received", "priced", "in_negotiation"]}
+        f"{intake}/v1/bills", params={"client_id": client, "status": ["received", "priced", "repriced"]}
     )
     assert len(received.json()["items"]) == 5
     bad = await http.get(f"{intake}/v1/bills", params={"cursor": "%%%"})

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from shared.stack.bootstrap import PROJECT_ROOT
-from tests.helpers import bill, line, submit_bill, unique, wait_until
+from tests.helpers import bill, case_of_bill, line, new_tin, submit_bill, unique, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -84,6 +84,7 @@ async def test_three_reviews_and_their_median_price_a_bill_without_schedule_or_c
     http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient], uc_data: None
 ) -> None:
     body = _mt_bill(unique("uc"), [line("29881", "3000.00"), line("97750", "150.00")])
+    body["provider"]["tin"] = new_tin()  # a provider without history: the opening is the target itself
     created = await submit_bill(http, urls, body)
     assert created.status_code == 201, created.text
     bill_id = created.json()["id"]
@@ -119,13 +120,10 @@ async def test_three_reviews_and_their_median_price_a_bill_without_schedule_or_c
     assert Decimal(latest["total_allowed"]) == Decimal("2200.00")
     assert Decimal(latest["unpriced_billed"]) == Decimal("150.00")
 
-    # Negotiation opens from the median (plus the unpriced line at billed): 2200 + 150.
-    async def case() -> dict | None:
-        found = (await staff["negotiator"].get(f"{urls['negotiation']}/v1/cases?bill_id={bill_id}")).json()
-        return found["items"][0] if found["items"] else None
-
-    opened = await wait_until(case, what="case")
-    assert Decimal(opened["opening_offer"]) == Decimal("2350.00")
+    # Negotiation's opening strategy starts from the median (plus the unpriced line at billed): 2200 + 150.
+    opened = await wait_until(lambda: case_of_bill(staff["negotiator"], urls, bill_id), what="case")
+    assert opened["route"] == "negotiate"
+    assert Decimal(opened["suggested_offer"]) == Decimal("2350.00")
 
     # The statement is served as stored, and its hash is the one in the pricing.
     statement = await staff["negotiator"].get(

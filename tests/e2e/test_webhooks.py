@@ -116,8 +116,8 @@ async def test_status_changes_arrive_signed_in_order_and_failures_are_retried(
         events = receiver.events(bill_id)
         return events if len(events) >= 3 else None
 
-    events = await wait_until(three, what="received, priced and in_negotiation")
-    assert [e["data"]["status"] for e in events][:3] == ["received", "priced", "in_negotiation"]
+    events = await wait_until(three, what="received, priced and repriced")
+    assert [e["data"]["status"] for e in events][:3] == ["received", "priced", "repriced"]
     assert events[1]["data"]["priced_amount"] is not None
     assert events[1]["data"]["pricing_method"] == "fee_schedule"
     for headers, body in receiver.received:
@@ -169,7 +169,7 @@ async def test_deliveries_survive_a_restart_and_a_failed_one_can_be_sent_again(
 
     async def after_restart() -> list[dict[str, Any]] | None:
         # "priced" itself may never be a status the partner sees: when the case opens first, the bill
-        # goes straight to in_negotiation and the priced amount follows in a later delivery.
+        # goes straight to repriced and the priced amount follows in a later delivery.
         seen = [e["data"] for e in receiver.events(first)]
         received = any(d["status"] == "received" for d in seen)
         return seen if received and any(d["priced_amount"] is not None for d in seen) else None
