@@ -1,8 +1,8 @@
 """Agreements sends the settlement agreement for signature as soon as both sides have agreed on terms.
 
 ``case.agreed`` v2 (terms confirmed by both sides, with the patient reference and the signers) is the
-input the documents are built for; v1, from releases before negotiation's workbench, is handled with the defaults
-``terms.py`` describes. One agreement per agreed offer, and none while the case has one open or
+input the documents are built for; v1, from releases before negotiation's workbench, is handled with the
+defaults ``terms.py`` describes. One agreement per agreed offer, and none while the case has one open or
 executed: a redelivered or replayed event changes nothing, and a case agreed again after a decline or an
 expiry gets a new one.
 """

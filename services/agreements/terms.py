@@ -1,12 +1,13 @@
 """The agreed terms an agreement is built from, and the data a document template receives.
 
 ``case.agreed`` v2 carries everything the document needs (confirmed by both sides). Version 1 (releases
-before negotiation's workbench) carries only the parties and the amounts; for it the document says what it does not know
-in words a signer can act on ("as identified on the claim referenced above"), and payment terms come from
-``PARLEY_AGREEMENTS_DEFAULT_PAY_WITHIN_DAYS``. Nothing is invented: no patient, dates or jurisdiction.
+before negotiation's workbench) carries only the parties and the amounts; for it the document says what it
+does not know in words a signer can act on ("as identified on the claim referenced above"), and payment
+terms come from ``PARLEY_AGREEMENTS_DEFAULT_PAY_WITHIN_DAYS``. Nothing is invented: no patient, dates or
+jurisdiction.
 
-Templates get strings only (money and dates already formatted, missing values as ``""`` with a
-``has_…`` flag), so a template that compiles with the sample data compiles with any agreement.
+Templates get strings only (money and dates already formatted, missing values as ``""`` with a ``has_…``
+flag), so a template that compiles with the sample data compiles with any agreement.
 """
 
 from __future__ import annotations
