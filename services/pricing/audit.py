@@ -9,7 +9,8 @@ bill if the finding holds; 0.00 for coding problems that change no payment by th
 - ``ncci_ptp``: an NCCI procedure-to-procedure edit bundles the column 2 line into the column 1 line on
   that date (modifier indicator 0, or 1 without a modifier that may bypass it);
 - ``mue``: more units than the medically unlikely edit allows, per line (adjudication indicator 1) or
-  per date of service (2 policy, 3 clinical); the excess units at the line's unit charge are at stake;
+  per date of service (2 policy, 3 clinical); the excess units at the line's unit charge are at stake
+  (an anesthesia line billed in minutes counts as one service);
 - ``modifier_59``: 59 or X{EPSU} on a line whose edit has modifier indicator 0, where no modifier may
   bypass it;
 - ``modifier_25``: 25 on a service that is not an E/M, 25 on an E/M with no other procedure that day, or
@@ -29,7 +30,7 @@ from decimal import Decimal
 
 from services.pricing.models import MueLimit, PtpEdit, RelativeValue
 from services.pricing.service_codes import cents
-from shared.contracts import BillLineV1, FindingV2
+from shared.contracts import BillLineV1, FindingV2, UnitOfMeasure
 
 ZERO = Decimal("0.00")
 # A repeat with one of these is explained (76/77 repeat procedures, 91 repeat lab, 59/X distinct service);
@@ -233,6 +234,13 @@ def ncci(lines: Sequence[BillLineV1], edits: Sequence[PtpEdit]) -> list[FindingV
 
 
 def mue(lines: Sequence[BillLineV1], limits: Mapping[str, MueLimit]) -> list[FindingV2]:
+    # A line billed in minutes (anesthesia time) is one service: its minutes are not units of service.
+    lines = [
+        line.model_copy(update={"units": Decimal(1)})
+        if line.unit_of_measure is UnitOfMeasure.minutes
+        else line
+        for line in lines
+    ]
     findings = []
     per_date: dict[tuple[str, object], list[BillLineV1]] = {}
     for line in lines:

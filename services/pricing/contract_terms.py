@@ -3,9 +3,13 @@
 - percent of billed: each line at the percent of its charge;
 - per diem: the rate × the days of the stay (discharge − admission, at least one; without dates, the
   number of distinct service dates), shared over the lines in proportion to their charges;
-- percent of a fee schedule: the percent of Medicare (PFS for professional lines, OPPS for outpatient
-  facility lines), or of a loaded jurisdiction fee schedule (its multiplier × the percent); lines the
-  schedule does not price are paid at ``unlisted_percent_of_billed`` when the contract says so.
+- case rate (inpatient stays): the contract's price for the stay's MS-DRG, shared over the lines by
+  charge; a stay of another MS-DRG (or without one) at the contract's per diem or percent of billed when
+  it names one, else not priced;
+- percent of a fee schedule: the percent of Medicare (PFS, anesthesia, CLFS and DMEPOS for professional
+  lines, OPPS for outpatient facility lines, IPPS for inpatient stays), or of a loaded jurisdiction fee
+  schedule (its multipliers × the percent); lines the schedule does not price are paid at
+  ``unlisted_percent_of_billed`` when the contract says so.
 
 Allowed is always the lesser of billed and the contract amount (the usual "lesser of" clause).
 """
@@ -15,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from services.pricing.importers.terms import TERMS, PercentOfBilled, PercentOfFeeSchedule, PerDiem
+from services.pricing.importers.terms import TERMS, CaseRate, PercentOfBilled, PercentOfFeeSchedule, PerDiem
+from services.pricing.inpatient import allocate, is_inpatient, stay_days
 from services.pricing.models import Contract
 from services.pricing.quotes import LineQuote, priced, unpriced
 from services.pricing.schedules import Multiplier
@@ -32,14 +37,6 @@ SchedulePricer = Callable[[Sequence[BillLineV1], Multiplier], list[LineQuote]]
 def contract_label(contract: Contract) -> str:
     kind = "direct agreement" if contract.kind == "agreement" else "PPO contract"
     return f"{kind} {contract.id} ({contract.name})"
-
-
-def stay_days(bill: BillReceivedV1) -> tuple[int, str]:
-    if bill.admission_date and bill.discharge_date:
-        days = max(1, (bill.discharge_date - bill.admission_date).days)
-        return days, f"{days} day(s) from admission {bill.admission_date} to discharge {bill.discharge_date}"
-    dates = sorted({line.service_date for line in bill.lines})
-    return len(dates), f"{len(dates)} distinct service date(s) (no admission and discharge dates)"
 
 
 def apply_contract(
@@ -66,26 +63,45 @@ def apply_contract(
             for line in bill.lines
         ]
     if isinstance(terms, PerDiem):
-        return _per_diem(bill, terms, label)
+        return _per_diem(bill, terms.rate, label)
+    if isinstance(terms, CaseRate):
+        return _case_rate(bill, terms, label)
     return _percent_of_schedule(bill, terms, label, schedule, named_schedule)
 
 
-def _per_diem(bill: BillReceivedV1, terms: PerDiem, label: str) -> list[LineQuote]:
+def _per_diem(bill: BillReceivedV1, rate: Decimal, label: str) -> list[LineQuote]:
     days, how = stay_days(bill)
-    total = cents(terms.rate * days)
-    billed = sum((line.charge for line in bill.lines), Decimal(0))
-    quotes: list[LineQuote] = []
-    left = total
-    for i, line in enumerate(bill.lines):
-        last = i == len(bill.lines) - 1
-        share = left if last else (cents(total * line.charge / billed) if billed else Decimal(0))
-        left -= share
-        basis = (
-            f"{label}: per diem {terms.rate} × {how} = {total} for the stay, shared by billed charges: "
-            f"this line's share {share}"
+    total = cents(rate * days)
+    return allocate(bill.lines, total, f"{label}: per diem {rate} × {how} = {total} for the stay")
+
+
+def _percent_of_billed(bill: BillReceivedV1, percent: Decimal, label: str, why: str) -> list[LineQuote]:
+    return [
+        priced(
+            line,
+            cents(line.charge * percent / HUNDRED),
+            f"{label}: {why}; {percent}% of billed {line.charge} = {cents(line.charge * percent / HUNDRED)}",
         )
-        quotes.append(priced(line, share, basis))
-    return quotes
+        for line in bill.lines
+    ]
+
+
+def _case_rate(bill: BillReceivedV1, terms: CaseRate, label: str) -> list[LineQuote]:
+    if not is_inpatient(bill):
+        reason = f"{label} pays case rates for inpatient stays (type of bill 11x) only"
+        return [unpriced(line, reason) for line in bill.lines]
+    rate = terms.rates.get(bill.drg) if bill.drg else None
+    if rate is not None:
+        return allocate(bill.lines, cents(rate), f"{label}: case rate for MS-DRG {bill.drg} = {cents(rate)}")
+    why = f"no case rate for MS-DRG {bill.drg}" if bill.drg else "a stay without an MS-DRG"
+    if terms.per_diem is not None:
+        return _per_diem(bill, terms.per_diem, f"{label} ({why})")
+    if terms.unlisted_percent_of_billed is not None:
+        return _percent_of_billed(bill, terms.unlisted_percent_of_billed, label, why)
+    return [
+        unpriced(line, f"{label}: {why}, and no per diem or percent of billed for other stays")
+        for line in bill.lines
+    ]
 
 
 def _percent_of_schedule(
@@ -101,9 +117,8 @@ def _percent_of_schedule(
         if base is None:
             reason = f"{label} pays a percent of fee schedule {terms.schedule!r}, which is not loaded"
             return [unpriced(line, reason) for line in bill.lines]
-        multiplier = Multiplier(
-            base.factor * terms.percent / HUNDRED,
-            f"{label}: {terms.percent}% of {base.source} (× {base.factor})",
+        multiplier = base.scaled(
+            terms.percent / HUNDRED, f"{label}: {terms.percent}% of {base.source} (× {base.factor})"
         )
     quotes = schedule(bill.lines, multiplier)
     if terms.unlisted_percent_of_billed is None:

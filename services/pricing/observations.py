@@ -118,11 +118,19 @@ async def _driver(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
-async def copy_rows(session: AsyncSession, table: str, records: Sequence[tuple[Any, ...]]) -> None:
-    """COPY records into a table of this transaction (a temporary one by its bare name): the fast path."""
+async def copy_rows(
+    session: AsyncSession,
+    table: str,
+    records: Sequence[tuple[Any, ...]],
+    *,
+    schema: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> None:
+    """COPY records into a table in this transaction (a temporary one by its bare name, or one of
+    ``schema``): the fast path for large reference loads."""
     if records:
         driver = await _driver(session)
-        await driver.copy_records_to_table(table, records=records)
+        await driver.copy_records_to_table(table, records=records, schema_name=schema, columns=columns)
 
 
 async def create_staging(session: AsyncSession) -> None:

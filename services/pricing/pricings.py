@@ -8,17 +8,20 @@ observations are taken out while it is priced and put back after, so a bill is n
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from services.pricing.anesthesia import comparison_units, is_anesthesia
 from services.pricing.config import PricingSettings
 from services.pricing.decision import Decision, decide
 from services.pricing.models import Pricing, PricingLine, ReceivedBill
 from services.pricing.observations import ObservationIn, deposit, withdraw
 from services.pricing.quotes import total_allowed, unpriced_billed
 from services.pricing.repository import PricingRepository
-from services.pricing.service_codes import cents, service_code
+from services.pricing.service_codes import cents, service_code, stay_code
 from services.pricing.statement import render, sha256
+from services.pricing.usual_customary import is_stay_review
 from shared.bus.outbox import Tx
 from shared.contracts import BillPricedV2, BillReceivedV1, ClaimType, PricedLineV2
 
@@ -28,30 +31,57 @@ PAYMENT_ORIGIN = "payment"
 NOT_KEPT = {"diagnoses", "patient"}
 
 
-def bill_observations(bill: BillReceivedV1, allowed_total: Decimal | None = None) -> list[ObservationIn]:
+def bill_observations(
+    bill: BillReceivedV1,
+    allowed_total: Decimal | None = None,
+    units: Mapping[int, Decimal | None] | None = None,
+) -> list[ObservationIn]:
     """The bill's lines as charge observations, or with ``allowed_total`` the accepted payment spread
-    over the lines in proportion to their charges (as allowed observations)."""
+    over the lines in proportion to their charges (as allowed observations).
+
+    An inpatient stay with an MS-DRG is also one observation of the whole stay (``DRG885``). ``units``
+    overrides the units a line's amount is spread over (anesthesia: base + time units; None: the line
+    is not comparable and is left out), so a minute is never taken for a unit.
+    """
     setting = "professional" if bill.claim_type is ClaimType.professional else "facility"
     billed = sum((line.charge for line in bill.lines), Decimal(0))
+    kind = "charge" if allowed_total is None else "allowed"
+    state, zip3, npi = bill.facility.state, bill.facility.zip[:3], bill.facility.npi or bill.provider.npi
     out = []
+    if is_stay_review(bill) and billed > 0:
+        amount = billed if allowed_total is None else allowed_total
+        if amount > 0:
+            out.append(
+                ObservationIn(
+                    kind=kind,
+                    setting="facility",
+                    code=stay_code(bill.drg or ""),
+                    amount=cents(amount),
+                    state=state,
+                    zip3=zip3,
+                    facility_npi=npi,
+                    observed_on=bill.discharge_date or max(line.service_date for line in bill.lines),
+                )
+            )
     for line in bill.lines:
         code = service_code(line.procedure_code, line.revenue_code, line.modifiers)
-        amount = (
+        share = (
             line.charge
             if allowed_total is None
             else (allowed_total * line.charge / billed if billed else None)
         )
-        if code is None or amount is None or amount <= 0:
+        compared = units.get(line.line_number, line.units) if units is not None else line.units
+        if code is None or share is None or share <= 0 or not compared:
             continue
         out.append(
             ObservationIn(
-                kind="charge" if allowed_total is None else "allowed",
+                kind=kind,
                 setting=setting,
                 code=code,
-                amount=cents(amount / line.units),
-                state=bill.facility.state,
-                zip3=bill.facility.zip[:3],
-                facility_npi=bill.facility.npi or bill.provider.npi,
+                amount=cents(share / compared),
+                state=state,
+                zip3=zip3,
+                facility_npi=npi,
                 observed_on=line.service_date,
             )
         )
@@ -97,9 +127,11 @@ async def price(tx: Tx, bill: BillReceivedV1, settings: PricingSettings, *, trig
     event = event.model_copy(update={"statement_sha256": sha256(statement)})
     pricing = await repository.add(_record(event, decision, statement, bill))
     await tx.emit(event, subject=str(bill.bill_id))
-    await deposit(tx.session, BILL_ORIGIN, bill.bill_id, bill_observations(bill))
+    units = decision.comparison_units
+    await deposit(tx.session, BILL_ORIGIN, bill.bill_id, bill_observations(bill, units=units))
     if stored is not None and stored.agreed_amount is not None:
-        await deposit(tx.session, PAYMENT_ORIGIN, bill.bill_id, bill_observations(bill, stored.agreed_amount))
+        observed = bill_observations(bill, stored.agreed_amount, units)
+        await deposit(tx.session, PAYMENT_ORIGIN, bill.bill_id, observed)
     return pricing
 
 
@@ -206,7 +238,11 @@ async def payment_accepted(tx: Tx, bill_id: uuid.UUID, agreed: Decimal) -> bool:
     stored.agreed_amount = agreed
     bill = BillReceivedV1.model_validate(stored.payload)
     await withdraw(tx.session, PAYMENT_ORIGIN, str(bill_id))
-    await deposit(tx.session, PAYMENT_ORIGIN, bill_id, bill_observations(bill, agreed))
+    codes = [line.procedure_code or "" for line in bill.lines if is_anesthesia(line.procedure_code)]
+    units = (
+        comparison_units(bill.lines, await PricingRepository(tx.session).base_units(codes)) if codes else {}
+    )
+    await deposit(tx.session, PAYMENT_ORIGIN, bill_id, bill_observations(bill, agreed, units))
     return True
 
 

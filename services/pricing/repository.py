@@ -5,16 +5,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pricing.models import (
+    AnesthesiaBaseUnit,
+    AnesthesiaConversionFactor,
     ClientSettings,
+    ClinicalLabRate,
     Contract,
+    DmeposFee,
+    DrgWeight,
     Facility,
     FeeSchedule,
     Gpci,
+    IppsRate,
     MueLimit,
     NetworkContract,
     OppsRate,
@@ -22,6 +29,8 @@ from services.pricing.models import (
     PtpEdit,
     ReceivedBill,
     RelativeValue,
+    WageIndex,
+    ZipLocality,
 )
 
 
@@ -52,6 +61,77 @@ class PricingRepository:
             select(OppsRate).where(OppsRate.year == year, OppsRate.hcpcs.in_(wanted))
         )
         return {r.hcpcs: r for r in rows.scalars()}
+
+    async def zip_rows(self, zip5: str) -> Sequence[ZipLocality]:
+        """The ZIP's ZIP5 row and its ZIP9 ranges (one indexed range scan)."""
+        rows = await self.session.execute(select(ZipLocality).where(ZipLocality.zip == zip5))
+        return rows.scalars().all()
+
+    async def zip_file_loaded(self) -> bool:
+        found = await self.session.execute(
+            select(ZipLocality.zip).where(ZipLocality.plus4_low == "").limit(1)
+        )
+        return found.first() is not None
+
+    async def anesthesia_cfs(self, mac: str, locality: str) -> Sequence[AnesthesiaConversionFactor]:
+        """The locality's anesthesia conversion factor of every year loaded."""
+        rows = await self.session.execute(
+            select(AnesthesiaConversionFactor).where(
+                AnesthesiaConversionFactor.mac == mac, AnesthesiaConversionFactor.locality == locality
+            )
+        )
+        return rows.scalars().all()
+
+    async def base_units(self, codes: Iterable[str]) -> dict[str, Decimal]:
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(AnesthesiaBaseUnit).where(AnesthesiaBaseUnit.code.in_(wanted))
+        )
+        return {r.code: r.base_units for r in rows.scalars()}
+
+    async def lab_rates(self, codes: Iterable[str]) -> dict[str, list[ClinicalLabRate]]:
+        """CLFS rows of these codes, every modifier and year loaded."""
+        wanted = sorted(set(codes))
+        out: dict[str, list[ClinicalLabRate]] = {}
+        if wanted:
+            rows = await self.session.execute(
+                select(ClinicalLabRate).where(ClinicalLabRate.hcpcs.in_(wanted))
+            )
+            for r in rows.scalars():
+                out.setdefault(r.hcpcs, []).append(r)
+        return out
+
+    async def dme_fees(self, codes: Iterable[str], state: str) -> dict[str, list[DmeposFee]]:
+        """The state's DMEPOS rows of these codes, every modifier and year loaded."""
+        wanted = sorted(set(codes))
+        out: dict[str, list[DmeposFee]] = {}
+        if wanted:
+            rows = await self.session.execute(
+                select(DmeposFee).where(DmeposFee.hcpcs.in_(wanted), DmeposFee.state == state)
+            )
+            for r in rows.scalars():
+                out.setdefault(r.hcpcs, []).append(r)
+        return out
+
+    async def drg_weights(self, drg: str) -> Sequence[DrgWeight]:
+        rows = await self.session.execute(select(DrgWeight).where(DrgWeight.drg == drg))
+        return rows.scalars().all()
+
+    async def ipps_rates(self) -> Sequence[IppsRate]:
+        return (await self.session.execute(select(IppsRate))).scalars().all()
+
+    async def wage_indexes(self, ccn: str | None, cbsa: str | None) -> Sequence[WageIndex]:
+        """The hospital's (CCN) and its area's (CBSA) wage indexes of every fiscal year loaded."""
+        keys = [("ccn", ccn), ("cbsa", cbsa)]
+        wanted = [(kind, area) for kind, area in keys if area]
+        if not wanted:
+            return []
+        rows = await self.session.execute(
+            select(WageIndex).where(tuple_(WageIndex.area_kind, WageIndex.area).in_(wanted))
+        )
+        return rows.scalars().all()
 
     async def fee_schedules(self, jurisdiction: str) -> Sequence[FeeSchedule]:
         rows = await self.session.execute(

@@ -2,8 +2,8 @@
 
 A CPT/HCPCS code is the service; a professional or technical component (modifier 26 or TC) is a
 different service with its own prices, so it is kept as ``71046-26``. A revenue-code-only line is
-``RC0450``. Facility and professional charges for one code differ several-fold, so the setting is part of
-the key too.
+``RC0450``. An inpatient stay, compared as a whole, is its MS-DRG: ``DRG885``. Facility and professional
+charges for one code differ several-fold, so the setting is part of the key too.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ CENT = Decimal("0.01")
 COMPONENT_MODIFIERS = ("26", "TC")
 _PROCEDURE = re.compile(r"^(\d{4}[0-9A-Z]|[A-Z]\d{4})$")
 PROCEDURE_TYPES = frozenset({"CPT", "HCPCS"})
+DRG_TYPES = frozenset({"MS-DRG", "MSDRG", "DRG"})
 
 
 def cents(value: Decimal) -> Decimal:
@@ -34,6 +35,11 @@ def service_code(procedure: str | None, revenue: str | None, modifiers: Iterable
     return None
 
 
+def stay_code(drg: str) -> str:
+    """An inpatient stay is one service, named by its MS-DRG: ``DRG885``."""
+    return "DRG" + drg.strip().zfill(3)
+
+
 def coded(codes: Iterable[tuple[str, str]], modifiers: Iterable[str] = ()) -> tuple[str | None, str]:
     """The service code of a file item from its (code, type) pairs: (code, "") or (None, why not)."""
     pairs = [(c.strip(), t.strip().upper()) for c, t in codes if c and c.strip()]
@@ -44,6 +50,9 @@ def coded(codes: Iterable[tuple[str, str]], modifiers: Iterable[str] = ()) -> tu
             if found:
                 return found, ""
     for code, kind in pairs:
+        if kind in DRG_TYPES and code.isdigit() and len(code) <= 3:
+            return stay_code(code), ""
+    for code, kind in pairs:
         if kind == "RC":
             found = service_code(None, code)
             if found:
@@ -51,7 +60,7 @@ def coded(codes: Iterable[tuple[str, str]], modifiers: Iterable[str] = ()) -> tu
     if not pairs:
         return None, "no code: a modifier or note row, not a service"
     kinds = ", ".join(sorted({k for _, k in pairs}))
-    return None, f"code type {kinds} is not a line-level service (only CPT, HCPCS and RC are compared)"
+    return None, f"code type {kinds} is not a service Parley compares (CPT, HCPCS, RC and MS-DRG are)"
 
 
 def allowed_points(

@@ -56,9 +56,9 @@ def render(priced: BillPricedV2, bill: BillReceivedV1) -> str:
                     if rl.allowance is not None
                     else "no allowance"
                 )
+                where = "the stay" if rl.line_number == 0 else f"line {rl.line_number}"
                 out.append(
-                    f"  line {rl.line_number}: {value}; scopes: {path or 'none'}"
-                    + (f"; {rl.note}" if rl.note else "")
+                    f"  {where}: {value}; scopes: {path or 'none'}" + (f"; {rl.note}" if rl.note else "")
                 )
         out.append(f"Median of the reviews, summed over lines: {uc.median_total}")
     out += ["", "FINDINGS"]

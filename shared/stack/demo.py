@@ -3,15 +3,17 @@
 Every request carries a fixed Idempotency-Key, so running the demo again on kept data changes nothing.
 The bills show each route and what a team does with it:
 - repriced: bills priced by a state fee schedule (FL, GA) close without negotiation;
-- review: lab lines nothing could price (TX) wait for a person;
+- review: unlisted services nothing could price (TX) wait for a person;
 - audit: an emergency bill with a duplicate line is disputed before anyone negotiates;
-- negotiate: Cascade Orthopedics (TIN 912345678) settled three knee arthroscopies (its history in the
+- negotiate: Cascade Orthopedics (TIN 912345678) settled three ACL reconstructions (its history in the
   provider database), so its fourth opens at the share of the U&C target it accepted before, and that
   offer is sent as a provider link (printed); Summit Emergency Physicians countered above the
   negotiator's authority, so an approval waits for a supervisor; a small Harbor bill got its offer
   automatically; Lakeside Arthroscopy agreed, and its settlement agreement waits for the provider's
   signature (the signing link is printed). Settled bills have executed agreements: the provider and the
   client's countersigner signed through their links, and the copy is sealed.
+- hospital and specialty pricing, repriced by the FL schedule: an anesthesia bill by base and time
+  units in Miami's locality (ZIP 33125), and an inpatient stay per stay by its MS-DRG at 140% of IPPS.
 
 Intake needs a partner API key, and every other service a user's token. The demo gets them the way an
 operator would, from the admin commands (``parley intake keys create``, ``parley users create`` or, on
@@ -36,7 +38,8 @@ import httpx
 
 from shared.stack.bootstrap import PROJECT_ROOT
 
-# Demo fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60, GA 1.30 × Medicare; not real state schedules),
+# Demo fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60, GA 1.30 × Medicare, FL stays at 140% of IPPS;
+# not real state schedules) and the CMS files that price the demo's stay, anesthesia and lab lines,
 # loaded by the pricing service at start-up through the same loaders as any reference file.
 DEMO_REFERENCE_MANIFEST = PROJECT_ROOT / "services" / "pricing" / "data" / "demo" / "manifest.json"
 
@@ -143,6 +146,40 @@ def _bill(
     }
 
 
+# A psychiatric stay billed by revenue code with its MS-DRG (885), priced per stay at 140% of IPPS.
+STAY_LINES = (
+    ("0124", "9148.00", 4),
+    ("0250", "48.10", 28),
+    ("0260", "133.00", 1),
+    ("0300", "32.90", 1),
+    ("0301", "798.50", 4),
+    ("0305", "200.60", 2),
+    ("0306", "175.00", 1),
+    ("0307", "113.60", 2),
+    ("0351", "6517.00", 2),
+)
+
+
+def _stay(claim: str, client: str, state: str, zip_code: str) -> dict[str, Any]:
+    admitted = datetime.now(UTC).date() - timedelta(days=40)
+    lines = [
+        {"revenue_code": code, "units": units, "charge": charge, "service_date": admitted.isoformat()}
+        for code, charge, units in STAY_LINES
+    ]
+    body = _bill(claim, client, state, zip_code, lines)
+    body.pop("place_of_service")
+    body["facility"]["npi"] = PROVIDER["npi"]
+    body.update(
+        claim_type="institutional",
+        type_of_bill="0111",
+        admission_date=admitted.isoformat(),
+        discharge_date=(admitted + timedelta(days=4)).isoformat(),
+        drg="885",
+        discharge_status="01",
+    )
+    return body
+
+
 # Per-client negotiation settings, set by the admin (README "Configuration per client").
 DEMO_SETTINGS: dict[str, dict[str, Any]] = {
     "acme-employers": {
@@ -183,17 +220,30 @@ DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
         "none",
     ),
     (
-        _bill("DEMO-1004", "harbor-comp", "TX", "75201", [_line("87070", "90.00"), _line("86663", "60.00")]),
+        # Unlisted services (Medicare status C, carrier-priced): on no schedule, so nothing to negotiate on.
+        _bill("DEMO-1004", "harbor-comp", "TX", "75201", [_line("99199", "90.00"), _line("97799", "60.00")]),
         "none",
     ),
     (_bill("DEMO-1005", "harbor-comp", "GA", "30303", [_line("99213", "50.00")]), "none"),
+    # Anesthesia for 61 minutes, medically directed (QK), in Miami (ZIP 33125 → locality 04).
+    (
+        _bill(
+            "DEMO-1006",
+            "acme-employers",
+            "FL",
+            "33125",
+            [_line("00142", "1200.00", modifiers=["QK", "P2"], units=61, unit_of_measure="minutes")],
+        ),
+        "none",
+    ),
+    (_stay("DEMO-1007", "acme-employers", "FL", "33125"), "none"),
     *[
         (
             _bill(
                 f"DEMO-200{n}",
                 "acme-employers",
                 *WA,
-                [_line("29881", "4800.00", 90 - 20 * n)],
+                [_line("29888", "4800.00", 90 - 20 * n)],
                 CASCADE,
                 f"DC-{n}",
             ),
@@ -201,7 +251,7 @@ DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
         )
         for n, amount in ((1, "2050.00"), (2, "2000.00"), (3, "2100.00"))
     ],
-    (_bill("DEMO-2004", "acme-employers", *WA, [_line("29881", "5200.00", 10)], CASCADE, "DC-4"), "link"),
+    (_bill("DEMO-2004", "acme-employers", *WA, [_line("29888", "5200.00", 10)], CASCADE, "DC-4"), "link"),
     (
         _bill(
             "DEMO-3001",
@@ -216,7 +266,7 @@ DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
     (_bill("DEMO-3002", "acme-employers", *WA, [_line("99285", "2400.00", 12)], SUMMIT, "DS-2"), "approval"),
     (_bill("DEMO-3003", "harbor-comp", *WA, [_line("99285", "1400.00", 8)], SUMMIT, "DS-3"), "auto"),
     (
-        _bill("DEMO-4001", "harbor-comp", *WA, [_line("29881", "4800.00", 15)], LAKESIDE, "DL-1"),
+        _bill("DEMO-4001", "harbor-comp", *WA, [_line("29888", "4800.00", 15)], LAKESIDE, "DL-1"),
         "sign:2100.00",
     ),
 ]

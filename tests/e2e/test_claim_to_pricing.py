@@ -97,10 +97,12 @@ async def test_an_outpatient_facility_bill_is_priced_on_opps_with_the_facility_m
     lines = {x["line_number"]: x for x in pricing["lines"]}
     # OPPS Addendum B 2025 × 2.00 (the FL test schedule's outpatient facility multiplier):
     # 99283 status J2, APC 5023, 276.89 → 553.78; 71046 status Q3, APC 5521, 88.05 → 176.10;
-    # 36415 status Q4 has no OPPS payment rate of its own → not priced, with the reason.
+    # 36415 status Q4 (a lab test) on a claim with a J2 and a Q3 service → packaged (CMS: Q4 is paid on
+    # the lab fee schedule only when no J1, J2, S, T, V, Q1, Q2 or Q3 service is on the claim).
     assert Decimal(lines[1]["allowed"]) == Decimal("553.78")
     assert Decimal(lines[2]["allowed"]) == Decimal("176.10")
-    assert lines[3]["allowed"] is None
-    assert "Q4" in lines[3]["reason"]
+    assert Decimal(lines[3]["allowed"]) == Decimal("0.00")
+    assert "Q4" in lines[3]["basis"]
+    assert "packaged" in lines[3]["basis"]
     assert Decimal(pricing["total_allowed"]) == Decimal("729.88")
-    assert Decimal(pricing["unpriced_billed"]) == Decimal("40.00")
+    assert Decimal(pricing["unpriced_billed"]) == Decimal("0.00")

@@ -48,6 +48,8 @@ async def test_the_demo_gets_its_key_and_tokens_from_the_admin_commands_and_play
     assert len(by_claim) == len(DEMO_BILLS)
     assert (by_claim["DEMO-1001"]["status"], by_claim["DEMO-1001"]["route"]) == ("repriced", "repriced")
     assert (by_claim["DEMO-1004"]["status"], by_claim["DEMO-1004"]["route"]) == ("in_negotiation", "review")
+    # Hospital and specialty pricing under the FL schedule: anesthesia by units, the stay by MS-DRG.
+    assert (by_claim["DEMO-1006"]["route"], by_claim["DEMO-1007"]["route"]) == ("repriced", "repriced")
     assert [by_claim[f"DEMO-200{n}"]["status"] for n in (1, 2, 3)] == ["settled"] * 3
     # Cascade accepted 2,050.00, 2,000.00 and 2,100.00 of a 2,200.00 target: a median 93.2 % opens the
     # fourth at 2,200.00 × 0.932 = 2,050.40.

@@ -31,13 +31,14 @@ async def test_bill_priced_by_its_fee_schedule_is_repriced_without_negotiation(
     http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
 ) -> None:
     negotiator = staff["negotiator"]
-    body = bill(lines=[line("99214", "310.00"), line("73030", "120.00"), line("87070", "45.00")])
+    body = bill(lines=[line("99214", "310.00"), line("73030", "120.00"), line("99199", "45.00")])
     created = await submit_bill(http, urls, body)
     assert created.status_code == 201, created.text
     bill_id = created.json()["id"]
     assert created.json()["status"] == "received"
 
-    # pricing: real Medicare PFS amounts for FL (rest-of-state locality) × 1.40; the lab code is unpriced.
+    # pricing: real Medicare PFS amounts for the facility's ZIP (33111: MIAMI locality, from the ZIP5 file)
+    # × 1.40; 99199 (unlisted, carrier-priced) is on no schedule and stays unpriced.
     pricing = await wait_until(
         lambda: _json(negotiator, f"{urls['pricing']}/v1/pricings/{bill_id}"), what="pricing"
     )
@@ -45,10 +46,11 @@ async def test_bill_priced_by_its_fee_schedule_is_repriced_without_negotiation(
     assert lines[1]["code"] == "99214"
     assert lines[1]["allowed"] is not None
     assert Decimal(lines[1]["allowed"]) < Decimal("310.00")
-    assert "REST OF FLORIDA" in lines[1]["basis"]
+    assert "MIAMI" in lines[1]["basis"]
+    assert "ZIP 33111 is carrier 09102 locality 04" in lines[1]["basis"]
     assert "1.40" in lines[1]["basis"]
     assert lines[3]["allowed"] is None
-    assert "status X" in lines[3]["reason"]
+    assert "status C" in lines[3]["reason"]
     allowed = Decimal(lines[1]["allowed"]) + Decimal(lines[2]["allowed"])
     assert Decimal(pricing["latest"]["total_allowed"]) == allowed
     assert Decimal(pricing["latest"]["unpriced_billed"]) == Decimal("45.00")

@@ -233,7 +233,7 @@ async def test_a_direct_agreement_beats_a_ppo_contract_and_pays_a_percent_of_med
         client_id=client_id,
         state="MT",
         zip_code="59101",
-        lines=[line("99213", "200.00"), line("87070", "45.00")],
+        lines=[line("99213", "200.00"), line("99199", "45.00"), line("87070", "45.00")],
     )
     latest = (await _priced(staff["negotiator"], urls, (await submit_bill(http, urls, body)).json()["id"]))[
         "latest"
@@ -242,8 +242,11 @@ async def test_a_direct_agreement_beats_a_ppo_contract_and_pays_a_percent_of_med
     lines = {x["line_number"]: x for x in latest["lines"]}
     # MT (one locality: work 1, PE 1, MP 0.978): (1.30 + 1.35 + 0.10 × 0.978) × 32.3465 = 88.88; × 1.50
     assert Decimal(lines[1]["allowed"]) == Decimal("133.32")
-    # 87070 is status X on the PFS: unlisted, paid at 60% of billed
+    # 99199 is carrier-priced (status C) and on no other schedule: unlisted, paid at 60% of billed
     assert Decimal(lines[2]["allowed"]) == Decimal("27.00")
+    # 87070 is a lab test (PFS status X): 150% of its CLFS 2025 amount, 8.62 × 1.50 = 12.93
+    assert Decimal(lines[3]["allowed"]) == Decimal("12.93")
+    assert "Medicare CLFS 2025 87070" in lines[3]["basis"]
     assert latest["usual_and_customary"]["percentile"] == 50
 
 
@@ -289,7 +292,6 @@ async def test_price_transparency_files_load_streamed_and_reload_is_a_no_op(
     )
     if not tall["skipped"]:
         reasons = " ".join(r["reason"] for r in tall["rejections"])
-        assert "MS-DRG" in reasons
         assert "NDC" in reasons
     weights = await db.fetch(
         "SELECT kind, sum(weight) AS w, count(*) AS n FROM pricing.observations "

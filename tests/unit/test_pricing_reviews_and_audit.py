@@ -80,7 +80,8 @@ def test_service_codes_and_reconstructed_allowed_amounts() -> None:
     assert service_code("71046", None, ["RT", "26"]) == "71046-26"
     assert service_code(None, "450") == "RC0450"
     assert coded([("611", "RC"), ("70551", "CPT")]) == ("70551", "")
-    assert coded([("470", "MS-DRG")])[0] is None
+    assert coded([("470", "MS-DRG")]) == ("DRG470", "")  # a whole stay, compared with stays
+    assert coded([("12345", "NDC")])[0] is None
     # count 18 at median 23123.46 (10th 16998.38, 90th 50000.77): ten points, weights 2×8 + 1×2
     points = allowed_points(Decimal("16998.38"), Decimal("23123.46"), Decimal("50000.77"), 18)
     assert [w for _, w in points] == [2, 2, 2, 2, 2, 2, 2, 2, 1, 1]

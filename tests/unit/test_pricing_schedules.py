@@ -7,14 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from services.pricing.localities import choose_locality
 from services.pricing.models import Gpci, OppsRate, RelativeValue
-from services.pricing.schedules import (
-    Multiplier,
-    choose_locality,
-    price_line,
-    price_outpatient,
-    price_professional,
-)
+from services.pricing.quotes import LineQuote, unpriced
+from services.pricing.schedules import Multiplier, price_line, price_outpatient
 from shared.contracts import BillLineV1
 
 CF = Decimal("32.3465")
@@ -174,20 +170,6 @@ def test_unknown_codes_and_revenue_lines_are_unpriced_with_reasons() -> None:
     assert "revenue-code line" in revenue.reason
 
 
-def test_a_state_without_a_locality_is_unpriced_with_the_reason() -> None:
-    locality, quotes = price_professional(
-        [line()],
-        jurisdiction="ZZ",
-        rvus={("99213", ""): rvu("99213")},
-        localities=[],
-        multiplier=Multiplier(Decimal("1.4"), "x"),
-        year=2025,
-    )
-    assert locality is None
-    assert quotes[0].allowed is None
-    assert quotes[0].reason == "no Medicare locality (GPCI) is loaded for ZZ"
-
-
 def opps(code: str, si: str, rate: str | None) -> OppsRate:
     return OppsRate(
         year=2025,
@@ -197,6 +179,10 @@ def opps(code: str, si: str, rate: str | None) -> OppsRate:
         relative_weight=None,
         payment_rate=Decimal(rate) if rate else None,
     )
+
+
+def no_other_schedule(line: BillLineV1, reason: str) -> LineQuote:
+    return unpriced(line, reason)
 
 
 def test_outpatient_lines_at_opps_rate_times_the_multiplier_with_packaging() -> None:
@@ -219,17 +205,22 @@ def test_outpatient_lines_at_opps_rate_times_the_multiplier_with_packaging() -> 
     q = {
         x.line_number: x
         for x in price_outpatient(
-            lines, opps=rates, multiplier=Multiplier(Decimal("2.0"), "NV WC"), year=2025
+            lines,
+            opps=rates,
+            multiplier=Multiplier(Decimal("2.0"), "NV WC"),
+            year=2025,
+            other=no_other_schedule,
         )
     }
     assert q[1].method_amount == Decimal("851.64")  # 425.82 × 2.0
-    assert "comprehensive-APC" in q[1].basis
+    assert "J2" in q[1].basis
+    assert "not applied" in q[1].basis
     assert q[2].method_amount == Decimal("142.34")  # Q1 with no S/T/V on the claim (J2 is not one): 71.17 × 2
     assert q[3].allowed == Decimal("0.00")  # N: packaged
     assert "packaged" in q[3].basis
-    assert q[4].allowed is None
-    assert q[4].reason is not None
-    assert "lab fee schedule" in q[4].reason
+    # Q4 on a claim with a J2 service: packaged (CMS: J1, J2, S, T, V, Q1, Q2 or Q3 on the claim)
+    assert q[4].allowed == Decimal("0.00")
+    assert "Q4" in q[4].basis
     assert q[5].method_amount == Decimal("176.10")  # another Q1, also paid: 88.05 × 2
 
 
@@ -240,6 +231,7 @@ def test_q1_is_packaged_on_a_claim_with_a_t_service() -> None:
         opps=rates,
         multiplier=Multiplier(Decimal("1"), "x"),
         year=2025,
+        other=no_other_schedule,
     )
     assert quotes[0].method_amount == Decimal("239.88")
     assert quotes[1].allowed == Decimal("0.00")

@@ -81,7 +81,8 @@ def test_single_plan_file_with_a_modifier_that_is_not_a_component() -> None:
 def test_bundles_capitation_and_codes_not_compared_are_counted_or_rejected() -> None:
     items = [
         {"negotiation_arrangement": "capitation", "billing_code": "99213", "billing_code_type": "CPT"},
-        {"negotiation_arrangement": "ffs", "billing_code": "470", "billing_code_type": "MS-DRG"},
+        # a drug by NDC is not a service Parley compares (an MS-DRG now is: a whole stay)
+        {"negotiation_arrangement": "ffs", "billing_code": "0002-8215-01", "billing_code_type": "NDC"},
         {
             "negotiation_arrangement": "ffs",
             "billing_code": "71046",

@@ -26,10 +26,18 @@ from services.pricing.importers.base import (
 from services.pricing.importers.edits import load_mue, load_ptp
 from services.pricing.importers.facilities import load_facilities
 from services.pricing.importers.hospital_prices import load_hpt
+from services.pricing.importers.inpatient import load_drg_weights, load_ipps_rates, load_wage_index
 from services.pricing.importers.medicare import load_gpci, load_localities, load_opps, load_rvu
 from services.pricing.importers.observation_files import load_observations_csv
+from services.pricing.importers.specialty import (
+    load_anesthesia_base_units,
+    load_anesthesia_cf,
+    load_clfs,
+    load_dmepos,
+)
 from services.pricing.importers.terms import load_clients, load_contracts, load_fee_schedules, load_networks
 from services.pricing.importers.tic import load_tic
+from services.pricing.importers.zip_codes import load_zip5, load_zip9
 
 Loader = Callable[[AsyncSession, Path, int, LoadSummary, Progress | None], Awaitable[None]]
 
@@ -79,6 +87,48 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "opps", load_opps, "OPPS Addendum B payment rates (tab-separated, CSV or Excel)", needs_year=True
         ),
+        Dataset(
+            "drg-weights",
+            load_drg_weights,
+            "IPPS Table 5: MS-DRG relative weights (CMS tab text, CSV or Excel; --year = fiscal year)",
+            needs_year=True,
+        ),
+        Dataset(
+            "ipps-rates",
+            load_ipps_rates,
+            "IPPS national standardized amounts and capital federal rate per fiscal year (CSV)",
+        ),
+        Dataset(
+            "wage-index",
+            load_wage_index,
+            "IPPS wage indexes by CCN (Table 2) or CBSA (Table 3) (--year = fiscal year)",
+            needs_year=True,
+        ),
+        Dataset(
+            "anesthesia-cf",
+            load_anesthesia_cf,
+            "Anesthesia conversion factors by contractor and locality (ANES: CSV, text or Excel)",
+            needs_year=True,
+        ),
+        Dataset(
+            "anesthesia-base-units",
+            load_anesthesia_base_units,
+            "Anesthesia base units by code (CMS text, CSV or Excel)",
+        ),
+        Dataset(
+            "clfs",
+            load_clfs,
+            "Clinical Laboratory Fee Schedule (CMS CSV with its preamble, text or Excel)",
+            needs_year=True,
+        ),
+        Dataset(
+            "dmepos",
+            load_dmepos,
+            "DMEPOS fee schedule by state, rural and non-rural (CMS Excel, or CSV)",
+            needs_year=True,
+        ),
+        Dataset("zip5", load_zip5, "ZIP code to Medicare carrier and locality (CMS ZIP5 fixed width)"),
+        Dataset("zip9", load_zip9, "ZIP+4 ranges priced in another locality (CMS ZIP9 fixed width)"),
         Dataset(
             "fee-schedules", load_fee_schedules, "Jurisdiction fee schedules with exempt facilities (JSON)"
         ),

@@ -1,7 +1,8 @@
 """The facility registry: the credentials the third U&C review groups peers by.
 
 CSV with a header: ``npi, name, facility_type, beds`` (or ``bed_band``), ``teaching, trauma_level,
-state, zip``. Rows are upserts by NPI. When a facility's credentials change, its observations move to
+state, zip`` and optionally ``ccn`` (CMS certification number) and ``cbsa``, where IPPS wage indexes
+are looked up. Rows are upserts by NPI. When a facility's credentials change, its observations move to
 the new peer group: their peer cells are taken out under the old credentials and put back under the new
 ones, in the same transaction.
 """
@@ -28,7 +29,12 @@ COLUMNS = Columns(
         "state": ("state",),
         "zip": ("zip", "zip_code"),
     },
-    optional={"beds": ("beds", "bed_count"), "bed_band": ("bed_band", "bed_size_band")},
+    optional={
+        "beds": ("beds", "bed_count"),
+        "bed_band": ("bed_band", "bed_size_band"),
+        "ccn": ("ccn", "cms_certification_number", "provider_number"),
+        "cbsa": ("cbsa",),
+    },
 )
 
 BED_BANDS = ("1-49", "50-99", "100-199", "200-299", "300-499", "500+")
@@ -67,7 +73,7 @@ def bed_band(beds: int) -> str:
     return "500+"
 
 
-def facility_record(row: dict[str, str]) -> dict[str, str]:
+def facility_record(row: dict[str, str]) -> dict[str, str | None]:
     """One registry row, normalised; ValueError names the column that is wrong."""
     npi = row["npi"].strip()
     if not npi_check_digit_ok(npi):
@@ -95,6 +101,12 @@ def facility_record(row: dict[str, str]) -> dict[str, str]:
     zip_code = row["zip"].strip().replace("-", "")
     if not (zip_code.isdigit() and len(zip_code) in (5, 9)):
         raise ValueError("zip: a ZIP code is 5 or 9 digits")
+    ccn = (row.get("ccn") or "").strip().upper()
+    if ccn and not (len(ccn) == 6 and ccn.isalnum()):
+        raise ValueError("ccn: a CMS certification number is 6 characters")
+    cbsa = (row.get("cbsa") or "").strip()
+    if cbsa and not (cbsa.isdigit() and len(cbsa) == 5):
+        raise ValueError("cbsa: a CBSA code is 5 digits")
     return {
         "npi": npi,
         "name": row["name"].strip(),
@@ -104,6 +116,8 @@ def facility_record(row: dict[str, str]) -> dict[str, str]:
         "trauma_level": trauma,
         "state": state,
         "zip": zip_code[:5],
+        "ccn": ccn or None,
+        "cbsa": cbsa or None,
     }
 
 
@@ -117,16 +131,16 @@ async def load_facilities(
         )
     )
     await session.execute(text("TRUNCATE fac_staging"))
-    records: list[dict[str, str]] = []
+    records: list[dict[str, str | None]] = []
 
     async def flush() -> None:
         if records:
             await session.execute(
                 text(
                     "INSERT INTO fac_staging (npi, name, facility_type, "
-                    "bed_band, teaching, trauma_level, state, zip) "
+                    "bed_band, teaching, trauma_level, state, zip, ccn, cbsa) "
                     "VALUES (:npi, :name, :facility_type, :bed_band, :teaching, "
-                    ":trauma_level, :state, :zip)"
+                    ":trauma_level, :state, :zip, :ccn, :cbsa)"
                 ),
                 records,
             )
@@ -139,10 +153,11 @@ async def load_facilities(
         except ValueError as exc:
             summary.reject(number, str(exc))
             continue
-        if record["npi"] in seen:
-            summary.reject(number, f"npi: {record['npi']} appears twice in the file")
+        npi = str(record["npi"])
+        if npi in seen:
+            summary.reject(number, f"npi: {npi} appears twice in the file")
             continue
-        seen.add(record["npi"])
+        seen.add(npi)
         records.append(record)
         summary.rows_loaded += 1
         if len(records) >= 1000:
@@ -165,7 +180,7 @@ async def load_facilities(
             "INSERT INTO pricing.facilities SELECT * FROM fac_staging ON CONFLICT (npi) DO UPDATE SET "
             "name = EXCLUDED.name, facility_type = EXCLUDED.facility_type, bed_band = EXCLUDED.bed_band, "
             "teaching = EXCLUDED.teaching, trauma_level = EXCLUDED.trauma_level, state = EXCLUDED.state, "
-            "zip = EXCLUDED.zip"
+            "zip = EXCLUDED.zip, ccn = EXCLUDED.ccn, cbsa = EXCLUDED.cbsa"
         )
     )
     await refold_facilities(session, changed, add=True)

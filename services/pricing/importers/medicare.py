@@ -68,7 +68,7 @@ OPPS_COLUMNS = Columns(
 )
 
 
-class _Batches:
+class Batches:
     """Insert records in batches of ``BATCH``; counts what it wrote."""
 
     def __init__(self, session: AsyncSession, table: Any, summary: LoadSummary) -> None:
@@ -91,7 +91,7 @@ async def load_rvu(
     session: AsyncSession, path: Path, year: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
     await session.execute(delete(RelativeValue).where(RelativeValue.year == year))
-    batches = _Batches(session, RelativeValue, summary)
+    batches = Batches(session, RelativeValue, summary)
     seen: set[tuple[str, str]] = set()
     for number, row in read_table(path, RVU_COLUMNS, summary, progress):
         key = (row["hcpcs"].upper(), row["modifier"].upper())
@@ -124,7 +124,7 @@ async def load_gpci(
     session: AsyncSession, path: Path, year: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
     await session.execute(delete(Gpci).where(Gpci.year == year))
-    batches = _Batches(session, Gpci, summary)
+    batches = Batches(session, Gpci, summary)
     for number, row in read_table(path, GPCI_COLUMNS, summary, progress):
         try:
             record = {
@@ -148,7 +148,7 @@ async def load_localities(
     session: AsyncSession, path: Path, year: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
     await session.execute(delete(LocalityCounty).where(LocalityCounty.year == year))
-    batches = _Batches(session, LocalityCounty, summary)
+    batches = Batches(session, LocalityCounty, summary)
     state = ""
     seen: set[tuple[str, str]] = set()
     for number, row in read_table(path, LOCALITY_COLUMNS, summary, progress):
@@ -175,7 +175,7 @@ async def load_opps(
     session: AsyncSession, path: Path, year: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
     await session.execute(delete(OppsRate).where(OppsRate.year == year))
-    batches = _Batches(session, OppsRate, summary)
+    batches = Batches(session, OppsRate, summary)
     seen: set[str] = set()
     for number, row in read_table(path, OPPS_COLUMNS, summary, progress):
         code = row["hcpcs"].upper()

@@ -55,6 +55,22 @@ class Exemption(_Strict):
         return self
 
 
+class PercentOfIpps(_Strict):
+    type: Literal["percent_of_ipps"]
+    percent: Percent = Field(
+        description="Percent of the Medicare IPPS amount (operating + capital) of the stay."
+    )
+
+
+class InpatientPerDiem(_Strict):
+    type: Literal["per_diem"]
+    rate: Positive = Field(description="Dollars per day of the stay.")
+
+
+InpatientRule = Annotated[PercentOfIpps | InpatientPerDiem, Field(discriminator="type")]
+INPATIENT_RULE = TypeAdapter(InpatientRule)
+
+
 class FeeScheduleIn(_Strict):
     id: str = Field(min_length=1, max_length=100)
     name: str
@@ -62,6 +78,21 @@ class FeeScheduleIn(_Strict):
     line_of_business: LineOfBusiness | None = None
     professional_multiplier: Positive | None = Field(description="× Medicare physician fee schedule")
     outpatient_facility_multiplier: Positive | None = Field(default=None, description="× Medicare OPPS")
+    inpatient: InpatientRule | None = Field(
+        default=None,
+        description="Inpatient stays (type of bill 11x): a percent of Medicare IPPS, or a per diem.",
+    )
+    anesthesia_conversion_factor: Positive | None = Field(
+        default=None,
+        description="The schedule's own anesthesia conversion factor (dollars per unit); else Medicare's "
+        "locality CF × the professional multiplier.",
+    )
+    clinical_lab_multiplier: Positive | None = Field(
+        default=None, description="× Medicare CLFS; else the multiplier of the bill's setting."
+    )
+    dme_multiplier: Positive | None = Field(
+        default=None, description="× Medicare DMEPOS; else the multiplier of the bill's setting."
+    )
     effective_from: date = EARLIEST
     effective_to: date | None = None
     exempt_facilities: list[Exemption] = Field(default_factory=list)
@@ -86,7 +117,21 @@ class PercentOfFeeSchedule(_Strict):
     )
 
 
-Terms = Annotated[PercentOfBilled | PerDiem | PercentOfFeeSchedule, Field(discriminator="type")]
+class CaseRate(_Strict):
+    """A price per inpatient stay by its MS-DRG; stays of other MS-DRGs at ``per_diem`` or a percent of
+    billed when the contract says so."""
+
+    type: Literal["case_rate"]
+    rates: dict[Annotated[str, Field(pattern=r"^\d{3}$")], Positive] = Field(
+        min_length=1, description="MS-DRG (three digits) → dollars for the stay."
+    )
+    per_diem: Positive | None = Field(default=None, description="Other MS-DRGs: dollars a day.")
+    unlisted_percent_of_billed: Percent | None = Field(
+        default=None, description="Other MS-DRGs (and stays without one): percent of billed."
+    )
+
+
+Terms = Annotated[PercentOfBilled | PerDiem | PercentOfFeeSchedule | CaseRate, Field(discriminator="type")]
 TERMS = TypeAdapter(Terms)
 
 
@@ -154,6 +199,10 @@ async def load_fee_schedules(
                 line_of_business=parsed.line_of_business.value if parsed.line_of_business else None,
                 professional_multiplier=parsed.professional_multiplier,
                 outpatient_facility_multiplier=parsed.outpatient_facility_multiplier,
+                inpatient=parsed.inpatient.model_dump(mode="json") if parsed.inpatient else None,
+                anesthesia_conversion_factor=parsed.anesthesia_conversion_factor,
+                clinical_lab_multiplier=parsed.clinical_lab_multiplier,
+                dme_multiplier=parsed.dme_multiplier,
                 effective_from=parsed.effective_from,
                 effective_to=parsed.effective_to,
                 exemptions=[FeeScheduleExemption(**e.model_dump()) for e in parsed.exempt_facilities],

@@ -2,9 +2,17 @@
 
 from services.pricing.models.base import Base, access, bus
 from services.pricing.models.edits import MueLimit, PtpEdit
+from services.pricing.models.inpatient import DrgWeight, IppsRate, WageIndex
 from services.pricing.models.medicare import Gpci, LocalityCounty, OppsRate, ReferenceLoad, RelativeValue
 from services.pricing.models.observations import Facility, Observation, UcCell
 from services.pricing.models.pricings import Pricing, PricingLine, ReceivedBill
+from services.pricing.models.specialty import (
+    AnesthesiaBaseUnit,
+    AnesthesiaConversionFactor,
+    ClinicalLabRate,
+    DmeposFee,
+    ZipLocality,
+)
 from services.pricing.models.terms import (
     ClientSettings,
     Contract,
@@ -15,13 +23,19 @@ from services.pricing.models.terms import (
 )
 
 __all__ = [
+    "AnesthesiaBaseUnit",
+    "AnesthesiaConversionFactor",
     "Base",
     "ClientSettings",
+    "ClinicalLabRate",
     "Contract",
+    "DmeposFee",
+    "DrgWeight",
     "Facility",
     "FeeSchedule",
     "FeeScheduleExemption",
     "Gpci",
+    "IppsRate",
     "LocalityCounty",
     "MueLimit",
     "Network",
@@ -35,6 +49,8 @@ __all__ = [
     "ReferenceLoad",
     "RelativeValue",
     "UcCell",
+    "WageIndex",
+    "ZipLocality",
     "access",
     "bus",
 ]

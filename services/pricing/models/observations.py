@@ -37,6 +37,9 @@ class Facility(Base):
     trauma_level: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(Text)
     zip: Mapped[str] = mapped_column(Text)
+    # Where IPPS wage indexes are looked up: the CMS certification number and the CBSA.
+    ccn: Mapped[str | None] = mapped_column(Text)
+    cbsa: Mapped[str | None] = mapped_column(Text)
 
 
 class Observation(Base):

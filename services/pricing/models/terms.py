@@ -1,9 +1,11 @@
 """Who pays what: jurisdiction fee schedules, PPO contracts and direct agreements, custom networks.
 
-A fee schedule is a multiple of Medicare (professional lines × the physician fee schedule, outpatient
-facility lines × OPPS) for a jurisdiction and, optionally, one line of business; the facilities it
-exempts are listed with it. A contract (PPO or direct agreement) belongs to a provider (TIN, optionally
-one NPI) and reaches a client only through the client's custom network.
+A fee schedule is a multiple of Medicare for a jurisdiction and, optionally, one line of business:
+professional lines × the physician fee schedule, outpatient facility lines × OPPS, lab × CLFS, DME ×
+DMEPOS, anesthesia × Medicare's (or its own) conversion factor, inpatient stays a percent of Medicare
+IPPS or a per diem. The facilities it exempts are listed with it. A contract (PPO or direct
+agreement) belongs to a provider (TIN, optionally one NPI) and reaches a client only through the
+client's custom network.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ class FeeSchedule(Base):
     line_of_business: Mapped[str | None] = mapped_column(Text)  # None: every line of business
     professional_multiplier: Mapped[Decimal | None] = mapped_column(Numeric(8, 4))
     outpatient_facility_multiplier: Mapped[Decimal | None] = mapped_column(Numeric(8, 4))
+    # Inpatient stays: {"type": "percent_of_ipps", "percent"} or {"type": "per_diem", "rate"}; None: none.
+    inpatient: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The schedule's own anesthesia conversion factor (dollars per unit), instead of Medicare's × multiplier.
+    anesthesia_conversion_factor: Mapped[Decimal | None] = mapped_column(Numeric(8, 4))
+    # × CLFS and × DMEPOS; None: the multiplier of the bill's setting (professional or outpatient).
+    clinical_lab_multiplier: Mapped[Decimal | None] = mapped_column(Numeric(8, 4))
+    dme_multiplier: Mapped[Decimal | None] = mapped_column(Numeric(8, 4))
     effective_from: Mapped[date] = mapped_column(Date)
     effective_to: Mapped[date | None] = mapped_column(Date)
 
