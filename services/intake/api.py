@@ -18,7 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from services.intake.auth import CurrentPartner, Forbidden
-from services.intake.bills import Received, Submission, bill_out, receive
+from services.intake.bill_reads import bill_out
+from services.intake.bills import receive
 from services.intake.examples import BILL_EXAMPLE, INSTITUTIONAL_EXAMPLE, X12_EXAMPLE
 from services.intake.models import idempotency_keys
 from services.intake.partners import composite_separator
@@ -35,6 +36,7 @@ from services.intake.schemas import (
     X12Out,
 )
 from services.intake.status import BillStatus
+from services.intake.submissions import Received, Submission, outcome_counts
 from services.intake.x12 import read_837
 from services.intake.x12_claims import ParsedClaim, located, submission_of
 from services.intake.x12_syntax import X12FileError
@@ -182,7 +184,7 @@ async def submit_batch(
             )
             for r in results
         ]
-        return 200, BatchOut(**_counts(results), items=items)
+        return 200, BatchOut(**outcome_counts(results), items=items)
 
     return await idempotency.run(
         tx.session,
@@ -222,11 +224,6 @@ def _batch(raw: bytes) -> list[Submission]:
                 )
             )
     return submissions
-
-
-def _counts(results: list[Received]) -> dict[str, int]:
-    outcomes = [r.outcome for r in results]
-    return {k: outcomes.count(k) for k in ("created", "replaced", "voided", "rejected")}
 
 
 @router.post(
@@ -327,7 +324,7 @@ async def submit_x12(
             interchange_control_number=interchange.control_number,
             sender_id=interchange.sender,
             receiver_id=interchange.receiver,
-            **_counts(results),
+            **outcome_counts(results),
             claims=claims,
             warnings=[X12ErrorOut.model_validate(w.as_dict()) for w in interchange.warnings],
         )

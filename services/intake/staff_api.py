@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from services.intake.bills import bill_out
+from services.intake.bill_reads import bill_out
 from services.intake.repository import BillFilter, BillRepository, decode_cursor, encode_cursor
 from services.intake.schemas import BillOut, BillPage, BillSummary
 from services.intake.status import BillStatus
