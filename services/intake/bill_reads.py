@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from services.intake.models import Bill
+from services.intake.repository import BillFilter, BillRepository, decode_cursor, encode_cursor
 from services.intake.schemas import (
     AddressOut,
     BillOut,
+    BillPage,
     BillSummary,
     FacilityOut,
     LineOut,
@@ -99,3 +102,24 @@ def warnings_of(bill: Bill) -> list[str]:
         for w in bill.warnings or []
     ]
     return npis + noted
+
+
+async def bill_page(
+    repository: BillRepository,
+    partner_id: str | None,
+    clients: Iterable[str] | None,
+    where: BillFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> BillPage:
+    """One page of bill summaries, newest first: a partner's (``partner_id`` None: every partner's, for
+    staff), of ``clients`` (None: all), after ``cursor``; ``next_cursor`` is None on the last page."""
+    bills = await repository.search(
+        partner_id, clients, where, limit=limit + 1, after=decode_cursor(cursor) if cursor else None
+    )
+    page = bills[:limit]
+    return BillPage(
+        items=[BillSummary.model_validate(b) for b in page],
+        next_cursor=encode_cursor(page[-1].received_at, page[-1].id) if len(bills) > limit else None,
+    )
