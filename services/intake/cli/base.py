@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -73,6 +73,12 @@ def run_tx(embedded: bool, root: Path, work: Callable[[Tx], Awaitable[T]]) -> T:
 def clients_of(client: list[str] | None, all_clients: bool) -> list[str]:
     """The clients named with ``--client``, and every client (``*``) with ``--all-clients``."""
     return [*(client or []), *([ALL_CLIENTS] if all_clients else [])]
+
+
+def fail(message: str, hint: str = "") -> NoReturn:
+    """Say what went wrong (in red, then the hint) and end the command with exit status 1."""
+    console.print(f"[red]{message}[/red]" + (f" {hint}" if hint else ""))
+    raise typer.Exit(1)
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from services.intake.cli.base import Embedded, Root, clients_of, console, print_table, run
+from services.intake.cli.base import Embedded, Root, clients_of, console, fail, print_table, run
 from services.intake.keys import create_key, list_keys, revoke_key
 from shared.stack.devstack import DEFAULT_ROOT
 
@@ -49,8 +49,7 @@ def keys_create(
 def keys_revoke(key_id: str, embedded: Embedded = False, root: Root = DEFAULT_ROOT) -> None:
     """Revoke a key by its id; requests with it are refused within PARLEY_INTAKE_AUTH_CACHE_SECONDS."""
     if not run(embedded, root, lambda s: revoke_key(s, key_id)):
-        console.print(f"[red]no active key {key_id}[/red]")
-        raise typer.Exit(1)
+        fail(f"no active key {key_id}")
     console.print(f"revoked {key_id}")
 
 

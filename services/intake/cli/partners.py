@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from services.intake.cli.base import Embedded, Root, console, print_table, run
+from services.intake.cli.base import Embedded, Root, console, fail, print_table, run
 from services.intake.partners import check_separator, list_partners, set_composite_separator
 from shared.stack.devstack import DEFAULT_ROOT
 
@@ -32,8 +32,7 @@ def partners_set(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--composite-separator") from exc
     if not run(embedded, root, lambda s: set_composite_separator(s, partner, separator)):
-        console.print(f"[red]no partner {partner}[/red] (partners are created with their first key)")
-        raise typer.Exit(1)
+        fail(f"no partner {partner}", "(partners are created with their first key)")
     said = f"'{separator}'" if separator else "none (ISA16's separator only)"
     console.print(f"partner {partner}: composite separator {said}")
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from services.intake.cli.base import Embedded, Root, clients_of, console, print_table, run_tx
+from services.intake.cli.base import Embedded, Root, clients_of, console, fail, print_table, run_tx
 from services.intake.users import (
     UserError,
     UserRow,
@@ -97,8 +97,7 @@ def users_token(
             lambda tx: issue_token(tx, user_id, expires_days=expires_days or None, label=label),
         )
     except UserError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        fail(str(exc))
     _print_token(token.token, quiet, f"token id {token.token_id} for {user_id}")
 
 
@@ -123,8 +122,7 @@ def users_update(
             ),
         )
     except UserError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        fail(str(exc))
     console.print(f"{user.id}: roles {', '.join(user.roles)}; clients {', '.join(user.clients)}")
 
 
@@ -132,8 +130,7 @@ def users_update(
 def users_revoke(token_id: str, embedded: Embedded = False, root: Root = DEFAULT_ROOT) -> None:
     """Revoke a token by its id: every service refuses it within about PARLEY_AUTH_CACHE_SECONDS + 1 s."""
     if not run_tx(embedded, root, lambda tx: revoke_token(tx, token_id)):
-        console.print(f"[red]no active token {token_id}[/red]")
-        raise typer.Exit(1)
+        fail(f"no active token {token_id}")
     console.print(f"revoked {token_id}")
 
 
@@ -141,8 +138,7 @@ def users_revoke(token_id: str, embedded: Embedded = False, root: Root = DEFAULT
 def users_disable(user_id: str, embedded: Embedded = False, root: Root = DEFAULT_ROOT) -> None:
     """Disable a user: all of its tokens and sessions stop working."""
     if not run_tx(embedded, root, lambda tx: disable_user(tx, user_id)):
-        console.print(f"[red]no enabled user {user_id}[/red]")
-        raise typer.Exit(1)
+        fail(f"no enabled user {user_id}")
     console.print(f"disabled {user_id}")
 
 
