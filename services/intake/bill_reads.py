@@ -1,4 +1,5 @@
-"""Reading a bill back: the whole bill, as a partner or staff member reads it, from its stored rows."""
+"""Reading bills back, as partners and staff read them: the whole bill from its stored rows (with its
+warnings in words), and a page of summaries."""
 
 from __future__ import annotations
 

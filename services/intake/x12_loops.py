@@ -71,14 +71,14 @@ class TransactionSet:
         """The SE (or what stands for a missing one): close the claim and give the set's findings to its
         claims."""
         if self.claim is not None:
-            self.close_claim()
+            self._close_claim()
         for claim in self.claims:
             claim.problems.extend(self.problems)
             claim.warnings.extend(self.hierarchy.warnings)
         self.claims = []
         self.zone = "header"
 
-    def close_claim(self) -> None:
+    def _close_claim(self) -> None:
         """The claim being read ends: fill in its fields from its loops and keep it."""
         claim = self.claim
         assert claim is not None
@@ -91,7 +91,7 @@ class TransactionSet:
 
     def _seg_HL(self, seg: pyx12.segment.Segment, where: Location) -> None:
         if self.claim is not None:
-            self.close_claim()
+            self._close_claim()
         self.level = self.hierarchy.add(
             self.elements.text(seg, 1), self.elements.text(seg, 2), self.elements.text(seg, 3), where.position
         )
@@ -161,7 +161,7 @@ class TransactionSet:
 
     def _seg_CLM(self, seg: pyx12.segment.Segment, where: Location) -> None:
         if self.claim is not None:
-            self.close_claim()
+            self._close_claim()
         claim_id = self.elements.text(seg, 1).strip()
         claim = ParsedClaim(self.control, where, self.claim_type, claim_id or None)
         self.claim = claim
