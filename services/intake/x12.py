@@ -96,9 +96,10 @@ class _Walker:
         self.current_id = "ISA"
         self.position = 0  # of the current segment, within its transaction set
         self.set_open = False
-        self.tx = self._transaction_set("", ClaimType.professional)
+        # Segments out of place before the first ST are read into an empty set of their own.
+        self.transaction_set = self._new_set("", ClaimType.professional)
 
-    def _transaction_set(self, control: str, claim_type: ClaimType) -> TransactionSet:
+    def _new_set(self, control: str, claim_type: ClaimType) -> TransactionSet:
         return TransactionSet(
             control,
             claim_type,
@@ -166,14 +167,14 @@ class _Walker:
                 continue
             if check.action == "warn":
                 self.warnings.append(problem)
-            elif check.action == "line" and self.tx.claim is not None:
-                self.tx.claim.warnings.append(problem)
+            elif check.action == "line" and self.transaction_set.claim is not None:
+                self.transaction_set.claim.warnings.append(problem)
             elif check.action == "file":
                 self.file_problems.append(problem)
-            elif check.action == "claim" and self.tx.claim is not None:
-                self.tx.claim.problems.append(problem)
+            elif check.action == "claim" and self.transaction_set.claim is not None:
+                self.transaction_set.claim.problems.append(problem)
             else:
-                self.tx.problems.append(problem)
+                self.transaction_set.problems.append(problem)
 
     # --- the envelope's segments -----------------------------------------------------------------------
 
@@ -197,14 +198,14 @@ class _Walker:
             if self.set_open:
                 self._missing_se()
             return
-        self.tx.segment(seg, Location(sid, self.position))
+        self.transaction_set.segment(seg, Location(sid, self.position))
 
     def _start_transaction(self, seg: pyx12.segment.Segment) -> None:
         if self.set_open:
             self._missing_se()
         version = self.elements.text(seg, 3)
         claim_type = VERSIONS.get(version)
-        self.tx = self._transaction_set(self.elements.text(seg, 2), claim_type or ClaimType.professional)
+        self.transaction_set = self._new_set(self.elements.text(seg, 2), claim_type or ClaimType.professional)
         self.set_open = True
         self.position = 1
         if self.elements.text(seg, 1) != "837" or claim_type is None:
@@ -218,7 +219,7 @@ class _Walker:
             )
 
     def _missing_se(self) -> None:
-        self.tx.problems.append(
+        self.transaction_set.problems.append(
             X12Problem(
                 Location("ST", 1),
                 "this transaction set has no SE trailer, so its claims may be cut short",
@@ -228,5 +229,5 @@ class _Walker:
         self._end_transaction()
 
     def _end_transaction(self) -> None:
-        self.tx.end()
+        self.transaction_set.end()
         self.set_open = False
