@@ -42,6 +42,7 @@ migrate: install
 bench: install
 	$(BIN)/python -m bench.flow
 	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.agreements
 	$(BIN)/python -m bench.auth
 
 clean:

@@ -1,6 +1,7 @@
 """``parley``: start the platform, run a service, migrate, and operate the bus.
 
-Services add their own sub-commands in ``services/<name>/cli.py`` (a typer app named ``app``).
+Services add their own sub-commands in ``services/<name>/cli.py`` or a ``cli`` package (a typer app
+named ``app``).
 """
 
 from __future__ import annotations

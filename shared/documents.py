@@ -24,8 +24,10 @@ worker thread so the event loop keeps serving.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,9 +51,18 @@ class TemplateError(ValueError):
         self.column = column
 
 
+@functools.cache
+def _empty_root() -> str:
+    # typst reads files (#read, #image, #include) relative to its root, which defaults to the process's
+    # working directory: a template from a person (an admin's upload) could then read the project's files
+    # and secrets into a document. A template without a root gets an empty folder instead.
+    return tempfile.mkdtemp(prefix="parley-typst-")
+
+
 @dataclass(frozen=True)
 class Template:
-    """Template source, with the folder its ``#image``/``#include`` paths are relative to (if any)."""
+    """Template source, with the folder its ``#image``/``#include`` paths are relative to. Without one
+    (``root=None``) the template can read no file at all."""
 
     source: bytes
     root: Path | None = None
@@ -69,8 +80,7 @@ def _compile(
         "sys_inputs": {"data": json.dumps(data, default=str)},
         "ignore_system_fonts": True,  # the same bytes on every machine
     }
-    if template.root is not None:
-        options["root"] = str(template.root)
+    options["root"] = str(template.root) if template.root is not None else _empty_root()
     if fmt == "pdf":
         stamp = timestamp or datetime(2000, 1, 1, tzinfo=UTC)
         options["timestamp"] = int(stamp.timestamp())

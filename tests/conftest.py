@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -23,7 +24,15 @@ from shared.settings import Settings
 from shared.stack.bootstrap import PROJECT_ROOT
 from shared.stack.devstack import DevStack, Infrastructure
 from tests.browser import browser, chromium, context, page  # noqa: F401 - fixtures for page tests
-from tests.helpers import ROLES, KeyMaker, UserMaker, auth_header, wait_until
+from tests.helpers import (
+    ROLES,
+    SEAL_P12,
+    SEAL_PASSPHRASE,
+    KeyMaker,
+    UserMaker,
+    auth_header,
+    wait_until,
+)
 from tests.idp import LoopbackIdp
 
 # Test reference data loaded by pricing at start-up: fee schedules (FL 1.40, MD 1.25, CA 1.20, TX 1.60 ×
@@ -40,6 +49,16 @@ def _infrastructure(root_name: str) -> Infrastructure | None:
     return ContainerInfrastructure()
 
 
+def _seal_p12(root: Path) -> Path:
+    """The agreements service seals executed copies with a PKCS#12 given in settings, as in production;
+    tests check the seal against this certificate (``tests.helpers.seal_certificate``)."""
+    from services.agreements.sealing import generate_self_signed_p12
+
+    path = root / SEAL_P12
+    generate_self_signed_p12(path, SEAL_PASSPHRASE.encode(), common_name="Parley test sealing certificate")
+    return path
+
+
 @pytest.fixture(scope="session")
 def idp() -> Iterator[LoopbackIdp]:
     """The company's identity provider, as far as the services can tell: every service trusts it."""
@@ -53,8 +72,13 @@ def idp() -> Iterator[LoopbackIdp]:
 @pytest.fixture(scope="session")
 async def stack(idp: LoopbackIdp) -> AsyncIterator[DevStack]:
     root = PROJECT_ROOT / ".parley" / f"test-{os.getpid()}"
+    seal = _seal_p12(root)
     service_env: dict[str, dict[str, str]] = {
-        "pricing": {"PARLEY_REFERENCE_MANIFEST": str(TEST_REFERENCE_MANIFEST)}
+        "pricing": {"PARLEY_REFERENCE_MANIFEST": str(TEST_REFERENCE_MANIFEST)},
+        "agreements": {
+            "PARLEY_AGREEMENTS_SEAL_P12_PATH": str(seal),
+            "PARLEY_AGREEMENTS_SEAL_P12_PASSPHRASE": SEAL_PASSPHRASE,
+        },
     }
     stack = DevStack.throwaway(
         root,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -139,6 +142,101 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}")
         await asyncio.sleep(interval)
+
+
+# --- agreements -------------------------------------------------------------------------------------
+
+# The PKCS#12 the test stack's agreements service seals with (made by the stack fixture).
+SEAL_P12 = "test-seal.p12"
+SEAL_PASSPHRASE = "test-seal-passphrase"
+
+
+def seal_certificate(stack_root: Path) -> Any:
+    """The configured sealing certificate, as pyHanko's validator takes it (asn1crypto)."""
+    from asn1crypto import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+
+    _, cert, _ = pkcs12.load_key_and_certificates(
+        (stack_root / SEAL_P12).read_bytes(), SEAL_PASSPHRASE.encode()
+    )
+    assert cert is not None
+    return x509.Certificate.load(cert.public_bytes(Encoding.DER))
+
+
+async def signing_link(http: httpx.AsyncClient, urls: dict[str, str], agreement_id: str, role: str) -> str:
+    """A fresh signing link for ``role`` (provider or countersigner), the way staff resend one."""
+    issued = await http.post(f"{urls['agreements']}/v1/agreements/{agreement_id}/recipients/{role}/link")
+    assert issued.status_code == 201, issued.text
+    url: str = issued.json()["url"]
+    return url
+
+
+async def sign_by_link(
+    http: httpx.AsyncClient, url: str, name: str, title: str = "Authorized signer", **headers: str
+) -> httpx.Response:
+    """Sign on the signing page as a browser form post does (consent ticked, name and title typed)."""
+    form = {"consent": "yes", "signer_name": name, "signer_title": title}
+    return await http.post(url, data=form, headers=headers)
+
+
+async def execute_agreement(http: httpx.AsyncClient, urls: dict[str, str], agreement_id: str) -> None:
+    """The provider signs, then the payer countersigns: the agreement is executed. ``http`` is a staff
+    client (it issues the links); the signing pages need no credentials."""
+    base = f"{urls['agreements']}/v1/agreements/{agreement_id}"
+    signed = await sign_by_link(http, await signing_link(http, urls, agreement_id, "provider"), "Dana Smith")
+    assert signed.status_code == 200, signed.text
+
+    # A countersigner with an address is invited by a job, with a fresh link that would supersede one
+    # issued before it: wait for it.
+    async def countersigners_turn() -> bool:
+        found = (await http.get(base)).json()
+        payer = next(r for r in found["recipients"] if r["role"] == "countersigner")
+        return not payer["email"] or any(s["step"] == "invited" for s in found["steps"])
+
+    await wait_until(countersigners_turn, what="the countersigner's turn")
+    countersigned = await sign_by_link(
+        http, await signing_link(http, urls, agreement_id, "countersigner"), "Sam Ortiz"
+    )
+    assert countersigned.status_code == 200, countersigned.text
+
+
+def mailbox_link(stack_root: Path, to: str) -> str | None:
+    """The newest signing link e-mailed to ``to`` (the dev and test mailbox is a folder of .eml files)."""
+    found = []
+    for path in (stack_root / "mailbox").glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == to:
+            body = message.get_body(preferencelist=("plain",))
+            match = re.search(r"https?://\S+/sign/[A-Za-z0-9_-]{43}", body.get_content() if body else "")
+            if match:
+                found.append((path.stat().st_mtime_ns, match.group(0)))
+    return max(found)[1] if found else None
+
+
+async def published(settings: Any, topic: str, subject: str) -> list[Any]:
+    """Every event on ``topic`` whose subject (the bill id) is ``subject``, read from the broker."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from shared.contracts import Envelope
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # load the metadata
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        events = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(*partitions, timeout_ms=1000)
+            for records in batch.values():
+                for record in records:
+                    if record.key == subject.encode():
+                        events.append(Envelope.from_bytes(record.value or b""))
+        return events
+    finally:
+        await consumer.stop()
 
 
 # --- X12 837 builders -------------------------------------------------------------------------------

@@ -8,7 +8,10 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.agreements.models import Agreement
+from services.agreements.models import Agreement, AgreementDocument
+
+# Statuses in which an agreement stands for its case (see ``standing_for_case``).
+STANDING = ("sent", "countersigning", "executed")
 
 
 class AgreementRepository:
@@ -26,15 +29,25 @@ class AgreementRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def exists_for_case(self, case_id: uuid.UUID) -> bool:
-        stmt = select(Agreement.id).where(Agreement.case_id == case_id)
-        return (await self.session.execute(stmt)).first() is not None
+    async def standing_for_case(self, case_id: uuid.UUID, offer_id: uuid.UUID) -> Agreement | None:
+        """The agreement that makes a new one for this case unnecessary: the one for this very offer,
+        or one still open or executed (a declined or expired agreement does not stand)."""
+        stmt = (
+            select(Agreement)
+            .where(
+                Agreement.case_id == case_id,
+                (Agreement.offer_id == offer_id) | Agreement.status.in_(STANDING),
+            )
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def search(
         self,
         *,
         bill_id: uuid.UUID | None,
         case_id: uuid.UUID | None,
+        client_id: str | None,
         status: str | None,
         limit: int,
         offset: int,
@@ -49,11 +62,15 @@ class AgreementRepository:
             stmt = stmt.where(Agreement.bill_id == bill_id)
         if case_id is not None:
             stmt = stmt.where(Agreement.case_id == case_id)
+        if client_id is not None:
+            stmt = stmt.where(Agreement.client_id == client_id)
         if status is not None:
             stmt = stmt.where(Agreement.status == status)
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def add(self, agreement: Agreement) -> Agreement:
-        self.session.add(agreement)
-        await self.session.flush()
-        return agreement
+    async def document(self, agreement_id: uuid.UUID, kind: str) -> AgreementDocument | None:
+        return await self.session.get(AgreementDocument, (agreement_id, kind))
+
+    async def by_document_sha256(self, digest: str) -> AgreementDocument | None:
+        stmt = select(AgreementDocument).where(AgreementDocument.sha256 == digest).limit(1)
+        return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -28,7 +28,7 @@ from shared.auth.tokens import USER_TOKEN_PREFIX
 from shared.errors import Forbidden, Unauthorized
 from shared.service import runtime_of
 
-__all__ = ["CurrentPartner", "Forbidden", "Unauthorized", "authenticate"]
+__all__ = ["CurrentPartner", "Forbidden", "Unauthorized", "authenticate", "require_client"]
 
 # sha256(whole key) -> (identity, valid until). Only verified keys are cached, never failures.
 _verified: dict[str, tuple[Identity, float]] = {}
@@ -91,3 +91,14 @@ async def authenticate(
 
 
 CurrentPartner = Annotated[Identity, Depends(authenticate)]
+
+
+def require_client(partner: Identity, client_id: str) -> None:
+    """A client named in the query must be one of the key's clients: else 403 naming ``query:client_id``."""
+    if not partner.may_see(client_id):
+        raise Forbidden(
+            "this API key is not scoped to that client",
+            errors=[
+                {"field": "query:client_id", "message": "not one of this key's clients", "type": "scope"}
+            ],
+        )

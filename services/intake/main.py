@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.intake import api, staff_api, webhooks_api
+from services.intake import api, staff_api, status_api, webhooks_api, x12_api
 from services.intake.config import IntakeSettings
 from services.intake.dispatcher import Dispatcher
 from services.intake.handlers import build_handlers
@@ -37,7 +37,8 @@ DEFINITION = ServiceDefinition(
     bus=bus,
     access=access,
     settings_cls=IntakeSettings,
-    routers=[api.router, webhooks_api.router, staff_api.router],
+    # In the order the OpenAPI page lists them: a partner submits (JSON, X12), then follows its bills.
+    routers=[api.router, x12_api.router, status_api.router, webhooks_api.router, staff_api.router],
     build_handlers=build_handlers,
     on_startup=start_webhooks,
 )

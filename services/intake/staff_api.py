@@ -13,9 +13,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from services.intake.bills import bill_out
-from services.intake.repository import BillFilter, BillRepository, decode_cursor, encode_cursor
-from services.intake.schemas import BillOut, BillPage, BillSummary
+from services.intake.bill_reads import bill_out, bill_page
+from services.intake.repository import BillFilter, BillRepository
+from services.intake.schemas import BillOut, BillPage
 from services.intake.status import BillStatus
 from shared.auth import CASE_READERS, Identity, audit, requires
 from shared.errors import NotFound
@@ -49,17 +49,8 @@ async def list_bills(
         received_to=received_to,
         updated_since=updated_since,
     )
-    bills = await BillRepository(session).search(
-        partner_id,
-        user.client_scope,
-        where,
-        limit=limit + 1,
-        after=decode_cursor(cursor) if cursor else None,
-    )
-    page = bills[:limit]
-    return BillPage(
-        items=[BillSummary.model_validate(b) for b in page],
-        next_cursor=encode_cursor(page[-1].received_at, page[-1].id) if len(bills) > limit else None,
+    return await bill_page(
+        BillRepository(session), partner_id, user.client_scope, where, limit=limit, cursor=cursor
     )
 
 

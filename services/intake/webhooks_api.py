@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import func, select
 
+from services.intake.api import PROBLEM
 from services.intake.auth import CurrentPartner
 from services.intake.config import IntakeSettings
 from services.intake.models import WebhookDelivery
@@ -22,7 +23,6 @@ from shared.service import RuntimeDep, SessionDep, TxDep
 
 router = APIRouter(prefix="/v1/webhook", tags=["webhooks"])
 
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid API key.", **PROBLEM},
     404: {"description": "Nothing registered, or no such delivery among yours.", **PROBLEM},

@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.intake.bills import Submission
 from services.intake.claims import problems as claim_problems
 from services.intake.schemas import BillIn
+from services.intake.submissions import Submission
 from services.intake.x12_syntax import Location, X12Problem
 from shared.codes import NPI_CHECK_DIGIT, NPI_CHECK_DIGIT_MESSAGE, npi_check_digit_ok
 from shared.contracts import ClaimType

@@ -44,8 +44,8 @@ from shared.auth.identity import (
 from shared.auth.tables import AccessTables, add_access_tables, add_audit_table, add_identity_tables
 
 # Pages a provider opens from a link: they need no identity because each is authenticated by its own
-# link token (unknown: 404, expired: 410). Their paths start with these prefixes.
-LINK_PAGE_PREFIXES: tuple[str, ...] = ("/offers/",)
+# link token (unknown: 404, expired: 410): negotiation's offer pages, agreements' signing pages.
+LINK_PAGE_PREFIXES: tuple[str, ...] = ("/offers/", "/sign/")
 
 # Paths that need no identity (besides the link pages above).
 PUBLIC_PATHS: frozenset[str] = frozenset(

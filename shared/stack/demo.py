@@ -9,7 +9,9 @@ The bills show each route and what a team does with it:
   provider database), so its fourth opens at the share of the U&C target it accepted before, and that
   offer is sent as a provider link (printed); Summit Emergency Physicians countered above the
   negotiator's authority, so an approval waits for a supervisor; a small Harbor bill got its offer
-  automatically.
+  automatically; Lakeside Arthroscopy agreed, and its settlement agreement waits for the provider's
+  signature (the signing link is printed). Settled bills have executed agreements: the provider and the
+  client's countersigner signed through their links, and the copy is sealed.
 - hospital and specialty pricing, repriced by the FL schedule: an anesthesia bill by base and time
   units in Miami's locality (ZIP 33125), and an inpatient stay per stay by its MS-DRG at 140% of IPPS.
 
@@ -17,7 +19,7 @@ Intake needs a partner API key, and every other service a user's token. The demo
 operator would, from the admin commands (``parley intake keys create``, ``parley users create`` or, on
 kept data, ``parley users token``) run as separate processes, so ``shared`` imports no service package:
 one user per role (``demo-<role>@parley.example``, serving the demo clients). The admin sets the clients'
-negotiation settings, the negotiator works the cases and the supervisor records the signatures.
+negotiation settings and the negotiator works the cases and issues the signing links.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ DEMO_REFERENCE_MANIFEST = PROJECT_ROOT / "services" / "pricing" / "data" / "demo
 PROVIDER = {"npi": "1912301953", "tin": "587654321", "name": "Ben Kildare Service"}
 CASCADE = {"npi": "1823456789", "tin": "912345678", "name": "Cascade Orthopedics"}
 SUMMIT = {"npi": "1543219871", "tin": "923456789", "name": "Summit Emergency Physicians"}
+LAKESIDE = {"npi": "1654321987", "tin": "934567890", "name": "Lakeside Arthroscopy"}
 DEMO_PARTNER = "demo-partner"
 DEMO_CLIENTS = ("acme-employers", "harbor-comp")
 DEMO_ROLES = ("negotiator", "supervisor", "auditor", "admin", "viewer")
@@ -221,7 +224,9 @@ DEMO_SETTINGS: dict[str, dict[str, Any]] = {
 
 WA = ("WA", "98101")
 # (bill, plan). Plans: "none" (no case is negotiated: repriced or review), "settle:<amount>" (offer that
-# amount, the provider accepts, both confirm, the agreement is signed), "link" (send the strategy's
+# amount, the provider accepts, both confirm, the provider signs and the countersigner signs: executed),
+# "sign:<amount>" (the same up to the agreement, which waits for the provider: its link is printed),
+# "link" (send the strategy's
 # opening and issue the provider's link), "approval" (send the opening; the provider counters 1,200.00,
 # above the negotiator's authority: ask a supervisor), "audit" and "auto" (nothing to do yet).
 DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
@@ -277,6 +282,10 @@ DEMO_BILLS: list[tuple[dict[str, Any], str]] = [
     ),
     (_bill("DEMO-3002", "acme-employers", *WA, [_line("99285", "2400.00", 12)], SUMMIT, "DS-2"), "approval"),
     (_bill("DEMO-3003", "harbor-comp", *WA, [_line("99285", "1400.00", 8)], SUMMIT, "DS-3"), "auto"),
+    (
+        _bill("DEMO-4001", "harbor-comp", *WA, [_line("29888", "4800.00", 15)], LAKESIDE, "DL-1"),
+        "sign:2100.00",
+    ),
 ]
 
 
@@ -307,7 +316,6 @@ class _Demo:
     def __init__(self, client: httpx.AsyncClient, urls: Mapping[str, str], tokens: Mapping[str, str]) -> None:
         self.client, self.urls = client, urls
         self.negotiator = {"Authorization": f"Bearer {tokens['negotiator']}"}
-        self.supervisor = {"Authorization": f"Bearer {tokens['supervisor']}"}
 
     async def post(self, url: str, body: Any, key: str, who: Mapping[str, str]) -> dict[str, Any]:
         response = await self.client.post(url, json=body, headers={**who, "Idempotency-Key": key})
@@ -324,27 +332,69 @@ class _Demo:
         )
         return found["items"][0]
 
-    async def settle(self, claim: str, case: dict[str, Any], amount: str, bill_id: str) -> None:
+    async def agree(self, claim: str, case: dict[str, Any], amount: str) -> dict[str, Any]:
+        """Offer ``amount``; the provider accepts; both sides confirm. Returns the agreement sent."""
         base = f"{self.urls['negotiation']}/v1/cases/{case['id']}"
         n, key = self.negotiator, f"demo-{claim}"
-        await self.post(f"{base}/offers", {"amount": amount}, f"{key}-offer", n)
-        accept = {"party": "provider", "decision": "accept", "contact": "Morgan Hale"}
-        await self.post(f"{base}/responses", accept, f"{key}-accept", n)
-        provider = {"party": "provider", "contact": "Morgan Hale", "title": "Business office manager"}
-        await self.post(f"{base}/confirmations", provider, f"{key}-provider", n)
-        await self.post(f"{base}/confirmations", {"party": "payer"}, f"{key}-payer", n)
+        if case["status"] not in ("agreed", "settled"):
+            await self.post(f"{base}/offers", {"amount": amount}, f"{key}-offer", n)
+            accept = {"party": "provider", "decision": "accept", "contact": "Morgan Hale"}
+            await self.post(f"{base}/responses", accept, f"{key}-accept", n)
+            provider = {"party": "provider", "contact": "Morgan Hale", "title": "Business office manager"}
+            await self.post(f"{base}/confirmations", provider, f"{key}-provider", n)
+            await self.post(f"{base}/confirmations", {"party": "payer"}, f"{key}-payer", n)
         agreements = await _wait_for(
             self.client,
             f"{self.urls['agreements']}/v1/agreements?case_id={case['id']}",
             lambda body: bool(body["items"]),
             headers=n,
         )
-        signature = {"signer_name": "Morgan Hale", "signer_title": "Business office manager"}
-        url = f"{self.urls['agreements']}/v1/agreements/{agreements['items'][0]['id']}/signature"
-        await self.post(url, signature, f"{key}-signature", self.supervisor)
+        agreement: dict[str, Any] = agreements["items"][0]
+        return agreement
+
+    async def signing_link(self, agreement_id: str, role: str) -> str:
+        # A new link on every call (it replaces the last): its token is shown once and kept hashed.
+        url = f"{self.urls['agreements']}/v1/agreements/{agreement_id}/recipients/{role}/link"
+        issued = await self.client.post(url, headers=self.negotiator)
+        issued.raise_for_status()
+        link: str = issued.json()["url"]
+        return link
+
+    async def sign_as(self, link: str, name: str, title: str) -> None:
+        """What the signer does on the page: tick the consent, type name and title, sign."""
+        form = {"consent": "yes", "signer_name": name, "signer_title": title}
+        (await self.client.post(link, data=form)).raise_for_status()
+
+    async def settle(self, claim: str, case: dict[str, Any], amount: str, bill_id: str) -> None:
+        agreement = await self.agree(claim, case, amount)
+        url = f"{self.urls['agreements']}/v1/agreements/{agreement['id']}"
+        countersigner = next(r for r in agreement["recipients"] if r["role"] == "countersigner")
+        if agreement["status"] == "sent":
+            provider = await self.signing_link(agreement["id"], "provider")
+            await self.sign_as(provider, "Morgan Hale", "Business office manager")
+            # A countersigner with an address is invited by e-mail (a job, a fresh link); the demo stands
+            # in for them once the invitation went out, with a link of its own.
+            if countersigner["email"]:
+                await _wait_for(
+                    self.client,
+                    url,
+                    lambda a: any(step["step"] == "invited" for step in a["steps"]),
+                    headers=self.negotiator,
+                )
+            agreement["status"] = "countersigning"
+        if agreement["status"] == "countersigning":
+            payer = await self.signing_link(agreement["id"], "countersigner")
+            await self.sign_as(payer, countersigner["name"], countersigner["title"] or "Authorized signer")
         await _wait_for(
             self.client, f"{self.urls['intake']}/v1/bills/{bill_id}", lambda b: b["status"] == "settled"
         )
+
+    async def waiting_for_provider(self, claim: str, case: dict[str, Any], amount: str) -> str:
+        agreement = await self.agree(claim, case, amount)
+        if agreement["status"] != "sent":
+            return f"agreement {agreement['status']}"
+        link = await self.signing_link(agreement["id"], "provider")
+        return f"agreement waits for the provider's signature; signing link {link}"
 
     async def link(self, claim: str, case: dict[str, Any]) -> str:
         base = f"{self.urls['negotiation']}/v1/cases/{case['id']}"
@@ -378,7 +428,8 @@ class _Demo:
 
 async def load_demo(urls: Mapping[str, str], api_key: str, tokens: Mapping[str, str]) -> list[dict[str, Any]]:
     """Post the demo bills (as the partner), set the clients' negotiation settings (as the admin) and play
-    the negotiations (as the negotiator; the supervisor records signatures). One summary row per bill."""
+    the negotiations (as the negotiator, who also issues signing links; the signers sign on the pages). One
+    summary row per bill."""
     summary = []
     auth = {"Authorization": f"Bearer {api_key}"}
     async with httpx.AsyncClient(timeout=10.0, headers=auth) as client:
@@ -398,6 +449,8 @@ async def load_demo(urls: Mapping[str, str], api_key: str, tokens: Mapping[str, 
             note = ""
             if plan.startswith("settle:") and case["status"] != "settled":
                 await demo.settle(claim, case, plan.split(":")[1], bill_id)
+            elif plan.startswith("sign:"):
+                note = await demo.waiting_for_provider(claim, case, plan.split(":")[1])
             elif plan == "link" and case["status"] == "open":
                 note = await demo.link(claim, case)
             elif plan == "approval" and not case["approvals"]:

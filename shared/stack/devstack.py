@@ -181,6 +181,10 @@ class DevStack:
                 "PARLEY_DATABASE_URL": self.database_url(info),
                 "PARLEY_KAFKA_BOOTSTRAP": self.infra.bootstrap,
                 "PARLEY_ENVIRONMENT": env.get("PARLEY_ENVIRONMENT", "development"),
+                # Files a service keeps beside its schema (agreements: the development signing
+                # certificate and the invitation mailbox).
+                "PARLEY_DATA_DIR": str(self.root),
+                "PARLEY_AGREEMENTS_PUBLIC_URL": self.services["agreements"].base_url,
             }
         )
         env.update(self.env)

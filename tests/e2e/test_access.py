@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 from typing import Any
 
@@ -204,10 +205,16 @@ async def test_the_role_by_action_matrix(
         confirmed = await staff["negotiator"].post(f"{n}/v1/cases/{case['id']}/confirmations", json=party)
         assert confirmed.status_code == 200, confirmed.text
     agreement = await _agreement_for(staff["negotiator"], urls, case["id"])
-    sign = f"{a}/v1/agreements/{agreement['id']}/signature"
-    matrix["agreements: record a signature"] = {
-        role: (await staff[role].post(sign, json={"signer_name": "Dana Smith"})).status_code
-        for role in ("viewer", "auditor", "negotiator", "supervisor", "admin")
+    base = f"{a}/v1/agreements/{agreement['id']}"
+    matrix["agreements: read the document"] = {
+        role: (await staff[role].get(f"{base}/document")).status_code for role in ROLES
+    }
+    matrix["agreements: issue a signing link"] = {
+        role: (await staff[role].post(f"{base}/recipients/provider/link")).status_code for role in ROLES
+    }
+    deadline = {"expires_at": (datetime.now(UTC) + timedelta(days=20)).isoformat()}
+    matrix["agreements: move the deadline"] = {
+        role: (await staff[role].post(f"{base}/deadline", json=deadline)).status_code for role in ROLES
     }
     matrix["pricing: reprice"] = {
         role: (
@@ -243,13 +250,14 @@ async def test_the_role_by_action_matrix(
             "supervisor": 200,
         },
         # The supervisor signs; the admin gets past the door and finds it signed already.
-        "agreements: record a signature": {
-            "viewer": 403,
-            "auditor": 403,
-            "negotiator": 403,
-            "supervisor": 200,
-            "admin": 409,
+        # Staff never sign for the provider: they read the document, resend links and move deadlines.
+        "agreements: read the document": readers,
+        "agreements: issue a signing link": {
+            **dict.fromkeys(ROLES, 403),
+            "negotiator": 201,
+            "supervisor": 201,
         },
+        "agreements: move the deadline": {**dict.fromkeys(ROLES, 403), "supervisor": 200, "admin": 200},
         "pricing: reprice": {**dict.fromkeys(ROLES, 403), "supervisor": 201, "admin": 201},
         "pricing: client settings": {**dict.fromkeys(ROLES, 403), "admin": 201},
         "every service: dead letters": {**dict.fromkeys(ROLES, 403), "admin": 200},

@@ -59,12 +59,35 @@ async def test_the_demo_gets_its_key_and_tokens_from_the_admin_commands_and_play
     assert by_claim["DEMO-3001"]["route"] == "audit"
     assert by_claim["DEMO-3002"]["note"] == "approval waiting: accept 1,200.00 beyond 990.00"
     assert (by_claim["DEMO-3003"]["route"], by_claim["DEMO-3003"]["case"]) == ("negotiate", "open")
+    # The settled bills' agreements are executed (signed by both through their links, sealed); one
+    # agreement waits for the provider, its signing link printed.
+    negotiator = {"Authorization": f"Bearer {tokens['negotiator']}"}
+    waiting = by_claim["DEMO-4001"]
+    assert waiting["status"] == "agreement_sent"
+    first_link = waiting["note"].removeprefix("agreement waits for the provider's signature; signing link ")
+    async with httpx.AsyncClient(timeout=10) as client:
+        settled = (
+            await client.get(
+                f"{urls['agreements']}/v1/agreements",
+                params={"bill_id": by_claim["DEMO-2001"]["bill_id"]},
+                headers=negotiator,
+            )
+        ).json()["items"]
+        assert [a["status"] for a in settled] == ["executed"]
+        page = await client.get(first_link)
+        assert page.status_code == 200
+        assert "Sign the agreement" in page.text
     # Run again on the same data (a second `make up`): a new key and new tokens for the same partner and
     # users (`parley users token`), nothing doubled.
     again_tokens = await create_demo_tokens(intake, urls)
     assert set(again_tokens.values()).isdisjoint(tokens.values())
     again = await load_demo(urls, await asyncio.to_thread(create_demo_key, intake), again_tokens)
     assert [row["bill_id"] for row in again] == [row["bill_id"] for row in rows]
+    # The second run prints a new signing link; the first one no longer works.
+    relinked = next(row for row in again if row["claim"] == "DEMO-4001")["note"].split(" signing link ")[1]
+    async with httpx.AsyncClient(timeout=10) as client:
+        assert (await client.get(first_link)).status_code == 404
+        assert (await client.get(relinked)).status_code == 200
 
 
 async def test_the_demo_history_gives_the_dashboard_weeks_of_figures_once(

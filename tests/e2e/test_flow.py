@@ -12,6 +12,7 @@ from tests.helpers import (
     UC_CODE_2,
     bill,
     case_of_bill,
+    execute_agreement,
     line,
     negotiable_bill,
     submit_bill,
@@ -118,7 +119,7 @@ async def test_bill_above_its_uc_target_is_negotiated_confirmed_signed_settled_a
     assert payer.json()["status"] == "agreed"
     counter = Decimal("1600.00")
 
-    # agreements: drafted and sent on the agreed event; the provider signs.
+    # agreements: drafted and sent on the agreed event; the provider signs, the payer countersigns.
     async def sent_agreement() -> dict | None:
         found = await _json(negotiator, f"{urls['agreements']}/v1/agreements?case_id={case['id']}")
         return found["items"][0] if found and found["items"] else None
@@ -126,10 +127,7 @@ async def test_bill_above_its_uc_target_is_negotiated_confirmed_signed_settled_a
     agreement = await wait_until(sent_agreement, what="agreement")
     assert agreement["status"] == "sent"
     assert Decimal(agreement["agreed_amount"]) == counter
-    signed = await staff["supervisor"].post(
-        f"{urls['agreements']}/v1/agreements/{agreement['id']}/signature", json={"signer_name": "Dana Smith"}
-    )
-    assert signed.status_code == 200, signed.text
+    await execute_agreement(negotiator, urls, agreement["id"])
 
     # negotiation closes the case as settled; intake shows the whole lifecycle to the partner.
     async def settled_case() -> dict | None:

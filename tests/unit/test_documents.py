@@ -43,3 +43,10 @@ def test_a_template_error_names_line_and_column() -> None:
         render_pdf(TEMPLATE, {"claim": "CLM-1"})  # no amount
     assert (caught.value.line, caught.value.column) == (3, 28)  # the 'a' of 'amount'
     assert 'does not contain key "amount"' in str(caught.value)
+
+
+def test_a_template_without_a_root_reads_no_file() -> None:
+    # Typst would otherwise read relative to the working directory: the project's files and secrets.
+    with pytest.raises(TemplateError) as caught:
+        render_pdf(Template(b'#read("pyproject.toml")'), {})
+    assert "file not found" in str(caught.value)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.intake.bills import Submission
 from services.intake.claims import problems
 from services.intake.schemas import BillIn
+from services.intake.submissions import Submission
 from services.intake.x12 import read_837
 from services.intake.x12_claims import located, submission_of
 from services.intake.x12_syntax import X12FileError

@@ -15,9 +15,10 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from services.intake.bills import Submission, received_event
 from services.intake.claims import problems
+from services.intake.events import received_event
 from services.intake.schemas import BillIn
+from services.intake.submissions import Submission
 from services.intake.x12 import read_837
 from services.intake.x12_claims import submission_of
 from services.intake.x12_syntax import CHECKS, X12FileError, classify
