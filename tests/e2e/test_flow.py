@@ -146,10 +146,12 @@ async def test_bill_above_its_uc_target_is_negotiated_confirmed_signed_settled_a
         assert status in history
     assert Decimal(final["agreed_amount"]) == counter
 
-    # reporting: KPIs for this client, from the events today's services emit (version 1).
+    # reporting: KPIs for this client, from the events the services emit (case.closed from negotiation
+    # and agreement.executed from agreements reach it on two topics, in either order).
     async def kpis() -> dict | None:
         found = await _json(staff["viewer"], f"{urls['reporting']}/v1/kpis?client_id={client_id}")
-        return found["current"] if found and found["current"]["settled"] == 1 else None
+        done = found and found["current"]["settled"] == 1 and found["current"]["executed"] == 1
+        return found["current"] if done else None
 
     figures = await wait_until(kpis, what="kpis")
     assert figures["received"] == 1
