@@ -1,8 +1,9 @@
 """Reporting listens to every event and keeps one row of facts per bill (plus the KPI tables).
 
-Both generations of the negotiation and agreements contracts are handled: today's services emit version 1
-(``case.opened`` v1, ``case.agreed`` v1, ``agreement.signed`` v1 …), the rebuilt ones version 2 with routes,
-approvals, quick-pay terms and execution. Where version 1 lacks a fact, it is derived or left unknown:
+Both generations of the negotiation and agreements contracts are handled: version 1 (``case.opened`` v1,
+``case.agreed`` v1, ``agreement.signed`` v1 …, written before the rebuilds and still replayable from any
+outbox) and version 2 with routes, approvals, quick-pay terms and execution, which the services emit now.
+Where version 1 lacks a fact, it is derived or left unknown:
 
 - route: a version 1 case is on the ``negotiate`` route;
 - first offer accepted: the agreed offer is the case's first offer (earliest ``case.offer_made``);

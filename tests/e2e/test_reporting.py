@@ -13,7 +13,7 @@ Eight bills of one client in March 2025 (all times UTC, the reporting time zone 
 - B5, 900.00 (B): audit route, closed disputed 3/7. B6, 700.00: a version 1 case still negotiating, an
   approval denied 3/8. B7, 250.00: voided 3/8. B8, 5,000.00 (B): escalated 3/8.
 
-The services also react to these events (pricing prices each bill, negotiation opens its own version 1
+The services also react to these events (pricing prices each bill, negotiation opens and routes its own
 case): reporting keeps the highest pricing revision (ours is 9) and the first case opened (ours, in
 2025), and their events fall on today's date, outside March 2025.
 """
