@@ -456,10 +456,12 @@ async def load_demo(urls: Mapping[str, str], api_key: str, tokens: Mapping[str, 
             elif plan == "approval" and not case["approvals"]:
                 note = await demo.approval(claim, case)
             case = await demo.case(bill_id)
-            final = await _wait_for(  # intake hears of the case a moment later
+            # Intake hears of the case, and of an agreement sent, a moment later (other topics).
+            passed = ("received", "priced", "agreed") if plan.startswith("sign:") else ("received", "priced")
+            final = await _wait_for(
                 client,
                 f"{urls['intake']}/v1/bills/{bill_id}",
-                lambda b: b["status"] not in ("received", "priced"),
+                lambda b, passed=passed: b["status"] not in passed,
             )
             row = {"claim": claim, "bill_id": bill_id, "status": final["status"]}
             row |= {"route": case["route"], "case": case["status"]}
