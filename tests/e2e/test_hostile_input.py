@@ -45,3 +45,45 @@ async def test_a_counter_offer_of_nan_on_the_offer_page_is_refused_and_changes_n
     assert [(o["party"], o["amount"], o["status"]) for o in after["offers"]] == [
         ("payer", offer["amount"], "open")
     ]
+
+
+async def test_text_with_a_nul_character_is_refused_naming_the_field_and_nothing_is_stored(
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    staff: dict[str, httpx.AsyncClient],
+    uc_reference: None,
+) -> None:
+    # Postgres cannot store U+0000 in text: a JSON "\u0000", a %00 in a query or a form field was a 500.
+    negotiator = staff["negotiator"]
+    nul = "a\u0000b"
+
+    body = negotiable_bill()
+    body["patient"]["first_name"] = nul
+    refused = await submit_bill(http, urls, body)
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["patient.first_name"]
+    assert nul not in refused.text  # never echoed
+    listed = await http.get(
+        f"{urls['intake']}/v1/bills", params={"partner_claim_id": body["partner_claim_id"]}
+    )
+    assert listed.json()["items"] == []
+
+    case = await open_case(http, urls, negotiator)
+    provider = f"{urls['negotiation']}/v1/providers/{case['provider_tin']}"
+    note = await negotiator.post(f"{provider}/notes", json={"text": nul})
+    assert note.status_code == 422, note.text
+    assert [e["field"] for e in note.json()["errors"]] == ["text"]
+    assert (await negotiator.get(provider)).json()["notes"] == []
+
+    search = await negotiator.get(f"{urls['negotiation']}/v1/providers", params={"name": nul})
+    assert search.status_code == 422, search.text
+    assert [e["field"] for e in search.json()["errors"]] == ["query:name"]
+
+    # A form on the public offer page: the decline is not recorded.
+    base = f"{urls['negotiation']}/v1/cases/{case['id']}"
+    offer = (await negotiator.post(f"{base}/offers", json={})).json()["offers"][-1]
+    link = (await negotiator.post(f"{base}/offers/{offer['id']}/link")).json()["url"]
+    declined = await http.post(f"{link}/decline", data={"reason": nul, "name": "Pat"})
+    assert declined.status_code == 422, declined.text
+    assert [e["field"] for e in declined.json()["errors"]] == ["reason"]
+    assert [o["status"] for o in (await negotiator.get(base)).json()["offers"]] == ["open"]
