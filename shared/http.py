@@ -12,6 +12,7 @@ import contextlib
 import json
 import time
 import uuid
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -20,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import observability as obs
@@ -51,10 +53,18 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def validation_errors(errors: Any) -> list[dict[str, Any]]:
-    return [
-        {"field": field_path(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type", "")}
-        for e in errors
-    ]
+    return [_error(e) for e in errors]
+
+
+def _error(e: dict[str, Any]) -> dict[str, Any]:
+    loc = tuple(e.get("loc", ()))
+    if e.get("type") == "json_invalid":
+        # The body is not JSON: the location holds the character where parsing stopped, not a field.
+        where = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+        why = (e.get("ctx") or {}).get("error")
+        message = f"not valid JSON{where}" + (f": {why}" if isinstance(why, str) else "")
+        return {"field": "body", "message": message, "type": "json_invalid"}
+    return {"field": field_path(loc), "message": e.get("msg", ""), "type": e.get("type", "")}
 
 
 def problem(
@@ -80,6 +90,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
         return problem(exc.status_code, exc.title, exc.detail, exc.errors, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _framework(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # The framework's own refusals (no such route 404, method 405, a body it cannot parse 400) in the
+        # same problem+json shape as everything else; headers such as Allow are kept.
+        title = HTTPStatus(exc.status_code).phrase
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
+        return problem(exc.status_code, title, detail, headers=dict(exc.headers or {}))
 
     @app.exception_handler(OperationalError)
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
