@@ -6,6 +6,7 @@ U&C target 1,000.00 for 27447 (tests/fixtures/negotiation); billed 2,500.00.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -87,3 +88,21 @@ async def test_text_with_a_nul_character_is_refused_naming_the_field_and_nothing
     assert declined.status_code == 422, declined.text
     assert [e["field"] for e in declined.json()["errors"]] == ["reason"]
     assert [o["status"] for o in (await negotiator.get(base)).json()["offers"]] == ["open"]
+
+
+async def test_the_public_offer_page_shows_the_provider_no_sign_in_link(
+    http: httpx.AsyncClient,
+    urls: dict[str, str],
+    staff: dict[str, httpx.AsyncClient],
+    uc_reference: None,
+) -> None:
+    # The provider has no Parley account; the page offered "Sign in" (the signing page never did).
+    negotiator = staff["negotiator"]
+    case = await open_case(http, urls, negotiator)
+    base = f"{urls['negotiation']}/v1/cases/{case['id']}"
+    offer = (await negotiator.post(f"{base}/offers", json={})).json()["offers"][-1]
+    link = (await negotiator.post(f"{base}/offers/{offer['id']}/link")).json()["url"]
+    for url in (link, f"{urls['negotiation']}/offers/{uuid.uuid4().hex}"):
+        page = await http.get(url)
+        assert page.status_code in (200, 404)
+        assert 'href="/signin"' not in page.text, url
