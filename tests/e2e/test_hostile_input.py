@@ -106,3 +106,14 @@ async def test_the_public_offer_page_shows_the_provider_no_sign_in_link(
         page = await http.get(url)
         assert page.status_code in (200, 404)
         assert 'href="/signin"' not in page.text, url
+
+
+async def test_a_queue_with_nothing_in_it_shows_its_dollars_as_money(
+    urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
+) -> None:
+    # An empty queue answered "at_stake": "0" where every other amount reads "0.00".
+    queues = await staff["negotiator"].get(
+        f"{urls['negotiation']}/v1/queues", params={"client_id": f"empty-{uuid.uuid4().hex[:8]}"}
+    )
+    assert queues.status_code == 200, queues.text
+    assert {q["at_stake"] for q in queues.json()["items"]} == {"0.00"}
