@@ -6,7 +6,9 @@ U&C target 1,000.00 for 27447 (tests/fixtures/negotiation); billed 2,500.00.
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -117,3 +119,21 @@ async def test_a_queue_with_nothing_in_it_shows_its_dollars_as_money(
     )
     assert queues.status_code == 200, queues.text
     assert {q["at_stake"] for q in queues.json()["items"]} == {"0.00"}
+
+
+async def test_a_reference_upload_named_with_folders_is_refused_and_written_nowhere(
+    urls: dict[str, str], staff: dict[str, httpx.AsyncClient], tmp_path: Path
+) -> None:
+    # ?source= named the temporary file the upload is written to: "../x" or "/abs/x" wrote it anywhere.
+    body = b"kind,setting,code,amount\ncharge,professional,99214,150.00\n"
+    escaped = Path(tempfile.gettempdir()) / f"parley-escape-{uuid.uuid4().hex}.csv"
+    for source in (f"../{escaped.name}", str(tmp_path / "absolute.csv"), "..", "a\\b.csv"):
+        answer = await staff["admin"].post(
+            f"{urls['pricing']}/v1/reference/observations",
+            params={"target": "escape-test", "source": source},
+            content=body,
+        )
+        assert answer.status_code == 422, (source, answer.text)
+        assert [e["field"] for e in answer.json()["errors"]] == ["query:source"]
+    assert not escaped.exists()
+    assert not (tmp_path / "absolute.csv").exists()
