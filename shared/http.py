@@ -67,6 +67,15 @@ def _error(e: dict[str, Any]) -> dict[str, Any]:
     return {"field": field_path(loc), "message": e.get("msg", ""), "type": e.get("type", "")}
 
 
+# Paging: an offset or a cursor past Postgres' bigint reached the database and came back as a 500.
+MAX_OFFSET = 1_000_000_000
+
+
+def is_cursor(value: str) -> bool:
+    """A numeric ``next_cursor`` as these APIs return it: ASCII digits that fit a bigint."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def problem(
     status: int,
     title: str,

@@ -137,3 +137,32 @@ async def test_a_reference_upload_named_with_folders_is_refused_and_written_nowh
         assert [e["field"] for e in answer.json()["errors"]] == ["query:source"]
     assert not escaped.exists()
     assert not (tmp_path / "absolute.csv").exists()
+
+
+async def test_offsets_cursors_and_versions_past_the_database_integers_are_refused(
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
+) -> None:
+    # These reached Postgres as numbers past bigint (or int for a version) and came back as 500s; a
+    # cursor of "²" (a digit to str.isdigit, not to int) was a bare 500 page.
+    huge = "99999999999999999999"
+    admin = staff["admin"]
+    calls = [
+        (admin, f"{urls['negotiation']}/v1/cases", {"offset": "9223372036854775808"}, "query:offset"),
+        (admin, f"{urls['negotiation']}/v1/queues/negotiate", {"offset": huge}, "query:offset"),
+        (admin, f"{urls['negotiation']}/v1/approvals", {"offset": huge}, "query:offset"),
+        (admin, f"{urls['negotiation']}/v1/providers", {"offset": huge}, "query:offset"),
+        (admin, f"{urls['agreements']}/v1/agreements", {"offset": huge}, "query:offset"),
+        (
+            admin,
+            f"{urls['agreements']}/v1/agreements/templates/parley/versions/2147483648",
+            {},
+            "path:version",
+        ),
+        (admin, f"{urls['reporting']}/v1/audit", {"cursor": huge}, "query:cursor"),
+        (admin, f"{urls['intake']}/v1/audit", {"cursor": "²"}, "query:cursor"),
+        (http, f"{urls['intake']}/v1/webhook/deliveries", {"cursor": huge}, "query:cursor"),
+    ]
+    for client, url, params, field in calls:
+        answer = await client.get(url, params=params)
+        assert answer.status_code == 422, (url, params, answer.status_code, answer.text)
+        assert [e["field"] for e in answer.json()["errors"]] == [field], (url, answer.text)

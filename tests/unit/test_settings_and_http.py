@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
 
 from services.pricing.config import PricingSettings
-from shared.http import field_path, install_error_handlers
+from shared.http import field_path, install_error_handlers, is_cursor
 from shared.settings import Settings
 
 
@@ -103,3 +103,9 @@ async def test_the_frameworks_own_refusals_are_problem_json_too() -> None:
         (400, "application/problem+json", "Bad Request"),
     ]
     assert method.headers["allow"] == "POST"
+
+
+def test_a_cursor_is_ascii_digits_that_fit_a_bigint() -> None:
+    assert is_cursor("123")
+    assert is_cursor("9" * 18)
+    assert not any(is_cursor(c) for c in ("9" * 19, "²", "١٢", "-1", "", "1e3", " 1"))
