@@ -8,8 +8,11 @@ validation happens before any handler runs, and handlers raise :class:`shared.er
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 import uuid
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -18,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import observability as obs
@@ -49,10 +53,27 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def validation_errors(errors: Any) -> list[dict[str, Any]]:
-    return [
-        {"field": field_path(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type", "")}
-        for e in errors
-    ]
+    return [_error(e) for e in errors]
+
+
+def _error(e: dict[str, Any]) -> dict[str, Any]:
+    loc = tuple(e.get("loc", ()))
+    if e.get("type") == "json_invalid":
+        # The body is not JSON: the location holds the character where parsing stopped, not a field.
+        where = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+        why = (e.get("ctx") or {}).get("error")
+        message = f"not valid JSON{where}" + (f": {why}" if isinstance(why, str) else "")
+        return {"field": "body", "message": message, "type": "json_invalid"}
+    return {"field": field_path(loc), "message": e.get("msg", ""), "type": e.get("type", "")}
+
+
+# Paging: an offset or a cursor past Postgres' bigint reached the database and came back as a 500.
+MAX_OFFSET = 1_000_000_000
+
+
+def is_cursor(value: str) -> bool:
+    """A numeric ``next_cursor`` as these APIs return it: ASCII digits that fit a bigint."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
 
 
 def problem(
@@ -79,17 +100,74 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
         return problem(exc.status_code, exc.title, exc.detail, exc.errors, exc.headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _framework(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # The framework's own refusals (no such route 404, method 405, a body it cannot parse 400) in the
+        # same problem+json shape as everything else; headers such as Allow are kept.
+        title = HTTPStatus(exc.status_code).phrase
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
+        return problem(exc.status_code, title, detail, headers=dict(exc.headers or {}))
+
     @app.exception_handler(OperationalError)
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
         log.error("http.database_unavailable", error=repr(exc))
         return problem(503, "Service unavailable", "The database is not reachable; retry later.")
 
     @app.exception_handler(DBAPIError)
-    async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
+    async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
             return problem(503, "Service unavailable", "The database connection was lost; retry later.")
+        if getattr(exc.orig, "sqlstate", None) in NUL_REFUSED:
+            errors = [
+                {"field": field, "message": "contains the NUL character (U+0000)", "type": "nul_character"}
+                for field in await nul_fields(request)
+            ] or [
+                {"field": "body", "message": "contains the NUL character (U+0000)", "type": "nul_character"}
+            ]
+            fields = ", ".join(e["field"] for e in errors)
+            return problem(
+                422,
+                "Invalid request",
+                f"text with the NUL character (U+0000) cannot be stored; remove it from: {fields}",
+                errors,
+            )
         log.exception("http.database_error", error=repr(exc))
         return problem(500, "Internal error", "The request could not be completed; nothing was saved.")
+
+
+# Postgres refuses U+0000 in text (22021 character_not_in_repertoire) and in jsonb (22P05
+# untranslatable_character). Validation lets it through (it is a valid JSON string), so the refusal comes
+# from the database, and the transaction is rolled back: nothing is stored.
+NUL_REFUSED = frozenset({"22021", "22P05"})
+
+
+async def nul_fields(request: Request) -> list[str]:
+    """Where the request carries U+0000: path and query parameters, JSON or form fields (the values
+    themselves are never echoed). Empty when it cannot be told (e.g. inside an uploaded file).
+
+    Only what the endpoint already read is looked at (Starlette keeps it on the request): reading the body
+    again here would wait for a client that has sent everything.
+    """
+    found = [f"path:{k}" for k, v in request.path_params.items() if "\x00" in str(v)]
+    found += [f"query:{k}" for k, v in request.query_params.multi_items() if "\x00" in v]
+    body = getattr(request, "_body", None)
+    form = getattr(request, "_form", None)
+    if isinstance(body, bytes) and "json" in request.headers.get("content-type", ""):
+        with contextlib.suppress(ValueError, RecursionError):
+            found += [field_path(("body", *loc)) for loc in _nul_paths(json.loads(body))]
+    if form is not None:
+        found += [k for k, v in form.multi_items() if isinstance(v, str) and "\x00" in v]
+    return list(dict.fromkeys(found))
+
+
+def _nul_paths(value: Any, at: tuple[int | str, ...] = ()) -> list[tuple[int | str, ...]]:
+    if isinstance(value, str):
+        return [at] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nul_paths(v, (*at, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nul_paths(v, (*at, i))]
+    return []
 
 
 class BodyLimitMiddleware:

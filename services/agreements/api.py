@@ -31,6 +31,7 @@ from services.agreements.schemas import (
 from shared.auth import CASE_READERS, Identity, Role, audit, requires
 from shared.contracts import RecipientRole
 from shared.errors import Conflict, NotFound, Unprocessable
+from shared.http import MAX_OFFSET
 from shared.idempotency import Idempotency, IdempotencyKey, fingerprint
 from shared.service import SessionDep, TxDep, runtime_of
 
@@ -59,7 +60,7 @@ async def list_agreements(
     client_id: Annotated[str | None, Query(description="Only this client's agreements.")] = None,
     status: Annotated[AgreementStatus | None, Query(description="Only agreements in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Agreements to skip (paging).")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Agreements to skip (paging).")] = 0,
 ) -> AgreementList:
     """Agreements, newest first, filtered by bill, case, client or status
     (``sent``, ``countersigning``, ``executed``, ``declined``, ``expired``); only of your clients."""

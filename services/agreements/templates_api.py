@@ -119,7 +119,7 @@ async def upload_template(
 )
 async def template_source(
     template_id: Annotated[str, Path(description="parley, or client:<client id>.")],
-    version: Annotated[int, Path(ge=1, description="The version number (1 is the first).")],
+    version: Annotated[int, Path(ge=1, le=2_147_483_647, description="The version number (1 is the first).")],
     session: SessionDep,
     user: Readers,
 ) -> Response:

@@ -19,6 +19,7 @@ from services.intake.repository import WebhookRepository
 from services.intake.schemas import AttemptOut, DeliveryOut, DeliveryPage, WebhookIn, WebhookOut
 from services.intake.webhooks import NOTIFY_CHANNEL, UnsafeUrl, check_url, new_secret
 from shared.errors import NotFound, Unprocessable
+from shared.http import is_cursor
 from shared.service import RuntimeDep, SessionDep, TxDep
 
 router = APIRouter(prefix="/v1/webhook", tags=["webhooks"])
@@ -114,7 +115,7 @@ async def list_deliveries(
     """Every status change queued for your webhook, newest first, with its outcome so far."""
     before: int | None = None
     if cursor is not None:
-        if not cursor.isdigit():
+        if not is_cursor(cursor):
             raise Unprocessable(
                 "the cursor is not one this API returned",
                 errors=[{"field": "query:cursor", "message": "unrecognised cursor", "type": "cursor"}],

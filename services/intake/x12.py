@@ -42,6 +42,7 @@ from services.intake.x12_syntax import (
     X12FileError,
     X12Problem,
     check_empty_segments,
+    check_segment_lengths,
     classify,
     isa_delimiters,
 )
@@ -115,7 +116,9 @@ class _Walker:
         stripped = text.lstrip("\ufeff \t\r\n")
         _, component, terminator, isa = isa_delimiters(stripped)
         self.header = {"sender": isa[6].strip(), "receiver": isa[8].strip(), "control": isa[13].strip()}
-        check_empty_segments(stripped, terminator, len(text[: len(text) - len(stripped)].encode("utf-8")))
+        skipped = len(text[: len(text) - len(stripped)].encode("utf-8"))
+        check_empty_segments(stripped, terminator, skipped)
+        check_segment_lengths(stripped, terminator, skipped)
         try:
             reader = pyx12.x12file.X12Reader(io.StringIO(stripped))
             reader.check_837_lx = True

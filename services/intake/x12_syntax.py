@@ -4,11 +4,12 @@ pyx12's reader splits the interchange and checks its envelope as it goes. Each o
 classified here by one rule: **a finding refuses only what it makes unreadable**, and everything else is
 a warning that names the segment. What makes a claim unreadable is losing the guarantee that its
 segments are the ones the sender wrote: the interchange cannot be split (ISA), pyx12 would stop reading
-(an empty segment), a segment cannot be identified, or a transaction set's own integrity check (ST/SE:
-SE01 segment count, SE02 = ST02, the SE present) fails. Each transaction set carries that check for its
-own claims, so the counts and control numbers of the wrappers around it (GS/GE, ISA/IEA), duplicate
-control numbers and the numbering of HL and LX segments are style: the claims inside are complete
-without them. The HL hierarchy itself is Parley's own check (:mod:`services.intake.x12_hierarchy`).
+(an empty segment, or one too long for its reader), a segment cannot be identified, or a transaction
+set's own integrity check (ST/SE: SE01 segment count, SE02 = ST02, the SE present) fails. Each
+transaction set carries that check for its own claims, so the counts and control numbers of the wrappers
+around it (GS/GE, ISA/IEA), duplicate control numbers and the numbering of HL and LX segments are style:
+the claims inside are complete without them. The HL hierarchy itself is Parley's own check
+(:mod:`services.intake.x12_hierarchy`).
 
 Messages are Parley's own, never pyx12's: those quote segment contents, which may be patient data.
 """
@@ -18,6 +19,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import pyx12.rawx12file
+
+# pyx12's reader fetches the file 8 KiB at a time and stops, without a word, when a segment does not end
+# within the next read: a segment this long (or longer) may end the reading there.
+MAX_SEGMENT_CHARACTERS = pyx12.rawx12file.DEFAULT_BUFSIZE - 1
 
 # What a finding does:
 #   file   the interchange cannot be read: 422, nothing stored
@@ -211,3 +218,33 @@ def check_empty_segments(text: str, terminator: str, offset: int = 0) -> None:
                 )
             ]
         )
+
+
+def check_segment_lengths(text: str, terminator: str, offset: int = 0) -> None:
+    """Refuse a segment longer than :data:`MAX_SEGMENT_CHARACTERS` inside the interchange, naming the byte
+    where it starts: pyx12 would stop reading there, and every claim after it would be lost silently (the
+    file would look cut short). No 837 element is that long, so such a segment is never a real one.
+
+    ``offset`` as for :func:`check_empty_segments`; text after the IEA is ignored.
+    """
+    end = text.rfind("IEA")
+    inside = text if end == -1 else text[:end]
+    segments = inside.split(terminator)
+    if max(map(len, segments)) <= MAX_SEGMENT_CHARACTERS:  # the usual case, at C speed
+        return
+    start = 0
+    for segment in segments:
+        if len(segment) > MAX_SEGMENT_CHARACTERS:
+            begins = start + len(segment) - len(segment.lstrip("\r\n "))  # line breaks belong to no segment
+            raise X12FileError(
+                [
+                    X12Problem(
+                        Location("ISA", 1),
+                        f"the segment starting at byte {offset + begins} (counted from 0) has no segment "
+                        f"terminator within {MAX_SEGMENT_CHARACTERS} characters: no 837 segment is that "
+                        "long, and the file cannot be read past it",
+                        "segment_too_long",
+                    )
+                ]
+            )
+        start += len(segment) + len(terminator)

@@ -37,6 +37,7 @@ from services.negotiation.schemas import (
 from shared.auth import Identity, Role, audit
 from shared.contracts import CaseRoute
 from shared.errors import Conflict, Forbidden, Unprocessable
+from shared.http import MAX_OFFSET
 from shared.idempotency import Idempotency, IdempotencyKey, fingerprint
 from shared.service import SessionDep, TxDep
 
@@ -105,7 +106,7 @@ async def list_cases(
     route: Annotated[CaseRoute | None, Query(description="repriced, audit, negotiate or review.")] = None,
     provider_tin: Annotated[str | None, Query(description="Only this provider's cases.")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Cases per page.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Cases to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Cases to skip.")] = 0,
 ) -> CaseList:
     """Cases newest first, filtered. Roles: negotiator, supervisor, auditor, admin (their clients)."""
     await snapshot(session)

@@ -20,6 +20,7 @@ from services.negotiation.roles import Reader, Supervisor, Worker
 from services.negotiation.schemas import ApprovalIn, ApprovalList, ApprovalOut, CaseOut, DecisionIn
 from services.negotiation.strategy import money
 from shared.errors import NotFound
+from shared.http import MAX_OFFSET
 from shared.idempotency import IdempotencyKey
 from shared.service import SessionDep, TxDep
 
@@ -117,7 +118,7 @@ async def list_approvals(
         ApprovalStatus | None, Query(description="e.g. pending: what waits for a decision.")
     ] = (ApprovalStatus.pending),
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ApprovalList:
     """Requests oldest first (by default the pending ones: a supervisor's queue), of your clients.
     Roles: negotiator, supervisor, auditor, admin."""

@@ -137,7 +137,10 @@ async def counter(
 
     async def apply(case: Case, offer: Offer, now: datetime) -> None:
         try:
-            value = Decimal(amount.replace(",", "").replace("$", "").strip()).quantize(Decimal("0.01"))
+            value = Decimal(amount.replace(",", "").replace("$", "").strip())
+            if not value.is_finite():  # "NaN" parses, then cannot be compared with the billed charge
+                raise InvalidOperation
+            value = value.quantize(Decimal("0.01"))
         except InvalidOperation as exc:
             raise Unprocessable("the counter-offer must be an amount in dollars, e.g. 1250.00") from exc
         await offer_links.counter(

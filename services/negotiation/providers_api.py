@@ -27,6 +27,7 @@ from services.negotiation.repository import snapshot
 from services.negotiation.roles import Reader, Worker
 from shared.auth import Identity, audit
 from shared.errors import NotFound
+from shared.http import MAX_OFFSET
 from shared.idempotency import IdempotencyKey, fingerprint
 from shared.service import SessionDep, TxDep
 
@@ -218,7 +219,7 @@ async def list_providers(
     actor: Reader,
     name: Annotated[str | None, Query(description="Part of the provider's name.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ProviderList:
     """Providers seen on bills, most recently seen first. Roles: negotiator, supervisor, auditor, admin."""
     stmt = select(Provider).order_by(Provider.last_seen_at.desc(), Provider.tin).limit(limit).offset(offset)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.negotiation.cases import ACTIVE, CaseStatus
 from services.negotiation.models import Approval, Case
+from services.negotiation.strategy import CENT
 from shared.contracts import CaseRoute
 
 
@@ -180,6 +181,8 @@ async def overview(
             )
         ).one()
         figures.append(
-            QueueFigures(queue, DESCRIPTIONS[queue], int(row[0]), int(row[1]), Decimal(row[2]), row[3])
+            QueueFigures(
+                queue, DESCRIPTIONS[queue], int(row[0]), int(row[1]), Decimal(row[2]).quantize(CENT), row[3]
+            )
         )
     return figures

@@ -15,6 +15,7 @@ from services.negotiation.repository import snapshot
 from services.negotiation.roles import Reader
 from services.negotiation.schemas import CaseSummary
 from shared.codes import Amount
+from shared.http import MAX_OFFSET
 from shared.service import SessionDep
 
 router = APIRouter(prefix="/v1/queues", tags=["queues"])
@@ -62,7 +63,7 @@ async def get_queue(
     min_billed: Annotated[Amount | None, Query(description="Billed at least, dollars.")] = None,
     max_billed: Annotated[Amount | None, Query(description="Billed at most, dollars.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> QueuePage:
     """A queue's cases, highest priority first: at stake × (1 + age in days / 30) × urgency of the
     nearest deadline (3 passed, 2 within 2 days, 1.5 within 5 days, else 1). Roles: negotiator,

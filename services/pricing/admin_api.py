@@ -85,7 +85,9 @@ async def load_file(
         str | None,
         Query(min_length=1, max_length=100, description="Edit set (ncci, mue) or observation source name."),
     ] = None,
-    source: Annotated[str | None, Query(max_length=200, description="File name to record.")] = None,
+    source: Annotated[
+        str | None, Query(max_length=200, description="File name to record (a name, without folders).")
+    ] = None,
 ) -> JSONResponse:
     """Rows that cannot be read are rejected with their row number and reason; the rest are loaded. A
     file whose layout cannot be read, or in which no row can be loaded, is refused with 422 and nothing
@@ -101,8 +103,16 @@ async def load_file(
             f"{dataset} needs ?target= naming the observation source (a reload of it replaces its rows)",
             errors=[{"field": "query:target", "message": "required for this dataset", "type": "missing"}],
         )
+    name = source or f"upload-{dataset}"
+    # The name becomes the file's name in a temporary folder: folders in it ("../x", "/etc/x") would write
+    # the upload anywhere the service may write.
+    if Path(name).name != name or name in (".", "..") or "\\" in name or "\x00" in name:
+        raise Unprocessable(
+            "source: a file name, without folders, e.g. NCCI_PTP.TXT",
+            errors=[{"field": "query:source", "message": "a file name, without folders", "type": "value"}],
+        )
     with tempfile.TemporaryDirectory(prefix="parley-load-") as folder:
-        path = Path(folder) / (source or f"upload-{dataset}")
+        path = Path(folder) / name
         size = 0
         with path.open("wb") as out:
             async for chunk in request.stream():

@@ -22,6 +22,7 @@ from shared.auth.dependency import requires
 from shared.auth.identity import Identity, Role
 from shared.bus import dlq
 from shared.errors import Unprocessable
+from shared.http import is_cursor
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -104,7 +105,7 @@ async def get_audit(
 ) -> AuditPage:
     """Who read or changed what in this service, and when. An auditor scoped to some clients sees only
     their entries (entries about no client, e.g. reference-data loads, need every client)."""
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and not is_cursor(cursor):
         raise Unprocessable(
             "the cursor is not one this API returned",
             errors=[{"field": "query:cursor", "message": "unrecognised cursor", "type": "cursor"}],

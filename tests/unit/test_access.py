@@ -11,6 +11,7 @@ from importlib import import_module
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr, ValidationError
+from typer.testing import CliRunner
 
 from services.intake.config import IntakeSettings
 from services.intake.secrets import SecretBox, SecretsKeyError, parse_keys
@@ -21,6 +22,7 @@ from shared.auth.pages import safe_next
 from shared.auth.sessions import read_session, read_signin_cookie, session_cookie, signin_cookie
 from shared.auth.tokens import looks_like_jwt, new_token, secret_matches, split_token
 from shared.catalog import SERVICES
+from shared.cli import app
 from shared.observability import REDACTED, redact_credentials
 from shared.settings import Environment, Settings
 
@@ -199,3 +201,16 @@ def test_every_route_declares_its_roles_or_is_public(info: object) -> None:
             undeclared.append(path)
     assert undeclared == []
     logging.getLogger().handlers.clear()  # create_app configured JSON logging for a service
+
+
+@pytest.mark.parametrize("days", ["-1", "36501"])
+def test_a_token_lifetime_outside_0_to_100_years_is_refused_before_anything_is_written(days: str) -> None:
+    # -1 used to print a token that was already expired; 3,000,000 ended in a traceback (past year 9999).
+    for command in (
+        ["users", "create", "--id", "x@example.com", "--name", "X", "--role", "viewer", "--all-clients"],
+        ["users", "token", "x@example.com"],
+    ):
+        result = CliRunner().invoke(app, [*command, "--expires-days", days])
+        assert result.exit_code == 2, result.output
+        assert "--expires-days" in result.output
+        assert "prlu_" not in result.output

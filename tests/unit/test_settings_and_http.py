@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import httpx
 import pytest
-from pydantic import ValidationError
+from fastapi import FastAPI
+from pydantic import BaseModel, ValidationError
 
 from services.pricing.config import PricingSettings
-from shared.http import field_path
+from shared.http import field_path, install_error_handlers, is_cursor
 from shared.settings import Settings
 
 
@@ -57,3 +59,53 @@ def test_bad_pricing_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name:
 )
 def test_error_fields_read_like_paths(loc: tuple, path: str) -> None:
     assert field_path(loc) == path
+
+
+class _Note(BaseModel):
+    text: str
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/notes")
+    async def add_note(note: _Note) -> dict[str, str]:
+        return {"text": note.text}
+
+    return app
+
+
+async def test_a_body_that_is_not_json_is_refused_naming_the_body_and_the_character() -> None:
+    # It used to name the field "[6]": the character offset read as a list index.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()), base_url="http://t") as client:
+        answer = await client.post("/notes", content=b'{"a": ', headers={"content-type": "application/json"})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["detail"] == "1 problem(s) with: body"
+    (error,) = answer.json()["errors"]
+    assert (error["field"], error["type"]) == ("body", "json_invalid")
+    assert error["message"].startswith("not valid JSON at character 6")
+
+
+async def test_the_frameworks_own_refusals_are_problem_json_too() -> None:
+    # Unknown route, wrong method and a body nested too deeply to parse answered {"detail": …} as JSON.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()), base_url="http://t") as client:
+        missing = await client.get("/nothing-here")
+        method = await client.get("/notes")
+        deep = await client.post(
+            "/notes", content=b"[" * 100_000 + b"]" * 100_000, headers={"content-type": "application/json"}
+        )
+    got = [(a.status_code, a.headers["content-type"], a.json()["title"]) for a in (missing, method, deep)]
+    assert got == [
+        (404, "application/problem+json", "Not Found"),
+        (405, "application/problem+json", "Method Not Allowed"),
+        (400, "application/problem+json", "Bad Request"),
+    ]
+    assert method.headers["allow"] == "POST"
+
+
+def test_a_cursor_is_ascii_digits_that_fit_a_bigint() -> None:
+    assert is_cursor("123")
+    assert is_cursor("9" * 18)
+    assert not any(is_cursor(c) for c in ("9" * 19, "²", "١٢", "-1", "", "1e3", " 1"))

@@ -232,6 +232,20 @@ def test_an_empty_segment_inside_the_interchange_is_refused_naming_the_byte() ->
     assert trailing[0].claim is not None
 
 
+def test_a_segment_too_long_for_the_reader_is_refused_naming_its_byte() -> None:
+    # pyx12 reads 8 KiB at a time and stops without a word at a segment that does not end within the next
+    # read: the second set's claim was lost and the file answered as merely "cut short". Refused instead.
+    text = x12_sets(x12_claim("LONG-1"), x12_claim("LONG-2"))
+    assert [s.claim.partner_claim_id for s in read(text)[0] if s.claim] == ["LONG-1", "LONG-2"]
+    at = text.index("ST*837*000000002")
+    broken = text[:at] + "NTE*ADD*" + "A" * 9000 + "~\r\n" + text[at:]
+    with pytest.raises(X12FileError) as caught:
+        read(broken)
+    (problem,) = caught.value.problems
+    assert problem.type == "segment_too_long"
+    assert problem.message.startswith(f"the segment starting at byte {at} (counted from 0) has no segment")
+
+
 def test_every_pyx12_check_has_a_rule_and_an_unknown_finding_refuses() -> None:
     assert all(c.why and (c.message or c.action == "own") for c in CHECKS)
     assert classify("seg", "1", "Segment contains a leading space").action == "warn"

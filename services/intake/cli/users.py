@@ -39,8 +39,13 @@ def _print_token(token: str, quiet: bool, what: str) -> None:
     typer.echo(token)
 
 
+# Bounded: a negative count printed a token that was already expired, a huge one a traceback (a date past
+# the year 9999). Service tokens that never expire are 0.
 Expires = Annotated[
-    int, typer.Option(help="Days until the token expires; 0: never (service tokens for scripts).")
+    int,
+    typer.Option(
+        min=0, max=36500, help="Days until the token expires; 0: never (service tokens for scripts)."
+    ),
 ]
 
 
