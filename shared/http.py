@@ -89,6 +89,19 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+JSON_TOO_DEEP = "the JSON is nested too deeply to read (more than about 1,000 levels)"
+JSON_TOO_DEEP_ERROR = {"field": "body", "message": JSON_TOO_DEEP, "type": "json_too_deep"}
+
+
+def too_deep() -> JSONResponse:
+    """422 for a JSON body nested past what Python's parser reads (about 1,000 levels; a bill nests 4).
+
+    The parser stops at that depth with ``RecursionError`` before it has built much, so memory stays
+    small; this names the cause instead of a bare 400 (FastAPI) or a 500 (a body parsed by hand).
+    """
+    return problem(422, "Invalid request", JSON_TOO_DEEP, [JSON_TOO_DEEP_ERROR])
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -104,6 +117,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _framework(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         # The framework's own refusals (no such route 404, method 405, a body it cannot parse 400) in the
         # same problem+json shape as everything else; headers such as Allow are kept.
+        if isinstance(exc.__cause__, RecursionError):  # the JSON parser gave up on the body's nesting
+            return too_deep()
         title = HTTPStatus(exc.status_code).phrase
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
         return problem(exc.status_code, title, detail, headers=dict(exc.headers or {}))

@@ -24,7 +24,7 @@ from services.intake.models import idempotency_keys
 from services.intake.schemas import BatchItem, BatchOut, BillIn, BillSummary
 from services.intake.submissions import Received, Submission, outcome_counts
 from shared.errors import Conflict, ProblemError, Unprocessable
-from shared.http import validation_errors
+from shared.http import JSON_TOO_DEEP, JSON_TOO_DEEP_ERROR, validation_errors
 from shared.idempotency import Idempotency, IdempotencyKey, fingerprint
 from shared.service import TxDep
 
@@ -184,6 +184,8 @@ def _batch(raw: bytes) -> list[Submission]:
             "the body is not valid JSON",
             errors=[{"field": "body", "message": "not valid JSON", "type": "json_invalid"}],
         ) from exc
+    except RecursionError as exc:  # nested past the parser's depth: it stopped before using much memory
+        raise Unprocessable(JSON_TOO_DEEP, errors=[JSON_TOO_DEEP_ERROR]) from exc
     bills = document.get("bills") if isinstance(document, dict) else None
     if not isinstance(bills, list) or not 1 <= len(bills) <= MAX_BATCH or len(document) != 1:
         raise Unprocessable(

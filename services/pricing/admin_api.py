@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from services.pricing.importers import (
     DATASETS,
+    JsonTooDeep,
     LoadParameterError,
     NothingLoaded,
     ReferenceFileError,
@@ -91,7 +92,9 @@ async def load_file(
 ) -> JSONResponse:
     """Rows that cannot be read are rejected with their row number and reason; the rest are loaded. A
     file whose layout cannot be read, or in which no row can be loaded, is refused with 422 and nothing
-    changes. Loading the same content again is a no-op (200, ``skipped``)."""
+    changes. JSON nested deeper than 64 levels (real price-transparency files nest fewer than 12) is
+    refused with 422 naming the byte offset (`body:byte N`), before it is parsed. Loading the same
+    content again is a no-op (200, ``skipped``)."""
     if dataset not in DATASETS:
         raise NotFound(
             f"no dataset {dataset!r}; one of: {', '.join(DATASETS)}",
@@ -131,6 +134,17 @@ async def load_file(
                 errors=[
                     {"field": f"body:row {r['row']}", "message": r["reason"], "type": "rejected"}
                     for r in exc.summary.rejections[:20]
+                ],
+            ) from exc
+        except JsonTooDeep as exc:
+            raise Unprocessable(
+                str(exc),
+                errors=[
+                    {
+                        "field": f"body:byte {exc.offset}",
+                        "message": f"JSON nested deeper than {exc.limit} levels",
+                        "type": "too_deep",
+                    }
                 ],
             ) from exc
         except ReferenceFileError as exc:

@@ -344,3 +344,41 @@ async def test_tic_in_network_rates_by_kind_provider_references_resolved_expired
     ]
     again = await _load(http, urls, "tic", _real("tic_in_network_ffs_single_plan.json"), target="tic-single")
     assert (again.status_code, again.json()["skipped"]) == (200, True)
+
+
+async def test_json_nested_past_the_limit_is_refused_at_its_byte_before_memory_grows(
+    staff: dict[str, httpx.AsyncClient], urls: dict[str, str], db: asyncpg.Connection
+) -> None:
+    # 60 KB of nested arrays made pricing use 2.1 GB (ijson keeps each open level's path: memory grows
+    # with the square of the depth); 200 KB got it killed. Refused at level 65, before ijson reads it.
+    http = staff["admin"]
+    loads_before = await db.fetchval("SELECT count(*) FROM pricing.reference_loads")
+    cases = [
+        ("hpt", b'{"hospital_name": "x", "standard_charge_information": ', {"target": "deep-hpt"}),
+        ("tic", b'{"in_network": ', {"target": "deep-tic"}),
+        ("fee-schedules", b"", {}),
+        ("contracts", b"", {}),
+        ("networks", b"", {}),
+        ("clients", b"", {}),
+    ]
+    for dataset, prefix, params in cases:
+        body = prefix + b"[" * 200_000 + b"]" * 200_000 + (b"}" if prefix else b"")
+        response = await _load(http, urls, dataset, body, **params)
+        assert response.status_code == 422, (dataset, response.status_code, response.text)
+        # The level too many: the prefix's object is level 1, so it is the 64th "[" (65th without one).
+        offset = len(prefix) + 63 if prefix else 64
+        assert response.json()["errors"] == [
+            {
+                "field": f"body:byte {offset}",
+                "message": "JSON nested deeper than 64 levels",
+                "type": "too_deep",
+            }
+        ], dataset
+        assert f"JSON nested deeper than 64 levels at byte {offset}" in response.json()["detail"]
+    assert (await http.get(f"{urls['pricing']}/healthz")).status_code == 200
+    assert await db.fetchval("SELECT count(*) FROM pricing.reference_loads") == loads_before
+    # 64 levels is still read: a definitions file nested exactly to the limit is judged on its items.
+    at_limit = b"[" + b"[" * 63 + b"]" * 63 + b"]"
+    response = await _load(http, urls, "networks", at_limit)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "body:row 1"

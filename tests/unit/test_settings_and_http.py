@@ -100,9 +100,11 @@ async def test_the_frameworks_own_refusals_are_problem_json_too() -> None:
     assert got == [
         (404, "application/problem+json", "Not Found"),
         (405, "application/problem+json", "Method Not Allowed"),
-        (400, "application/problem+json", "Bad Request"),
+        (422, "application/problem+json", "Invalid request"),
     ]
     assert method.headers["allow"] == "POST"
+    # Too deep for the parser is the body's fault and says so (it was a bare 400 "error parsing the body").
+    assert [(e["field"], e["type"]) for e in deep.json()["errors"]] == [("body", "json_too_deep")]
 
 
 def test_a_cursor_is_ascii_digits_that_fit_a_bigint() -> None:

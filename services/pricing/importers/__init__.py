@@ -35,6 +35,7 @@ from services.pricing.importers.specialty import (
     load_clfs,
     load_dmepos,
 )
+from services.pricing.importers.tables import MAX_JSON_DEPTH, JsonTooDeep
 from services.pricing.importers.terms import load_clients, load_contracts, load_fee_schedules, load_networks
 from services.pricing.importers.tic import load_tic
 from services.pricing.importers.zip_codes import load_zip5, load_zip9
@@ -43,6 +44,8 @@ Loader = Callable[[AsyncSession, Path, int, LoadSummary, Progress | None], Await
 
 __all__ = [
     "DATASETS",
+    "MAX_JSON_DEPTH",
+    "JsonTooDeep",
     "LoadParameterError",
     "LoadSummary",
     "NothingLoaded",
@@ -261,7 +264,7 @@ async def load_manifest(
     try:
         with manifest.open() as fh:  # a few lines: reading it does not block anyone
             entries = json.load(fh)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ReferenceFileError(f"{manifest}: not a readable JSON manifest ({exc})") from exc
     summaries = []
     for entry in entries:

@@ -19,7 +19,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pricing.importers.base import LoadSummary, Progress, ReferenceFileError, open_binary
+from services.pricing.importers.base import LoadSummary, Progress, ReferenceFileError
+from services.pricing.importers.tables import open_json
 from services.pricing.models import (
     ClientSettings,
     Contract,
@@ -163,8 +164,8 @@ class ClientIn(_Strict):
     uc_basis: Literal["charges", "allowed"] | None = None
 
 
-def _items(path: Path, progress: Progress | None) -> Iterator[tuple[int, Any]]:
-    with open_binary(path, progress) as fh:
+def _items(path: Path, summary: LoadSummary, progress: Progress | None) -> Iterator[tuple[int, Any]]:
+    with open_json(path, summary, progress) as fh:
         try:
             yield from enumerate(ijson.items(fh, "item"), start=1)
         except ijson.JSONError as exc:
@@ -184,7 +185,7 @@ def _validated(model: type[M], item: Any) -> M | str:
 async def load_fee_schedules(
     session: AsyncSession, path: Path, _: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
-    for number, item in _items(path, progress):
+    for number, item in _items(path, summary, progress):
         parsed = _validated(FeeScheduleIn, item)
         if isinstance(parsed, str):
             summary.reject(number, parsed)
@@ -215,7 +216,7 @@ async def load_fee_schedules(
 async def load_contracts(
     session: AsyncSession, path: Path, _: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
-    for number, item in _items(path, progress):
+    for number, item in _items(path, summary, progress):
         parsed = _validated(ContractIn, item)
         if isinstance(parsed, str):
             summary.reject(number, parsed)
@@ -240,7 +241,7 @@ async def load_contracts(
 async def load_networks(
     session: AsyncSession, path: Path, _: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
-    for number, item in _items(path, progress):
+    for number, item in _items(path, summary, progress):
         parsed = _validated(NetworkIn, item)
         if isinstance(parsed, str):
             summary.reject(number, parsed)
@@ -272,7 +273,7 @@ async def load_networks(
 async def load_clients(
     session: AsyncSession, path: Path, _: int, summary: LoadSummary, progress: Progress | None
 ) -> None:
-    for number, item in _items(path, progress):
+    for number, item in _items(path, summary, progress):
         parsed = _validated(ClientIn, item)
         if isinstance(parsed, str):
             summary.reject(number, parsed)

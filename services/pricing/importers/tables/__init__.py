@@ -37,7 +37,8 @@ over lines and Excel are handled once. The API:
 ``open_text(path, summary, progress)`` / ``open_json(path, summary, progress)`` / ``peek_text(path)``
     The decoded text stream (for layouts this module does not parse, like the hospital price
     transparency CSV's fixed three-row head) and the UTF-8 byte stream ijson needs (a byte-order mark
-    skipped, another encoding re-encoded).
+    skipped, another encoding re-encoded; JSON nested deeper than ``MAX_JSON_DEPTH`` levels refused with
+    :class:`JsonTooDeep`, naming the byte offset, before the parser reads it: see :mod:`.json_depth`).
 """
 
 from __future__ import annotations
@@ -55,12 +56,15 @@ from services.pricing.importers.tables.encoding import (
     peek_text,
 )
 from services.pricing.importers.tables.header import Columns, Header, HeaderSearch
+from services.pricing.importers.tables.json_depth import MAX_JSON_DEPTH, JsonTooDeep
 from services.pricing.importers.tables.sources import Numbered, is_workbook, text_table, workbook_table
 
 Row = dict[str, str]
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "Columns",
+    "JsonTooDeep",
     "Row",
     "TextEncoding",
     "UndecodableFile",

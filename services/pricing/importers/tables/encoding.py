@@ -30,9 +30,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from services.pricing.importers.base import LoadSummary, Progress, ReferenceFileError, open_binary
+from services.pricing.importers.tables.json_depth import DepthGuard, DepthGuarded
 
 CHUNK = 1 << 20
 # Longest first: a UTF-32 little-endian mark starts with the UTF-16 little-endian one.
@@ -190,14 +191,18 @@ class _AsUtf8(io.RawIOBase):
 
 @contextmanager
 def open_json(path: Path, summary: LoadSummary, progress: Progress | None = None) -> Iterator[IO[bytes]]:
-    """The file as UTF-8 bytes without a byte-order mark, for ijson; other encodings are re-encoded."""
+    """The file as UTF-8 bytes without a byte-order mark, for ijson; other encodings are re-encoded.
+
+    Nesting deeper than :data:`MAX_JSON_DEPTH` raises :class:`JsonTooDeep` while reading, before the
+    parser gets the bytes (see :mod:`.json_depth`); its offset is the file's for UTF-8, else the offset
+    in the file re-encoded as UTF-8.
+    """
     encoding = detect_encoding(path)
     if encoding.note:
         summary.note(encoding.note)
+    guard = DepthGuard(path.name, start=encoding.mark if encoding.codec == "utf-8" else 0)
     with open_binary(path, progress) as raw:
         raw.read(encoding.mark)
-        if encoding.codec == "utf-8":
-            yield raw
-        else:
-            with io.BufferedReader(_AsUtf8(raw, encoding.codec), CHUNK) as utf8:
-                yield utf8
+        utf8 = raw if encoding.codec == "utf-8" else io.BufferedReader(_AsUtf8(raw, encoding.codec), CHUNK)
+        with utf8:
+            yield cast(IO[bytes], DepthGuarded(utf8, guard))  # a reader: all ijson calls
