@@ -9,7 +9,6 @@ is kept (here and in every replica).
 
 from __future__ import annotations
 
-import getpass
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from services.intake.models import User, UserToken, access
-from shared.auth import ALL_CLIENTS, Identity, IdentityKind, Role, Via, write_audit
+from shared.auth import ALL_CLIENTS, Role, operator, write_audit
 from shared.auth.tokens import NewToken, new_token
 from shared.bus.outbox import Tx
 from shared.contracts import UserDisabledV1, UserTokenIssuedV1, UserTokenRevokedV1, UserUpdatedV1
@@ -29,15 +28,6 @@ _CLIENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
 
 class UserError(ValueError):
     """A command that cannot be carried out; the message says why."""
-
-
-def operator() -> Identity:
-    """Whoever runs the command: the audit log names the operating-system account."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = "unknown"
-    return Identity(kind=IdentityKind.operator, subject=f"cli:{who}", name=who, via=Via.command)
 
 
 def _check(roles: Sequence[str], clients: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -5,7 +5,8 @@ loaded by the streaming loader in the request's transaction: the load lands whol
 Content-Length so large files stream through without being buffered; the body limit is the service's
 ``PARLEY_MAX_BODY_BYTES`` (raise it on the pricing service for gigabyte files, or use the command line).
 
-Loading is for admins (and audited); the lists are for every internal role but viewers.
+Loading and unloading are for admins (and audited); the lists are for every internal role but viewers.
+A file with no row to load never empties anything: ``DELETE /v1/reference/{dataset}`` does, on purpose.
 """
 
 from __future__ import annotations
@@ -25,11 +26,15 @@ from services.pricing.importers import (
     JsonTooDeep,
     LoadParameterError,
     NothingLoaded,
+    NothingToUnload,
     ReferenceFileError,
+    UnloadError,
     run_load,
+    unload,
 )
+from services.pricing.importers.unload import UNITS
 from services.pricing.models import ReferenceLoad
-from services.pricing.schemas import DatasetOut, LoadOut, LoadRecordOut
+from services.pricing.schemas import DatasetOut, LoadOut, LoadRecordOut, UnloadOut
 from shared.auth import CASE_READERS, Identity, Role, audit, requires
 from shared.errors import NotFound, Unprocessable
 from shared.service import SessionDep, TxDep
@@ -46,7 +51,14 @@ router = APIRouter(prefix="/v1/reference", tags=["reference data"])
 async def list_datasets() -> list[DatasetOut]:
     """Each dataset with what it holds, whether it needs a year and which targets it takes."""
     return [
-        DatasetOut(name=d.name, what=d.what, needs_year=d.needs_year, targets=list(d.targets), named=d.named)
+        DatasetOut(
+            name=d.name,
+            what=d.what,
+            needs_year=d.needs_year,
+            targets=list(d.targets),
+            named=d.named,
+            unload_by=UNITS[d.name].key,
+        )
         for d in DATASETS.values()
     ]
 
@@ -134,7 +146,8 @@ async def load_file(
                 errors=[
                     {"field": f"body:row {r['row']}", "message": r["reason"], "type": "rejected"}
                     for r in exc.summary.rejections[:20]
-                ],
+                ]
+                or [{"field": "body", "message": "no row to load", "type": "no_rows"}],
             ) from exc
         except JsonTooDeep as exc:
             raise Unprocessable(
@@ -188,3 +201,66 @@ async def load_file(
         notes=summary.notes,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if summary.skipped else 201)
+
+
+@router.delete(
+    "/{dataset}",
+    response_model=UnloadOut,
+    summary="Empty a dataset's year, target or whole table, on purpose",
+    responses={
+        404: {"description": "No such dataset, or nothing loaded for that year or target."},
+        422: {"description": "A year or target missing, needless or unknown; or no reason."},
+    },
+)
+async def unload_dataset(
+    request: Request,
+    tx: TxDep,
+    user: Annotated[Identity, requires(Role.admin)],
+    dataset: Annotated[str, PathParam(description="See GET /v1/reference/datasets (`unload_by`).")],
+    reason: Annotated[str, Query(min_length=3, max_length=500, description="Why: kept and audited.")],
+    year: Annotated[
+        int | None, Query(ge=2000, le=2100, description="The year (fiscal year for IPPS) to empty.")
+    ] = None,
+    target: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="The edit set, observation source, definition id or facility NPI to empty.",
+        ),
+    ] = None,
+) -> UnloadOut:
+    """Take out what loads put in, one unit at a time: a year's rows (CMS datasets; `ipps-rates` by fiscal
+    year), an edit set (`ncci`, `mue`), an observation source with its U&C cells (`hpt`, `tic`,
+    `observations`), one definition by id (`fee-schedules`, `contracts`, `networks`, `clients`), one
+    facility by NPI (its peer cells follow), or the whole table (`zip5`, `zip9`, `anesthesia-base-units`).
+    A file with no row to load is refused instead of emptying anything, so this is the only way to empty
+    a dataset. Admins only; audited (`unload:reference`) and recorded in `GET /v1/reference/loads`, so the
+    same file loads again afterwards. 404 when nothing is loaded there (a typo is said, not ignored)."""
+    if dataset not in DATASETS:
+        raise NotFound(
+            f"no dataset {dataset!r}; one of: {', '.join(DATASETS)}",
+            errors=[{"field": "path:dataset", "message": "unknown dataset", "type": "unknown"}],
+        )
+    try:
+        done = await unload(tx.session, dataset, year=year, target=target, reason=reason)
+    except UnloadError as exc:
+        field, _, message = str(exc).partition(": ")
+        raise Unprocessable(
+            str(exc), errors=[{"field": f"query:{field}", "message": message, "type": "value"}]
+        ) from exc
+    except NothingToUnload as exc:
+        raise NotFound(str(exc)) from exc
+    await audit(
+        tx,
+        request,
+        user,
+        "unload:reference",
+        "dataset",
+        dataset,
+        None,
+        detail={"year": year, "target": done.target, "rows_removed": done.rows_removed, "reason": reason},
+    )
+    return UnloadOut(
+        dataset=dataset, year=year, target=done.target, rows_removed=done.rows_removed, reason=reason
+    )

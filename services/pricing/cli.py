@@ -1,4 +1,4 @@
-"""``parley pricing …``: load reference data (with a progress bar) and re-price bills.
+"""``parley pricing …``: load (with a progress bar) and unload reference data, and re-price bills.
 
 Reads ``PARLEY_DATABASE_URL`` (the pricing role). A re-pricing writes its ``bill.priced`` event to the
 pricing outbox in the same transaction; the running pricing service's relay publishes it.
@@ -19,10 +19,23 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from services.pricing.config import PricingSettings
-from services.pricing.importers import DATASETS, LoadSummary, ReferenceFileError, load_manifest, run_load
-from services.pricing.models import bus
+from services.pricing.importers import (
+    DATASETS,
+    LoadSummary,
+    NothingToUnload,
+    ReferenceFileError,
+    Unloaded,
+    UnloadError,
+    load_manifest,
+    run_load,
+)
+from services.pricing.importers import unload as unload_dataset
+from services.pricing.importers.unload import UNITS
+from services.pricing.importers.unload import check as check_unload
+from services.pricing.models import access, bus
 from services.pricing.pricings import reprice
 from services.pricing.repository import PricingRepository
+from shared.auth import operator, write_audit
 from shared.bus.outbox import Outbox, Tx
 from shared.db import create_engine
 
@@ -61,7 +74,7 @@ def _print(summary: LoadSummary, seconds: float) -> None:
 def datasets() -> None:
     """What can be loaded."""
     table = Table(title="reference datasets")
-    for column in ("dataset", "what", "options"):
+    for column in ("dataset", "what", "options", "unload empties"):
         table.add_column(column)
     for d in DATASETS.values():
         options = (
@@ -71,7 +84,8 @@ def datasets() -> None:
             if d.targets
             else ("--target SOURCE" if d.named else "")
         )
-        table.add_row(d.name, d.what, options)
+        empties = {"year": "a --year", "target": "a --target", "all": "the whole table"}[UNITS[d.name].key]
+        table.add_row(d.name, d.what, options, empties)
     console.print(table)
 
 
@@ -142,6 +156,62 @@ def load_manifest_command(path: Annotated[Path, typer.Argument(exists=True, dir_
     except (ReferenceFileError, ValueError) as exc:
         console.print(f"[red]Nothing loaded: {exc}")
         raise typer.Exit(1) from exc
+
+
+@app.command()
+def unload(
+    dataset: Annotated[
+        str, typer.Argument(help="See `parley pricing datasets` (the `unload empties` column).")
+    ],
+    reason: Annotated[str, typer.Option(help="Why; kept with the load records and in the audit log.")],
+    year: Annotated[int | None, typer.Option(help="The year (fiscal year for IPPS) to empty.")] = None,
+    target: Annotated[
+        str | None, typer.Option(help="The edit set, observation source, definition id or facility NPI.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Empty one year, target or table of a dataset, on purpose (a file with no row is refused instead)."""
+    if dataset not in DATASETS:
+        raise typer.BadParameter(f"unknown dataset; one of {', '.join(DATASETS)}", param_hint="DATASET")
+    try:
+        unit = check_unload(dataset, year, target)
+    except UnloadError as exc:
+        field, _, message = str(exc).partition(": ")
+        raise typer.BadParameter(message, param_hint=f"--{field}") from exc
+    what = {"year": f"year {year}", "target": f"{unit.names} {target!r}", "all": "every row"}[unit.key]
+    if not yes:
+        typer.confirm(f"Empty {dataset} for {what}?", abort=True)
+
+    async def run() -> Unloaded:
+        engine = create_engine(_settings(), pool_size=1)
+        try:
+            async with async_sessionmaker(engine)() as session, session.begin():
+                done = await unload_dataset(session, dataset, year=year, target=target, reason=reason)
+                await write_audit(
+                    session,
+                    access.audit_log,
+                    operator(),
+                    "unload:reference",
+                    "dataset",
+                    dataset,
+                    None,
+                    detail={
+                        "year": year,
+                        "target": done.target,
+                        "rows_removed": done.rows_removed,
+                        "reason": reason,
+                    },
+                )
+                return done
+        finally:
+            await engine.dispose()
+
+    try:
+        done = asyncio.run(run())
+    except NothingToUnload as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]{dataset}: {what} emptied, {done.rows_removed:,} rows removed")
 
 
 @app.command("reprice")

@@ -79,6 +79,10 @@ class DatasetOut(BaseModel):
     needs_year: bool
     targets: list[str] = Field(description="Allowed values of ?target= (empty: any source name or none).")
     named: bool = Field(description="Observation sources: ?target= names the source, replaced on reload.")
+    unload_by: str = Field(
+        description="What `DELETE /v1/reference/{dataset}` empties at a time: `year` (?year=), `target` "
+        "(?target=: the edit set, observation source, definition id or facility NPI) or `all`."
+    )
 
 
 class LoadOut(BaseModel):
@@ -93,6 +97,14 @@ class LoadOut(BaseModel):
         description="What the person loading should know: the encoding when it was not UTF-8, the sheet "
         "read, values kept out on purpose (placeholders, expired or derived rates…) with their counts."
     )
+
+
+class UnloadOut(BaseModel):
+    dataset: str
+    year: int | None = Field(description="The year emptied (datasets unloaded by year).")
+    target: str | None = Field(description="The edit set, source, id or NPI emptied (unloaded by target).")
+    rows_removed: int = Field(description="Rows taken out (for an observation source, its observations).")
+    reason: str = Field(description="Why, as given; kept in the load record's notes and the audit log.")
 
 
 class LoadRecordOut(BaseModel):

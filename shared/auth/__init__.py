@@ -40,6 +40,7 @@ from shared.auth.identity import (
     IdentityKind,
     Role,
     Via,
+    operator,
 )
 from shared.auth.tables import AccessTables, add_access_tables, add_audit_table, add_identity_tables
 
@@ -83,6 +84,7 @@ __all__ = [
     "add_identity_tables",
     "audit",
     "csrf_protected",
+    "operator",
     "requires",
     "route_roles",
     "search_audit",

@@ -8,6 +8,7 @@ too: ``clients`` holds client ids, or ``"*"`` for every client; repositories fil
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -90,3 +91,12 @@ class Identity:
     def read_only(self) -> bool:
         """An auditor and nothing that may write (viewer writes nothing either)."""
         return not (self.roles - {Role.auditor, Role.viewer})
+
+
+def operator() -> Identity:
+    """Whoever runs a ``parley`` command with database access: the audit log names the OS account."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return Identity(kind=IdentityKind.operator, subject=f"cli:{who}", name=who, via=Via.command)

@@ -2,14 +2,19 @@
 
 Each test posts a real file (tests/fixtures/pricing/cms, tic; see the README there) or one built here,
 then reads back what landed in pricing's tables. Edit sets and sources are ones no pricing test uses
-(``dme`` MUEs, the ``hospital`` PTP set emptied again, GPCI year 2099, observation codes and states the
+(``dme`` MUEs, the ``hospital`` PTP set unloaded again, GPCI year 2099, observation codes and states the
 U&C tests do not price), so the decisions other tests check are untouched.
 """
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import json
+import os
+import subprocess
+import sys
+import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -17,7 +22,9 @@ import asyncpg
 import httpx
 import pytest
 
+from shared.catalog import service
 from shared.stack.bootstrap import PROJECT_ROOT
+from shared.stack.devstack import DevStack
 
 pytestmark = pytest.mark.e2e
 
@@ -79,9 +86,12 @@ async def test_cms_layouts_as_shipped_load_with_their_values(
             ("97110", "97750", date(2015, 1, 1), date(2024, 1, 1), "1"),
             ("99214", "99213", date(1996, 1, 1), None, "0"),
         ]
-    finally:  # nothing else loads hospital edits: leave the set empty again
-        header_only = b"Column 1\tColumn 2\tEffective Date\tDeletion Date\tModifier\n"
-        await _loaded(http, urls, "ncci", header_only, target="hospital", source="empty.txt")
+    finally:  # nothing else loads hospital edits: empty the set again, on purpose (an unload)
+        emptied = await http.delete(
+            f"{urls['pricing']}/v1/reference/ncci",
+            params={"target": "hospital", "reason": "test: leave it empty"},
+        )
+    assert (emptied.status_code, emptied.json()["rows_removed"]) == (200, 6), emptied.text
     assert await db.fetchval("SELECT count(*) FROM pricing.ncci_ptp_edits WHERE edit_set = 'hospital'") == 0
 
     gpci = await _loaded(http, urls, "gpci", (FIXTURES / "cms" / "GPCI2025.xlsx").read_bytes(), year=2099)
@@ -382,3 +392,131 @@ async def test_json_nested_past_the_limit_is_refused_at_its_byte_before_memory_g
     response = await _load(http, urls, "networks", at_limit)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "body:row 1"
+
+
+NO_ROWS = [{"field": "body", "message": "no row to load", "type": "no_rows"}]
+
+
+async def test_a_file_with_no_row_to_load_is_refused_and_changes_nothing(
+    staff: dict[str, httpx.AsyncClient], urls: dict[str, str], db: asyncpg.Connection
+) -> None:
+    # A header-only CLFS answered 201 and took CLFS 2025 from 2,149 rows to 0.
+    http = staff["admin"]
+    await _loaded(http, urls, "observations", OBSERVATIONS.encode(), target="kept-source")
+    await _loaded(http, urls, "tic", _real("tic_in_network_mixed_rate_types.json"), target="kept-tic")
+    clfs = (PROJECT_ROOT / "services" / "pricing" / "data" / "cms" / "CLFS_2025_Q4V1.csv").read_bytes()
+    counts = {
+        "clfs": "SELECT count(*) FROM pricing.clfs_rates WHERE year = 2025",
+        "observations": "SELECT count(*) FROM pricing.observations WHERE origin_ref = 'kept-source'",
+        "tic": "SELECT count(*) FROM pricing.observations WHERE origin_ref = 'kept-tic'",
+        "zip5": "SELECT count(*) FROM pricing.zip_localities WHERE plus4_low = ''",
+        "fee-schedules": "SELECT count(*) FROM pricing.fee_schedules",
+    }
+    before = {name: await db.fetchval(query) for name, query in counts.items()}
+    assert before["clfs"] == 2149
+    assert all(before.values()), before
+    loads_before = await db.fetchval("SELECT count(*) FROM pricing.reference_loads")
+    for dataset, body, params in (
+        ("clfs", b"\n".join(clfs.split(b"\n")[:5]) + b"\n", {"year": 2025}),  # title, preamble, header
+        ("observations", b"kind,setting,code,amount,state,note\n", {"target": "kept-source"}),
+        ("tic", b'{"last_updated_on": "2024-01-15", "in_network": []}', {"target": "kept-tic"}),
+        ("zip5", b"\n\n", {}),
+        ("fee-schedules", b"[]", {}),
+    ):
+        refused = await _load(http, urls, dataset, body, **params)
+        assert refused.status_code == 422, (dataset, refused.status_code, refused.text)
+        assert refused.json()["errors"] == NO_ROWS, dataset
+        assert "holds no row to load" in refused.json()["detail"]
+        assert f"DELETE /v1/reference/{dataset}" in refused.json()["detail"]
+    assert {name: await db.fetchval(query) for name, query in counts.items()} == before
+    assert await db.fetchval("SELECT count(*) FROM pricing.reference_loads") == loads_before
+
+
+async def test_an_unload_empties_one_unit_on_purpose_audited_and_the_file_loads_again(
+    stack: DevStack, staff: dict[str, httpx.AsyncClient], urls: dict[str, str], db: asyncpg.Connection
+) -> None:
+    http, base = staff["admin"], f"{urls['pricing']}/v1/reference"
+    source = f"unload-{uuid.uuid4().hex[:8]}"
+    await _loaded(http, urls, "observations", OBSERVATIONS.encode(), target=source, source="obs.csv")
+    count = "SELECT count(*) FROM pricing.observations WHERE origin_ref = $1"
+    assert await db.fetchval(count, source) == 2
+
+    # Refused, naming the parameter: what a unit is depends on the dataset.
+    for dataset, params, field in (
+        ("clfs", {}, "query:year"),
+        ("zip5", {"year": 2025}, "query:year"),
+        ("observations", {}, "query:target"),
+        ("ncci", {"target": "dentists"}, "query:target"),
+        ("zip5", {"target": "33"}, "query:target"),
+    ):
+        answer = await http.delete(f"{base}/{dataset}", params={**params, "reason": "checking"})
+        assert answer.status_code == 422, (dataset, answer.text)
+        assert [e["field"] for e in answer.json()["errors"]] == [field], dataset
+    no_reason = await http.delete(f"{base}/observations", params={"target": source})
+    assert [e["field"] for e in no_reason.json()["errors"]] == ["query:reason"]
+    for role in ("auditor", "negotiator"):
+        answer = await staff[role].delete(
+            f"{base}/observations", params={"target": source, "reason": "x" * 5}
+        )
+        assert answer.status_code == 403, role
+    missing = await http.delete(f"{base}/clfs", params={"year": 2099, "reason": "typo check"})
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "nothing is loaded in clfs for year 2099; nothing changed"
+    assert (await http.delete(f"{base}/nothing", params={"reason": "typo"})).status_code == 404
+    assert await db.fetchval(count, source) == 2
+
+    emptied = await http.delete(
+        f"{base}/observations", params={"target": source, "reason": "wrong payer file"}
+    )
+    assert emptied.status_code == 200, emptied.text
+    assert emptied.json() == {
+        "dataset": "observations",
+        "year": None,
+        "target": source,
+        "rows_removed": 2,
+        "reason": "wrong payer file",
+    }
+    assert await db.fetchval(count, source) == 0
+    record = (await http.get(f"{base}/loads", params={"dataset": "observations", "limit": 1})).json()[0]
+    assert (record["target"], record["source"], record["sha256"]) == (source, "(unloaded)", "")
+    assert record["notes"] == [
+        "unloaded observation source " + repr(source) + ": 2 rows removed",
+        "reason: wrong payer file",
+    ]
+    entries = (
+        await http.get(f"{urls['pricing']}/v1/audit", params={"action": "unload:reference", "limit": 20})
+    ).json()["items"]
+    mine = [e for e in entries if (e["detail"] or {}).get("target") == source]
+    assert [(e["actor_kind"], e["object_id"], e["detail"]["rows_removed"]) for e in mine] == [
+        ("user", "observations", 2)
+    ]
+    # The same file loads again (it is no longer "already loaded"), and again it can be unloaded.
+    again = await _loaded(http, urls, "observations", OBSERVATIONS.encode(), target=source, source="obs.csv")
+    assert (again["skipped"], again["rows_loaded"]) == (False, 2)
+    assert (
+        await http.delete(f"{base}/observations", params={"target": source, "reason": "second time"})
+    ).status_code == 200
+    assert (
+        await http.delete(f"{base}/observations", params={"target": source, "reason": "third time"})
+    ).status_code == 404
+
+    # The command does the same, as the operator (its OS account in the audit log).
+    await _loaded(http, urls, "observations", OBSERVATIONS.encode(), target=source, source="obs.csv")
+    env = {**os.environ, "PARLEY_DATABASE_URL": stack.database_url(service("pricing")), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "shared.cli", "pricing", "unload", "observations", "--target", source]
+    done = await asyncio.to_thread(
+        subprocess.run, [*command, "--reason", "by command", "--yes"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"observations: observation source '{source}' emptied, 2 rows removed" in done.stdout
+    assert await db.fetchval(count, source) == 0
+    by_operator = await db.fetchrow(
+        "SELECT actor_kind, via, detail FROM pricing.audit_log WHERE action = 'unload:reference' "
+        "ORDER BY id DESC LIMIT 1"
+    )
+    assert (by_operator["actor_kind"], by_operator["via"]) == ("operator", "command")
+    again = await asyncio.to_thread(
+        subprocess.run, [*command, "--reason", "twice", "--yes"], env=env, capture_output=True, text=True
+    )
+    assert again.returncode == 1
+    assert f"nothing is loaded in observations for observation source '{source}'" in again.stdout

@@ -1,8 +1,9 @@
 """Reference-data loads by name: the one entry point the command line, the admin API and start-up share.
 
 ``run_load`` takes the load lock, skips content already loaded for the same target, runs the dataset's
-streaming loader in the caller's transaction and records what happened. A file with no loadable row is
-refused (:class:`NothingLoaded`) so a bad file never replaces good data.
+streaming loader in the caller's transaction and records what happened. A file with no loadable row
+(every row rejected, or no row at all: a header-only file) is refused (:class:`NothingLoaded`) so a bad
+file never replaces good data; emptying a target on purpose is :func:`unload`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from services.pricing.importers.specialty import (
 from services.pricing.importers.tables import MAX_JSON_DEPTH, JsonTooDeep
 from services.pricing.importers.terms import load_clients, load_contracts, load_fee_schedules, load_networks
 from services.pricing.importers.tic import load_tic
+from services.pricing.importers.unload import NothingToUnload, Unloaded, UnloadError, unload
 from services.pricing.importers.zip_codes import load_zip5, load_zip9
 
 Loader = Callable[[AsyncSession, Path, int, LoadSummary, Progress | None], Awaitable[None]]
@@ -49,10 +51,14 @@ __all__ = [
     "LoadParameterError",
     "LoadSummary",
     "NothingLoaded",
+    "NothingToUnload",
     "ReferenceFileError",
+    "UnloadError",
+    "Unloaded",
     "load_cms",
     "load_manifest",
     "run_load",
+    "unload",
 ]
 
 
@@ -175,9 +181,18 @@ class LoadParameterError(ValueError):
 
 
 class NothingLoaded(ReferenceFileError):
-    """Every row of the file was rejected or kept out; nothing was changed."""
+    """No row of the file could be loaded (none at all, or every one rejected or kept out); nothing was
+    changed. A file with nothing to load never empties a dataset: that is an unload, said on purpose."""
 
     def __init__(self, summary: LoadSummary) -> None:
+        self.summary = summary
+        if not summary.rows_rejected and not summary.kept_out:
+            super().__init__(
+                f"{summary.source}: the file holds no row to load (a header or an empty list only); "
+                "nothing was changed. To empty what is loaded, unload it: DELETE /v1/reference/"
+                f"{summary.dataset} or `parley pricing unload {summary.dataset}`"
+            )
+            return
         reasons = "; ".join(f"row {r['row']}: {r['reason']}" for r in summary.rejections[:3])
         kept_out = "; ".join(f"{reason}: {count}" for reason, count in summary.kept_out.items())
         why = ", ".join(
@@ -189,7 +204,6 @@ class NothingLoaded(ReferenceFileError):
             if part
         )
         super().__init__(f"{summary.source}: no row could be loaded ({why})")
-        self.summary = summary
 
 
 def resolve_target(dataset: Dataset, path: Path, target: str | None) -> str:
@@ -225,7 +239,7 @@ async def run_load(
         return summary
     await dataset.loader(session, path, year_key, summary, progress)
     summary.close()
-    if summary.rows_loaded == 0 and (summary.rows_rejected > 0 or summary.kept_out):
+    if summary.rows_loaded == 0:  # a header-only file would otherwise have emptied the target
         raise NothingLoaded(summary)
     await record_load(session, summary, year_key, digest)
     return summary
