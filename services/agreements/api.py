@@ -82,12 +82,16 @@ async def list_agreements(
     summary="Verify an agreement PDF",
     openapi_extra={"requestBody": {"required": True, "content": {"application/pdf": {"schema": {}}}}},
 )
-async def verify(request: Request, tx: TxDep, user: Reader) -> VerifyOut:
+async def verify(
+    request: Request, tx: TxDep, user: Annotated[Identity, requires(*CASE_READERS, write=False)]
+) -> VerifyOut:
     """Upload a PDF (the request body, ``application/pdf``): is it an intact executed Parley agreement,
     which one, and who signed it. Intact means the seal verifies, covers the whole file, was made with the
     certificate that sealed that agreement, and the bytes are the executed copy Parley stored. One changed
-    byte makes it "not intact". An agreement of a client you do not serve is not named. 413 over the body
-    limit; 422 for an empty body."""
+    byte makes it "not intact". An agreement of a client you do not serve is not named. It changes
+    nothing, so auditors may verify too (a POST only because the PDF is the body); when it names an
+    agreement, the check is audited (`verify:agreement_document`). 413 over the body limit; 422 for an
+    empty body."""
     body = await request.body()
     if not body:
         raise Unprocessable(

@@ -21,7 +21,8 @@ Rules, in order:
    ``csrf_token`` or header ``X-CSRF-Token``): 403 otherwise.
 
 The identity is also put on ``request.state.identity`` for pages and the audit log. The admitted roles
-are written into the route's OpenAPI operation (``x-parley-roles``, and a line in its description) by
+are written into the route's OpenAPI operation (``x-parley-roles``, and a line in its description), and
+whether it is a write (``x-parley-write``: false for a POST declared ``write=False``), by
 :func:`install_openapi_roles`, so the docs show what each route needs and a test can walk them.
 """
 
@@ -46,6 +47,7 @@ from shared.errors import Forbidden, Unauthorized
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ROLES_ATTRIBUTE = "__parley_roles__"
+WRITE_ATTRIBUTE = "__parley_write__"  # ``write=`` as declared: None means "by the HTTP method"
 
 user_bearer = HTTPBearer(
     auto_error=False,
@@ -146,6 +148,7 @@ def requires(*roles: Role, write: bool | None = None) -> Any:
         return identity
 
     setattr(dependency, ROLES_ATTRIBUTE, sorted(r.value for r in admitted) or ["any"])
+    setattr(dependency, WRITE_ATTRIBUTE, write)
     return Depends(dependency)
 
 
@@ -165,12 +168,11 @@ async def csrf_protected(
 # --- OpenAPI ----------------------------------------------------------------------------------------
 
 
-def _roles_of(dependant: Dependant) -> list[str] | None:
+def _requires_of(dependant: Dependant) -> Callable[..., Any] | None:
     for sub in dependant.dependencies:
-        roles = getattr(sub.call, ROLES_ATTRIBUTE, None)
-        if roles is not None:
-            return list(roles)
-        found = _roles_of(sub)
+        if getattr(sub.call, ROLES_ATTRIBUTE, None) is not None:
+            return sub.call
+        found = _requires_of(sub)
         if found is not None:
             return found
     return None
@@ -179,7 +181,16 @@ def _roles_of(dependant: Dependant) -> list[str] | None:
 def route_roles(route: Any) -> list[str] | None:
     """The roles a route admits (``["any"]`` for any user), or None if it does not call ``requires``."""
     dependant = getattr(route, "dependant", None)
-    return _roles_of(dependant) if dependant is not None else None
+    found = _requires_of(dependant) if dependant is not None else None
+    return list(getattr(found, ROLES_ATTRIBUTE)) if found is not None else None
+
+
+def route_writes(route: Any, method: str) -> bool:
+    """Whether ``method`` on the route is a write: as ``requires(write=…)`` says, else by the method."""
+    dependant = getattr(route, "dependant", None)
+    found = _requires_of(dependant) if dependant is not None else None
+    declared = getattr(found, WRITE_ATTRIBUTE, None) if found is not None else None
+    return declared if declared is not None else method not in SAFE_METHODS
 
 
 def app_routes(app: FastAPI) -> list[Any]:
@@ -216,12 +227,17 @@ def install_openapi_roles(app: FastAPI) -> None:
                 if operation is None:
                     continue
                 operation["x-parley-roles"] = roles
+                write = route_writes(route, method)
+                operation["x-parley-write"] = write
                 who = "any signed-in user" if roles == ["any"] else ", ".join(roles)
-                write = method not in SAFE_METHODS
                 operation["description"] = (
                     operation.get("description", "").rstrip()
                     + f"\n\n**Roles**: {who}"
-                    + (" (an auditor can never write)." if write else ".")
+                    + (
+                        " (an auditor can never write)."
+                        if write
+                        else "." + (" It changes nothing: a read." if method not in SAFE_METHODS else "")
+                    )
                 ).lstrip()
                 responses = operation.setdefault("responses", {})
                 responses.setdefault(

@@ -67,6 +67,7 @@ async def test_every_route_of_every_service_is_closed_to_no_credentials_partner_
 ) -> None:
     auditor, admin = staff_tokens["auditor"], staff_tokens["admin"]
     wrong: list[str] = []
+    read_only_posts: list[str] = []
     counted: dict[str, tuple[int, int]] = {}
     async with httpx.AsyncClient(timeout=30.0) as client:
         for info in SERVICES:
@@ -117,9 +118,16 @@ async def test_every_route_of_every_service_is_closed_to_no_credentials_partner_
                     wrong.append(f"{label}: OpenAPI names no role")
                 if method in WRITES:
                     as_auditor = await _call(client, method, url, Authorization=f"Bearer {auditor}")
-                    if as_auditor.status_code != 403:
+                    # A POST that only reads (requires(..., write=False): verify a PDF) says so in OpenAPI.
+                    reads = operation is not None and operation.get("x-parley-write") is False
+                    if reads:
+                        read_only_posts.append(f"{info.name} {method.upper()} {path}")
+                        if as_auditor.status_code in (401, 403):
+                            wrong.append(f"{label}: auditor refused a read → {as_auditor.status_code}")
+                    elif as_auditor.status_code != 403:
                         wrong.append(f"{label}: auditor write → {as_auditor.status_code}")
     assert wrong == []
+    assert read_only_posts == ["agreements POST /v1/agreements/verify"]
     # Routes (method, path) per service and how many are open: reported in the README.
     print("routes (total, open):", counted)  # noqa: T201
 
@@ -209,6 +217,16 @@ async def test_the_role_by_action_matrix(
     matrix["agreements: read the document"] = {
         role: (await staff[role].get(f"{base}/document")).status_code for role in ROLES
     }
+    # Verifying a PDF changes nothing: every case reader may, the auditor included (it was 403).
+    as_sent = (await staff["negotiator"].get(f"{base}/document")).content
+    matrix["agreements: verify a PDF"] = {
+        role: (
+            await staff[role].post(
+                f"{a}/v1/agreements/verify", content=as_sent, headers={"content-type": "application/pdf"}
+            )
+        ).status_code
+        for role in ROLES
+    }
     matrix["agreements: issue a signing link"] = {
         role: (await staff[role].post(f"{base}/recipients/provider/link")).status_code for role in ROLES
     }
@@ -252,6 +270,7 @@ async def test_the_role_by_action_matrix(
         # The supervisor signs; the admin gets past the door and finds it signed already.
         # Staff never sign for the provider: they read the document, resend links and move deadlines.
         "agreements: read the document": readers,
+        "agreements: verify a PDF": readers,
         "agreements: issue a signing link": {
             **dict.fromkeys(ROLES, 403),
             "negotiator": 201,
