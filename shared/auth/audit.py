@@ -116,10 +116,11 @@ async def search_audit(
     limit: int,
     before_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries newest first. ``clients`` None: every entry; otherwise only those of these clients."""
+    """Entries newest first. ``clients`` None: every entry; otherwise those of these clients and the
+    platform's own (no client: reference loads, users, dead letters…), which are no client's data."""
     stmt = select(table).order_by(table.c.id.desc()).limit(limit)
     if clients is not None:
-        stmt = stmt.where(table.c.client_id.in_(sorted(clients)))
+        stmt = stmt.where(or_(table.c.client_id.in_(sorted(clients)), table.c.client_id.is_(None)))
     if where.actor is not None:
         stmt = stmt.where(table.c.actor == where.actor)
     if where.object_type is not None:

@@ -2,7 +2,7 @@
 
 - ``GET /v1/me`` (any signed-in user): the identity the request's credentials prove.
 - ``GET /v1/audit`` (auditor, admin): this service's audit log, newest first, filtered and paged; an
-  identity scoped to some clients sees only their entries.
+  identity scoped to some clients sees only their entries and the platform's (entries of no client).
 - ``GET /v1/admin/dlq`` and ``POST /v1/admin/dlq/replay`` (admin): what this service's consumer gave up
   on, and sending it back (the same as ``parley dlq list|replay``; the replay is audited).
 """
@@ -72,7 +72,9 @@ class AuditEntryOut(BaseModel):
     action: str = Field(description="`<verb>:<object type>`, e.g. `read:bill`, `respond:case`.")
     object_type: str = Field(description="What was read or changed.")
     object_id: str | None = Field(description="Its id.")
-    client_id: str | None = Field(description="The client it belongs to.")
+    client_id: str | None = Field(
+        description="The client it belongs to; None for the platform's own entries (reference loads, users…)."
+    )
     request_id: str | None = Field(description="The request's `X-Request-Id`.")
     source_ip: str | None = Field(description="The caller's address as this service saw it.")
     user_agent: str | None = Field(description="The caller's User-Agent (truncated).")
@@ -103,8 +105,10 @@ async def get_audit(
     limit: Annotated[int, Query(ge=1, le=500, description="Entries per page.")] = 100,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> AuditPage:
-    """Who read or changed what in this service, and when. An auditor scoped to some clients sees only
-    their entries (entries about no client, e.g. reference-data loads, need every client)."""
+    """Who read or changed what in this service, and when. An auditor or admin scoped to some clients
+    sees their clients' entries and the platform's own, which belong to no client (reference-data loads,
+    user and token changes, dead-letter replays): those are not client data. Another client's entries
+    are never shown."""
     if cursor is not None and not is_cursor(cursor):
         raise Unprocessable(
             "the cursor is not one this API returned",

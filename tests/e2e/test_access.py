@@ -30,6 +30,7 @@ from tests.helpers import (
     UserMaker,
     agree_case,
     auth_header,
+    bill,
     negotiable_bill,
     submit_bill,
     unique,
@@ -477,3 +478,41 @@ async def test_reads_and_changes_are_audited_and_the_log_is_append_only(
         await db.execute("UPDATE negotiation.audit_log SET actor = 'someone else'")
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await db.execute("DELETE FROM intake.audit_log")
+
+
+async def test_platform_entries_are_seen_by_scoped_admins_and_auditors_client_entries_stay_scoped(
+    http: httpx.AsyncClient, urls: dict[str, str], staff: dict[str, httpx.AsyncClient], make_user: UserMaker
+) -> None:
+    # A client-scoped admin could not see its own `load:reference` entries (they belong to no client).
+    mine, theirs = unique("mine"), unique("theirs")
+    admin_id, auditor_id = f"{unique('adm')}@scoped.test", f"{unique('aud')}@scoped.test"
+    admin = httpx.AsyncClient(timeout=30.0, headers=auth_header(await make_user(["admin"], [mine], admin_id)))
+    auditor = httpx.AsyncClient(
+        timeout=30.0, headers=auth_header(await make_user(["auditor"], [mine], auditor_id))
+    )
+    p = urls["pricing"]
+    async with admin, auditor:
+        settings = f'[{{"client_id": "{mine}", "uc_percentile": 75}}]'.encode()
+        loaded = await admin.post(
+            f"{p}/v1/reference/clients", content=settings, params={"source": "mine.json"}
+        )
+        assert loaded.status_code == 201, loaded.text
+        # Another client's entry: an all-clients negotiator reads a pricing of theirs.
+        bill_id = (await submit_bill(http, urls, bill(client_id=theirs))).json()["id"]
+
+        async def priced() -> bool:
+            return (await staff["negotiator"].get(f"{p}/v1/pricings/{bill_id}")).status_code == 200
+
+        await wait_until(priced, what="the other client's bill priced")
+        for reader in (admin, auditor):
+            own = (await reader.get(f"{p}/v1/audit", params={"actor": admin_id})).json()["items"]
+            assert [(e["action"], e["object_id"], e["client_id"]) for e in own] == [
+                ("load:reference", "clients", None)
+            ]
+            theirs_entries = await reader.get(f"{p}/v1/audit", params={"object_id": bill_id})
+            assert theirs_entries.json()["items"] == []
+            asked = await reader.get(f"{p}/v1/audit", params={"client_id": theirs})
+            assert asked.json()["items"] == []
+        # The all-clients auditor sees the other client's read, so the entry is there to hide.
+        everything = (await staff["auditor"].get(f"{p}/v1/audit", params={"object_id": bill_id})).json()
+        assert {(e["action"], e["client_id"]) for e in everything["items"]} == {("read:pricing", theirs)}
