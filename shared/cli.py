@@ -26,6 +26,7 @@ from shared.bus import dlq
 from shared.bus.kafka import ensure_topics
 from shared.bus.relay import republish
 from shared.catalog import SERVICE_NAMES, SERVICES, service
+from shared.commands import check_database, database_errors, hint, run_on
 from shared.migrations import revision as alembic_revision
 from shared.migrations import upgrade
 from shared.observability import configure_logging
@@ -171,7 +172,7 @@ def serve(
     """Run one service (what containers run). Reads PARLEY_* from the environment."""
     info = service(_check_service(name))
     if migrate:
-        upgrade(info.name, Settings().database_url)
+        _upgrade(info.name, Settings().database_url)
     uvicorn.run(
         info.app_factory,
         factory=True,
@@ -215,8 +216,16 @@ def migrate(
     else:
         url = Settings().database_url
         for name in chosen:
-            upgrade(name, url)
+            _upgrade(name, url)
     console.print(f"migrated: {', '.join(chosen)}")
+
+
+def _upgrade(name: str, url: str) -> None:
+    """Migrate one service's schema; a database that cannot be used is one line, not a traceback."""
+    why = hint(embedded_option=False)
+    check_database(url, why)
+    with database_errors(url, why):
+        upgrade(name, url)
 
 
 @app.command("new-migration")
@@ -374,7 +383,8 @@ def outbox_republish(
         finally:
             await engine.dispose()
 
-    console.print(f"{asyncio.run(run())} event(s) will be published again by {info.name}'s relay")
+    published = run_on(Settings().database_url, run, hint(embedded_option=False))
+    console.print(f"{published} event(s) will be published again by {info.name}'s relay")
 
 
 def _add_service_commands() -> None:

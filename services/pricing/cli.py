@@ -1,7 +1,9 @@
 """``parley pricing …``: load (with a progress bar) and unload reference data, and re-price bills.
 
-Reads ``PARLEY_DATABASE_URL`` (the pricing role). A re-pricing writes its ``bill.priced`` event to the
-pricing outbox in the same transaction; the running pricing service's relay publishes it.
+Connects as the pricing role with ``PARLEY_DATABASE_URL``, or with ``--embedded`` to the `make up` stack's
+database (:mod:`shared.commands`: a database that cannot be used is one line, never a traceback). A
+re-pricing writes its ``bill.priced`` event to the pricing outbox in the same transaction; the running
+pricing service's relay publishes it.
 """
 
 from __future__ import annotations
@@ -37,14 +39,16 @@ from services.pricing.pricings import reprice
 from services.pricing.repository import PricingRepository
 from shared.auth import operator, write_audit
 from shared.bus.outbox import Outbox, Tx
+from shared.commands import Embedded, Root, run_as
 from shared.db import create_engine
+from shared.stack.devstack import DEFAULT_ROOT
 
 app = typer.Typer(help="Pricing: reference data and re-pricing.", no_args_is_help=True)
 console = Console()
 
 
-def _settings() -> PricingSettings:
-    return PricingSettings(service="pricing-cli")
+def _settings(url: str) -> PricingSettings:
+    return PricingSettings(service="pricing-cli", database_url=url)
 
 
 def _print(summary: LoadSummary, seconds: float) -> None:
@@ -97,14 +101,16 @@ def load(
     target: Annotated[
         str | None, typer.Option(help="Edit set (ncci, mue) or observation source name.")
     ] = None,
+    embedded: Embedded = False,
+    root: Root = DEFAULT_ROOT,
 ) -> None:
     """Load one file, streamed, in one transaction: all of it or nothing."""
     if dataset not in DATASETS:
         raise typer.BadParameter(f"unknown dataset; one of {', '.join(DATASETS)}", param_hint="DATASET")
     size = path.stat().st_size
 
-    async def run() -> tuple[LoadSummary, float]:
-        engine = create_engine(_settings(), pool_size=1)
+    async def run(url: str) -> tuple[LoadSummary, float]:
+        engine = create_engine(_settings(url), pool_size=1)
         try:
             with Progress(
                 "[progress.description]{task.description}",
@@ -131,7 +137,7 @@ def load(
             await engine.dispose()
 
     try:
-        summary, seconds = asyncio.run(run())
+        summary, seconds = run_as("pricing", embedded, root, run)
     except (ReferenceFileError, ValueError) as exc:
         console.print(f"[red]Nothing loaded: {exc}")
         raise typer.Exit(1) from exc
@@ -139,11 +145,15 @@ def load(
 
 
 @app.command("load-manifest")
-def load_manifest_command(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+def load_manifest_command(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    embedded: Embedded = False,
+    root: Root = DEFAULT_ROOT,
+) -> None:
     """Load every file a manifest lists (the format the dev stack and tests use)."""
 
-    async def run() -> list[LoadSummary]:
-        engine = create_engine(_settings(), pool_size=1)
+    async def run(url: str) -> list[LoadSummary]:
+        engine = create_engine(_settings(url), pool_size=1)
         try:
             async with async_sessionmaker(engine)() as session, session.begin():
                 return await load_manifest(session, path)
@@ -151,7 +161,7 @@ def load_manifest_command(path: Annotated[Path, typer.Argument(exists=True, dir_
             await engine.dispose()
 
     try:
-        for summary in asyncio.run(run()):
+        for summary in run_as("pricing", embedded, root, run):
             _print(summary, 0.0)
     except (ReferenceFileError, ValueError) as exc:
         console.print(f"[red]Nothing loaded: {exc}")
@@ -169,6 +179,8 @@ def unload(
         str | None, typer.Option(help="The edit set, observation source, definition id or facility NPI.")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    embedded: Embedded = False,
+    root: Root = DEFAULT_ROOT,
 ) -> None:
     """Empty one year, target or table of a dataset, on purpose (a file with no row is refused instead)."""
     if dataset not in DATASETS:
@@ -182,8 +194,8 @@ def unload(
     if not yes:
         typer.confirm(f"Empty {dataset} for {what}?", abort=True)
 
-    async def run() -> Unloaded:
-        engine = create_engine(_settings(), pool_size=1)
+    async def run(url: str) -> Unloaded:
+        engine = create_engine(_settings(url), pool_size=1)
         try:
             async with async_sessionmaker(engine)() as session, session.begin():
                 done = await unload_dataset(session, dataset, year=year, target=target, reason=reason)
@@ -207,7 +219,7 @@ def unload(
             await engine.dispose()
 
     try:
-        done = asyncio.run(run())
+        done = run_as("pricing", embedded, root, run)
     except NothingToUnload as exc:
         console.print(f"[red]{exc}")
         raise typer.Exit(1) from exc
@@ -222,11 +234,13 @@ def reprice_command(
         datetime | None,
         typer.Option(help="Also every bill whose latest pricing is older than this (ISO time)."),
     ] = None,
+    embedded: Embedded = False,
+    root: Root = DEFAULT_ROOT,
 ) -> None:
     """Price bills again with today's reference data; each gets a new revision, history is kept."""
-    settings = _settings()
 
-    async def run() -> int:
+    async def run(url: str) -> int:
+        settings = _settings(url)
         engine = create_engine(settings, pool_size=1)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         outbox = Outbox(bus, source="/parley/pricing")
@@ -251,4 +265,4 @@ def reprice_command(
             await engine.dispose()
         return done
 
-    console.print(f"re-priced {asyncio.run(run())} bill(s)")
+    console.print(f"re-priced {run_as('pricing', embedded, root, run)} bill(s)")

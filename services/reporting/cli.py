@@ -1,11 +1,11 @@
 """``parley reporting …``: make a weekly report, re-work the KPI tables, load demo history.
 
-Reads ``PARLEY_DATABASE_URL`` (the reporting role) and the ``PARLEY_REPORTING_*`` settings.
+Reads ``PARLEY_DATABASE_URL`` (the reporting role) and the ``PARLEY_REPORTING_*`` settings; a database
+that cannot be used is one line, never a traceback (:mod:`shared.commands`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from rich.console import Console
 
 from services.reporting.config import ReportingSettings
 from services.reporting.weekly import make_report, week_start
+from shared.commands import hint, run_on
 from shared.db import create_engine, session_factory
 
 app = typer.Typer(help="Reporting: weekly reports, KPI tables, demo history.", no_args_is_help=True)
@@ -46,7 +47,7 @@ def weekly(
         finally:
             await engine.dispose()
 
-    html, pdf, sha = asyncio.run(run())
+    html, pdf, sha = run_on(settings.database_url, run, hint(embedded_option=False))
     console.print(f"[green]weekly report of {client} for {week} stored[/green] (PDF SHA-256 {sha})")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -70,7 +71,8 @@ def rebuild() -> None:
         finally:
             await engine.dispose()
 
-    console.print(f"[green]KPI tables rebuilt from {asyncio.run(run()):,} bills[/green]")
+    rebuilt = run_on(settings.database_url, run, hint(embedded_option=False))
+    console.print(f"[green]KPI tables rebuilt from {rebuilt:,} bills[/green]")
 
 
 @app.command("demo-history")
@@ -104,5 +106,5 @@ def demo_history(
         finally:
             await engine.dispose()
 
-    added = asyncio.run(run())
+    added = run_on(settings.database_url, run, hint(embedded_option=False))
     console.print(f"demo history: {added} synthetic bills loaded" if added else "demo history already loaded")

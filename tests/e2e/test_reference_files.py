@@ -24,7 +24,7 @@ import pytest
 
 from shared.catalog import service
 from shared.stack.bootstrap import PROJECT_ROOT
-from shared.stack.devstack import DevStack
+from shared.stack.devstack import DevStack, EmbeddedInfrastructure
 
 pytestmark = pytest.mark.e2e
 
@@ -500,13 +500,27 @@ async def test_an_unload_empties_one_unit_on_purpose_audited_and_the_file_loads_
         await http.delete(f"{base}/observations", params={"target": source, "reason": "third time"})
     ).status_code == 404
 
-    # The command does the same, as the operator (its OS account in the audit log).
-    await _loaded(http, urls, "observations", OBSERVATIONS.encode(), target=source, source="obs.csv")
-    env = {**os.environ, "PARLEY_DATABASE_URL": stack.database_url(service("pricing")), "COLUMNS": "200"}
-    command = [sys.executable, "-m", "shared.cli", "pricing", "unload", "observations", "--target", source]
-    done = await asyncio.to_thread(
-        subprocess.run, [*command, "--reason", "by command", "--yes"], env=env, capture_output=True, text=True
+    # The commands do the same, as the operator (its OS account in the audit log): on the `make up` stack
+    # with --embedded (no PARLEY_DATABASE_URL needed), or on any database with PARLEY_DATABASE_URL.
+    assert isinstance(stack.infra, EmbeddedInfrastructure), "--embedded is the embedded stack's option"
+    plain = {k: v for k, v in os.environ.items() if k != "PARLEY_DATABASE_URL"} | {"COLUMNS": "200"}
+    with_url = plain | {"PARLEY_DATABASE_URL": stack.database_url(service("pricing"))}
+    embedded = ["--embedded", "--root", str(stack.root)]
+
+    def parley(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "shared.cli", "pricing", *args], env=env, capture_output=True, text=True
+        )
+
+    csv_file = stack.root / f"{source}.csv"
+    csv_file.write_text(OBSERVATIONS)
+    loaded = await asyncio.to_thread(
+        parley, plain, "load", "observations", str(csv_file), "--target", source, *embedded
     )
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    assert await db.fetchval(count, source) == 2
+    unload = ["unload", "observations", "--target", source, "--yes"]
+    done = await asyncio.to_thread(parley, with_url, *unload, "--reason", "by command")
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"observations: observation source '{source}' emptied, 2 rows removed" in done.stdout
     assert await db.fetchval(count, source) == 0
@@ -515,8 +529,7 @@ async def test_an_unload_empties_one_unit_on_purpose_audited_and_the_file_loads_
         "ORDER BY id DESC LIMIT 1"
     )
     assert (by_operator["actor_kind"], by_operator["via"]) == ("operator", "command")
-    again = await asyncio.to_thread(
-        subprocess.run, [*command, "--reason", "twice", "--yes"], env=env, capture_output=True, text=True
-    )
+    again = await asyncio.to_thread(parley, plain, *unload, "--reason", "twice", *embedded)
     assert again.returncode == 1
     assert f"nothing is loaded in observations for observation source '{source}'" in again.stdout
+    assert stack.infra.postgres.is_running()  # the command found it running and left it so

@@ -2,16 +2,15 @@
 the command's work in one transaction, and printing its answer.
 
 Commands connect as the intake role with ``PARLEY_DATABASE_URL``, or to the embedded dev stack's database
-with ``--embedded`` (starting its Postgres for the command if it is not running).
+with ``--embedded`` (starting its Postgres for the command if it is not running): see
+:mod:`shared.commands`, which every service's commands share.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,37 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from services.intake.keys import ALL_CLIENTS
 from services.intake.models import bus
 from shared.bus.outbox import Outbox, Tx
-from shared.catalog import service
-from shared.settings import Settings
-from shared.stack.devstack import DevStack, EmbeddedInfrastructure
+from shared.commands import Embedded, Root, run_as
 
 OUTBOX = Outbox(bus, source="/parley/intake")
 console = Console()
 T = TypeVar("T")
 
-Embedded = Annotated[bool, typer.Option(help="Use the embedded dev stack's database (under --root).")]
-Root = Annotated[Path, typer.Option(help="The embedded stack's folder.")]
-
-
-@contextlib.contextmanager
-def _database_url(embedded: bool, root: Path) -> Iterator[str]:
-    if not embedded:
-        yield Settings().database_url
-        return
-    stack = DevStack(root=root)
-    assert isinstance(stack.infra, EmbeddedInfrastructure)
-    postgres = stack.infra.postgres
-    was_running = postgres.is_running()
-    postgres.start()
-    try:
-        yield stack.database_url(service("intake"))
-    finally:
-        if not was_running:
-            postgres.stop()
-
 
 def run(embedded: bool, root: Path, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``work`` in one transaction on intake's database; it commits when ``work`` returns."""
+    """Run ``work`` in one transaction on intake's database; it commits when ``work`` returns. A database
+    that cannot be used ends the command in one line (:mod:`shared.commands`)."""
 
     async def in_session(url: str) -> T:
         engine = create_async_engine(url)
@@ -61,8 +39,7 @@ def run(embedded: bool, root: Path, work: Callable[[AsyncSession], Awaitable[T]]
         finally:
             await engine.dispose()
 
-    with _database_url(embedded, root) as url:
-        return asyncio.run(in_session(url))
+    return run_as("intake", embedded, root, in_session)
 
 
 def run_tx(embedded: bool, root: Path, work: Callable[[Tx], Awaitable[T]]) -> T:
@@ -89,3 +66,6 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]
     for row in rows:
         table.add_row(*row)
     console.print(table)
+
+
+__all__ = ["OUTBOX", "Embedded", "Root", "clients_of", "console", "fail", "print_table", "run", "run_tx"]
