@@ -28,6 +28,7 @@ from services.agreements.schemas import (
     SignatoryOut,
     VerifyOut,
 )
+from services.agreements.sealing import NotAPdf
 from shared.auth import CASE_READERS, Identity, Role, audit, requires
 from shared.contracts import RecipientRole
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -88,10 +89,13 @@ async def verify(
     """Upload a PDF (the request body, ``application/pdf``): is it an intact executed Parley agreement,
     which one, and who signed it. Intact means the seal verifies, covers the whole file, was made with the
     certificate that sealed that agreement, and the bytes are the executed copy Parley stored. One changed
-    byte makes it "not intact". An agreement of a client you do not serve is not named. It changes
+    byte makes it "not intact". The copy as sent for signature, or the certificate of completion, is
+    named as such with its agreement (`stored_as`), and is "not intact": only the executed copy verifies.
+    An agreement of a client you do not serve is not named. It changes
     nothing, so auditors may verify too (a POST only because the PDF is the body); when it names an
     agreement, the check is audited (`verify:agreement_document`). 413 over the body limit; 422 for an
-    empty body."""
+    empty body, or one that is not a PDF (naming why: no `%PDF-` header, or a structure that cannot be
+    read)."""
     body = await request.body()
     if not body:
         raise Unprocessable(
@@ -103,9 +107,16 @@ async def verify(
     digest = sha256(body)
     stored = await repository.by_document_sha256(digest)
     agreement: Agreement | None = None
-    if stored is not None and stored.kind == "executed":
+    if stored is not None:
         agreement = await repository.get(stored.agreement_id, clients=user.client_scope)
-    seal = await asyncio.to_thread(desk.sealer.verify, body)
+    stored_as = STORED_AS.get(stored.kind) if stored is not None and agreement is not None else None
+    try:
+        seal = await asyncio.to_thread(desk.sealer.verify, body)
+    except NotAPdf as exc:
+        raise Unprocessable(
+            f"the body is not a PDF: {exc}",
+            errors=[{"field": "body", "message": f"not a PDF: {exc}", "type": "not_pdf"}],
+        ) from exc
     if agreement is None and seal.agreement_hint:
         try:
             agreement = await repository.get(uuid.UUID(seal.agreement_hint), clients=user.client_scope)
@@ -121,6 +132,8 @@ async def verify(
     matches = agreement is not None and agreement.executed_sha256 == digest
     if agreement is None:
         problems.append("no Parley agreement matches this document")
+    elif stored_as is not None and stored_as != "executed":
+        problems.insert(0, _not_the_executed_copy(agreement, stored_as))
     elif not matches:
         problems.append(f"it differs from the executed copy Parley stored for agreement {agreement.id}")
     intact = not problems
@@ -142,6 +155,7 @@ async def verify(
         problems=problems,
         agreement_id=agreement.id if agreement else None,
         matches_stored_copy=matches,
+        stored_as=stored_as,
         sealed_by=seal.certificate_subject,
         sealed_at=seal.signed_at,
         signatories=[
@@ -152,6 +166,24 @@ async def verify(
             if r.signed_at is not None
         ],
     )
+
+
+STORED_AS = {"executed": "executed", "original": "as_sent", "certificate": "certificate"}
+
+
+def _not_the_executed_copy(agreement: Agreement, stored_as: str) -> str:
+    """Why a document Parley stored for ``agreement`` is not the one that verifies."""
+    what = (
+        f"this is agreement {agreement.id} as sent for signature"
+        if stored_as == "as_sent"
+        else f"this is the certificate of completion of agreement {agreement.id}"
+    )
+    if agreement.executed_at is not None:
+        return (
+            f"{what}, not its executed copy: only the executed, sealed copy verifies (executed "
+            f"{agreement.executed_at:%Y-%m-%d}; GET /v1/agreements/{agreement.id}/document returns it)"
+        )
+    return f"{what}, not an executed copy: it has not been executed (it is {agreement.status})"
 
 
 @router.get("/{agreement_id}", response_model=AgreementOut, summary="Read an agreement")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -123,6 +124,12 @@ class VerifyOut(BaseModel):
     problems: list[str] = Field(description="Why it is not intact (empty when intact).")
     agreement_id: uuid.UUID | None = Field(description="Which agreement the document is (or claims to be).")
     matches_stored_copy: bool = Field(description="Byte for byte the executed copy Parley stored.")
+    stored_as: Literal["executed", "as_sent", "certificate"] | None = Field(
+        default=None,
+        description="Which of the agreement's stored documents these exact bytes are: the executed copy, "
+        "the copy as sent for signature (never intact: not executed), or the certificate of completion; "
+        "None when Parley stores no such file.",
+    )
     sealed_by: str | None = Field(description="Subject of the sealing certificate.")
     sealed_at: datetime | None = Field(description="The signing time in the seal.")
     signatories: list[SignatoryOut] = Field(description="Who signed that agreement, per Parley's records.")

@@ -46,6 +46,10 @@ SEAL_FIELD = "ParleySeal"
 REASON_PREFIX = "Executed settlement agreement "
 
 
+class NotAPdf(ValueError):
+    """The bytes are not a PDF the reader can open; the message says why (the parser's words)."""
+
+
 class SealConfigurationError(RuntimeError):
     """The configured PKCS#12 cannot be read (missing file, wrong passphrase, no private key)."""
 
@@ -197,14 +201,18 @@ class Sealer:
 
     def verify(self, pdf: bytes, expected_certificate_sha256: str | None = None) -> VerifiedSeal:
         """Check ``pdf``'s seal; ``expected_certificate_sha256`` is the certificate that sealed the
-        agreement it claims to be (default: this sealer's). Blocking, and runs its own event loop
-        (pyHanko's): call it in a worker thread from async code."""
+        agreement it claims to be (default: this sealer's). Raises :class:`NotAPdf` when the bytes
+        cannot be read as a PDF. Blocking, and runs its own event loop (pyHanko's): call it in a worker
+        thread from async code."""
         expected = expected_certificate_sha256 or self.certificate_sha256
+        if b"%PDF-" not in pdf[:1024]:  # readers look for the header within the first kilobyte
+            raise NotAPdf("it does not start with the %PDF- header")
         try:
             reader = PdfFileReader(io.BytesIO(pdf), strict=False)
             signatures = reader.embedded_signatures
         except Exception as exc:  # any parser failure means "not a readable PDF", never a 500
-            return VerifiedSeal(False, [f"not a readable PDF: {type(exc).__name__}"], None, None, None, None)
+            why = " ".join(str(exc).split())[:200] or "its structure cannot be read"
+            raise NotAPdf(f"its structure cannot be read ({why})") from exc
         seals = [s for s in signatures if s.field_name == SEAL_FIELD]
         if not seals:
             return VerifiedSeal(False, ["the document carries no Parley seal"], None, None, None, None)

@@ -302,11 +302,34 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
         await staff["negotiator"].post(f"{urls['agreements']}/v1/agreements/verify", content=pdf + b"%x\n")
     ).json()
     assert appended["verdict"] == "not intact"
+    # The copy as sent is named as such (it said "no Parley agreement matches"); only the executed verifies.
     as_sent = (
         await staff["negotiator"].post(f"{urls['agreements']}/v1/agreements/verify", content=sent.content)
     ).json()
-    assert as_sent["verdict"] == "not intact"
-    assert "no Parley seal" in " ".join(as_sent["problems"])
+    assert (as_sent["verdict"], as_sent["agreement_id"], as_sent["stored_as"]) == (
+        "not intact",
+        agreement["id"],
+        "as_sent",
+    )
+    executed_on = executed["executed_at"][:10]
+    assert as_sent["problems"] == [
+        f"this is agreement {agreement['id']} as sent for signature, not its executed copy: only the "
+        f"executed, sealed copy verifies (executed {executed_on}; GET /v1/agreements/{agreement['id']}/document "
+        "returns it)",
+        "the document carries no Parley seal",
+    ]
+    assert verified["stored_as"] == "executed"
+    # Not a PDF at all, or not a readable one: 422 naming why (it was 200 "not intact: PdfReadError").
+    for body, why in (
+        (b"hello, I am not a PDF", "not a PDF: it does not start with the %PDF- header"),
+        (pdf[:600], "not a PDF: its structure cannot be read ("),
+    ):
+        refused = await staff["negotiator"].post(f"{urls['agreements']}/v1/agreements/verify", content=body)
+        assert refused.status_code == 422, refused.text
+        (error,) = refused.json()["errors"]
+        assert (error["field"], error["type"]) == ("body", "not_pdf")
+        assert error["message"].startswith(why), error["message"]
+        assert "Error" not in error["message"].split("(")[0]
 
     # Reading the documents (they name the patient) and issuing links are audited, per reader.
     audit = (

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from services.agreements.config import AgreementsSettings
 from services.agreements.lifecycle import signing_deadline
 from services.agreements.links import TOKEN_SHAPE, new_token, token_hash
-from services.agreements.sealing import Sealer, generate_self_signed_p12
+from services.agreements.sealing import NotAPdf, Sealer, generate_self_signed_p12
 from services.agreements.templates import SHIPPED_PATH, check_template, sample_data
 from services.agreements.terms import (
     AgreementTerms,
@@ -154,6 +154,11 @@ def test_a_seal_verifies_and_any_change_breaks_it(tmp_path: Path) -> None:
     assert sealer.verify(bytes(flipped)).problems == ["the signed bytes were changed after sealing"]
     assert sealer.verify(sealed + b"%\n").problems == ["content was added to the file after sealing"]
     assert sealer.verify(original).problems == ["the document carries no Parley seal"]
+    # Not a PDF, or not a readable one: said as such, with why (it was "not intact: PdfReadError").
+    with pytest.raises(NotAPdf, match=r"^it does not start with the %PDF- header$"):
+        sealer.verify(b"GIF89a, a picture")
+    with pytest.raises(NotAPdf, match=r"^its structure cannot be read \(.+\)$"):
+        sealer.verify(sealed[:400])
 
     other_p12 = tmp_path / "other.p12"
     generate_self_signed_p12(other_p12, b"pw", common_name="Someone else")
