@@ -314,8 +314,8 @@ async def test_v2_terms_make_the_document_signed_in_order_sealed_verified_and_th
     executed_on = executed["executed_at"][:10]
     assert as_sent["problems"] == [
         f"this is agreement {agreement['id']} as sent for signature, not its executed copy: only the "
-        f"executed, sealed copy verifies (executed {executed_on}; GET /v1/agreements/{agreement['id']}/document "
-        "returns it)",
+        f"executed, sealed copy verifies (executed {executed_on}; "
+        f"GET /v1/agreements/{agreement['id']}/document returns it)",
         "the document carries no Parley seal",
     ]
     assert verified["stored_as"] == "executed"
