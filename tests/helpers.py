@@ -99,7 +99,7 @@ async def agree_case(
     accepts it, both sides confirm. Returns the agreed case."""
     base = f"{urls['negotiation']}/v1/cases/{case_id}"
     offered = await negotiator.post(f"{base}/offers", json={} if amount is None else {"amount": amount})
-    assert offered.status_code == 200, offered.text
+    assert offered.status_code == 201, offered.text
     accepted = await negotiator.post(
         f"{base}/responses", json={"party": "provider", "decision": "accept", "contact": "Pat Lee"}
     )

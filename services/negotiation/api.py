@@ -70,10 +70,13 @@ async def act(
     body: BaseModel,
     key: str | None,
     step: Step,
+    *,
+    status: int = 200,
 ) -> JSONResponse:
     """Run one change on a case in the request's transaction, once per Idempotency-Key, audited as
     ``<what>:case`` with the request body (amounts, reasons, provider contacts; never patient data);
-    answer the case."""
+    answer the case with ``status`` (201 when the change creates something: an offer, an approval
+    request)."""
 
     async def apply() -> tuple[int, BaseModel]:
         case = await CaseRepository(tx.session).found(case_id, scope=actor.client_scope, for_update=True)
@@ -83,7 +86,7 @@ async def act(
         action = AUDIT_ACTIONS.get(what.rsplit("/", 1)[-1], what)
         await audit(tx, request, actor, f"{action}:case", "case", case.id, case.client_id,
                     detail=body.model_dump(mode="json"))  # fmt: skip
-        return 200, CaseOut.model_validate(case)
+        return status, CaseOut.model_validate(case)
 
     return await idempotency.run(
         tx.session,

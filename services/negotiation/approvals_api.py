@@ -30,6 +30,7 @@ router = APIRouter(tags=["approvals"])
 @router.post(
     "/v1/cases/{case_id}/approvals",
     response_model=CaseOut,
+    status_code=201,
     summary="Ask a supervisor to approve an amount beyond your authority",
     responses={
         409: {"description": "A request for this action is already pending."},
@@ -46,8 +47,8 @@ async def post_approval(
 ) -> JSONResponse:
     """Request approval to ``offer`` or ``accept`` an amount beyond the negotiator's settlement authority,
     with the reason (``case.approval_requested``). The request names the rule it exceeds and the limit.
-    Nothing beyond authority is sent or accepted until a supervisor approves. Roles: negotiator,
-    supervisor."""
+    Nothing beyond authority is sent or accepted until a supervisor approves. 201 with the case, the
+    request last in ``approvals``. Roles: negotiator, supervisor."""
 
     async def step(case: Case, settings: Settings, now: datetime) -> None:
         require_active(case, statuses=(CaseStatus.open.value,))
@@ -65,7 +66,7 @@ async def post_approval(
         )
         await tx.emit(events.approval_requested(case, approval), subject=str(case.bill_id))
 
-    return await act(tx, request, actor, case_id, "approvals", body, idempotency_key, step)
+    return await act(tx, request, actor, case_id, "approvals", body, idempotency_key, step, status=201)
 
 
 @router.post(

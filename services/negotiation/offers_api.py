@@ -30,6 +30,7 @@ router = APIRouter(prefix="/v1/cases", tags=["offers"])
 @router.post(
     "/{case_id}/offers",
     response_model=CaseOut,
+    status_code=201,
     summary="Send a payer offer",
     responses={
         403: {"description": "Beyond your settlement authority: the detail names the rule and limit."},
@@ -48,7 +49,8 @@ async def post_offer(
     """Send the payer's offer: the strategy's opening (no amount) or the amount named, with its basis,
     the pricing statement hash, the client's quick-pay tier and an expiry in business days. It
     supersedes the payer's previous open offer and counters the provider's open one. Beyond the
-    negotiator's authority it is refused (403) unless a supervisor approved that amount.
+    negotiator's authority it is refused (403) unless a supervisor approved that amount. 201 with the
+    case, the new offer last in ``offers``.
     Roles: negotiator, supervisor (a supervisor is not bound by negotiator authority)."""
 
     async def step(case: Case, settings: Settings, now: datetime) -> None:
@@ -57,7 +59,7 @@ async def post_offer(
             by=actor.subject, supervisor=actor.has(Role.supervisor), now=now,
         )  # fmt: skip
 
-    return await act(tx, request, actor, case_id, "offers", body, idempotency_key, step)
+    return await act(tx, request, actor, case_id, "offers", body, idempotency_key, step, status=201)
 
 
 @router.post(

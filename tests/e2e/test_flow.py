@@ -89,7 +89,7 @@ async def test_bill_above_its_uc_target_is_negotiated_confirmed_signed_settled_a
     base = f"{urls['negotiation']}/v1/cases/{case['id']}"
 
     opening = await negotiator.post(f"{base}/offers", json={})
-    assert opening.status_code == 200, opening.text
+    assert opening.status_code == 201, opening.text
     offer = opening.json()["offers"][0]
     assert (Decimal(offer["amount"]), offer["party"], offer["status"]) == (
         Decimal("1500.00"),

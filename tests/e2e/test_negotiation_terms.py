@@ -169,7 +169,7 @@ async def test_nothing_beyond_authority_is_sent_or_accepted_before_a_supervisors
     asked = await negotiator.post(
         approvals, json={"action": "offer", "amount": "1200.00", "reason": "ER visit"}
     )
-    assert asked.status_code == 200, asked.text
+    assert asked.status_code == 201, asked.text
     (pending,) = asked.json()["approvals"]
     assert (pending["status"], pending["limit_amount"], pending["rule"]) == (
         "pending",
@@ -204,7 +204,7 @@ async def test_nothing_beyond_authority_is_sent_or_accepted_before_a_supervisors
     assert ok.json()["approvals"][-1]["status"] == "approved"
     assert (await negotiator.post(f"{base}/offers", json={"amount": "1300.00"})).status_code == 403
     sent = await negotiator.post(f"{base}/offers", json={"amount": "1200.00"})
-    assert sent.status_code == 200, sent.text
+    assert sent.status_code == 201, sent.text
     assert sent.json()["offers"][0]["basis"].endswith("; approved by supervisor@staff.test: fine")
     assert sent.json()["approvals"][-1]["status"] == "used"
     assert (

@@ -33,7 +33,7 @@ async def offered(
     case = await wait_until(lambda: case_of_bill(negotiator, urls, bill_id), what="a case")
     base = f"{urls['negotiation']}/v1/cases/{case['id']}"
     sent = await negotiator.post(f"{base}/offers", json={} if amount is None else {"amount": amount})
-    assert sent.status_code == 200, sent.text
+    assert sent.status_code == 201, sent.text
     offer = sent.json()["offers"][-1]
     link = await negotiator.post(f"{base}/offers/{offer['id']}/link")
     assert link.status_code == 201, link.text
