@@ -73,10 +73,17 @@ def within(limit: Limit, amount: Decimal) -> bool:
 
 
 def authorize(
-    case: Case, action: Action, amount: Decimal, limit: Limit, *, supervisor: bool, now: datetime
+    case: Case,
+    action: Action,
+    amount: Decimal,
+    limit: Limit,
+    *,
+    supervisor: bool,
+    by: str,
+    now: datetime,
 ) -> Approval | None:
     """Allow ``action`` at ``amount`` or raise 403 naming the rule. Within authority (or a supervisor):
-    None. Beyond it: the approved, unused approval that covers it, marked used; else refused."""
+    None. Beyond it: the approved, unused approval that covers it, marked used by ``by``; else refused."""
     if supervisor or within(limit, amount):
         return None
     for approval in case.approvals:
@@ -86,7 +93,7 @@ def authorize(
             and approval.amount >= amount
         ):
             approval.status = ApprovalStatus.used.value
-            approval.used_at = now
+            approval.used_at, approval.used_by = now, by
             return approval
     assert limit.amount is not None
     pending = any(
@@ -141,10 +148,20 @@ def request(
     return approval
 
 
+def _what_happened(approval: Approval) -> str:
+    """ "used by X on …" (whoever made the offer or acceptance), else "approved/denied by the supervisor"."""
+    if approval.status == ApprovalStatus.used.value:
+        when = f" on {approval.used_at:%Y-%m-%d}" if approval.used_at else ""
+        # Approvals used before ``used_by`` was recorded name no one rather than the wrong person.
+        who = f" by {approval.used_by}" if approval.used_by else ""
+        return f"used{who}{when} (approved by {approval.decided_by})"
+    return f"{approval.status} by {approval.decided_by}"
+
+
 def decide(approval: Approval, approve: bool, reason: str, by: str, now: datetime) -> None:
     """A supervisor approves or denies a pending request, with a reason. Nobody decides their own."""
     if approval.status != ApprovalStatus.pending.value:
-        raise Conflict(f"approval {approval.id} was already {approval.status} by {approval.decided_by}")
+        raise Conflict(f"approval {approval.id} was already {_what_happened(approval)}")
     if approval.requested_by == by:
         raise BeyondAuthority(
             "a request cannot be decided by the person who made it; another supervisor decides",

@@ -129,7 +129,7 @@ async def make_payer_offer(
         )
     limit = authority.negotiator_limit(settings.authority, case)
     approval = authority.authorize(
-        case, authority.Action.offer, amount, limit, supervisor=supervisor, now=now
+        case, authority.Action.offer, amount, limit, supervisor=supervisor, by=by, now=now
     )
     if approval is not None:
         basis += f"; approved by {approval.decided_by}: {approval.decision_reason}"
@@ -205,7 +205,7 @@ async def accept(
     if party is Party.payer:
         limit = authority.negotiator_limit(settings.authority, case)
         authority.authorize(
-            case, authority.Action.accept, offer.amount, limit, supervisor=supervisor, now=now
+            case, authority.Action.accept, offer.amount, limit, supervisor=supervisor, by=by, now=now
         )
     await _close_offer(tx, offer, OfferStatus.accepted, settings, now)
     case.status = CaseStatus.confirming.value

@@ -190,6 +190,7 @@ class ApprovalOut(BaseModel):
     decided_at: datetime | None
     decision_reason: str | None
     used_at: datetime | None
+    used_by: str | None = Field(description="Who made the offer or acceptance the approval allowed.")
 
 
 class ConfirmationOut(BaseModel):

@@ -207,6 +207,17 @@ async def test_nothing_beyond_authority_is_sent_or_accepted_before_a_supervisors
     assert sent.status_code == 201, sent.text
     assert sent.json()["offers"][0]["basis"].endswith("; approved by supervisor@staff.test: fine")
     assert sent.json()["approvals"][-1]["status"] == "used"
+    assert sent.json()["approvals"][-1]["used_by"] == "negotiator@staff.test"
+    # Deciding it again: the 409 names who used it (it named the approving supervisor as the user).
+    used_on = sent.json()["approvals"][-1]["used_at"][:10]
+    late = await supervisor.post(
+        f"{approvals}/{approval['id']}/decision", json={"approve": False, "reason": "too late"}
+    )
+    assert late.status_code == 409
+    assert late.json()["detail"] == (
+        f"approval {approval['id']} was already used by negotiator@staff.test on {used_on} "
+        "(approved by supervisor@staff.test)"
+    )
     assert (
         await negotiator.post(f"{base}/offers", json={"amount": "1150.00"})
     ).status_code == 403  # used once
