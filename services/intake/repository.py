@@ -278,7 +278,8 @@ class BillRepository:
         agreed_amount: Decimal | None = None,
         reopen: bool = False,
     ) -> bool:
-        """Keep every change in the history; move the current status only forward.
+        """Keep every change in the history (once, whichever events announce it); move the current status
+        only forward.
 
         ``reopen`` (negotiation reopened the case) moves an agreed or repriced bill back to
         ``in_negotiation`` explicitly; events that happened before a reopen no longer move the status.
@@ -286,9 +287,13 @@ class BillRepository:
         True if what a partner sees of the bill changed: its status, or an amount or method that arrived
         after a later status (events of one bill come over several topics, in no fixed order).
         """
-        self.session.add(
-            StatusHistory(bill_id=bill.id, status=status.value, detail=detail, event_id=event_id, at=at)
-        )
+        # One entry per change: two events may announce the same one (agreement.executed and a settled
+        # case.closed both say "settled"; case.opened and case.closed on the repriced route both say
+        # "repriced"). Every pricing is its own entry (a re-pricing is a change), and so is a reopen.
+        if reopen or status is BillStatus.priced or not await self._shown(bill, status, at):
+            self.session.add(
+                StatusHistory(bill_id=bill.id, status=status.value, detail=detail, event_id=event_id, at=at)
+            )
         before = (bill.priced_amount, bill.pricing_method, bill.agreed_amount)
         if priced_amount is not None:
             bill.priced_amount = priced_amount
@@ -309,6 +314,19 @@ class BillRepository:
         bill.updated_at = datetime.now(UTC)
         await self.session.flush()
         return moved or before != (bill.priced_amount, bill.pricing_method, bill.agreed_amount)
+
+    async def _shown(self, bill: Bill, status: BillStatus, at: datetime) -> bool:
+        """Whether the history already shows ``status`` in the same round as ``at``: before the last
+        reopen, or since it (a case agreed, reopened and agreed again shows "agreed" twice)."""
+        stmt = select(StatusHistory.id).where(
+            StatusHistory.bill_id == bill.id, StatusHistory.status == status.value
+        )
+        if bill.reopened_at is not None:
+            since = at >= bill.reopened_at
+            stmt = stmt.where(
+                StatusHistory.at >= bill.reopened_at if since else StatusHistory.at < bill.reopened_at
+            )
+        return (await self.session.execute(stmt.limit(1))).first() is not None
 
 
 def _start_of(day: date) -> datetime:
