@@ -21,9 +21,11 @@ from services.negotiation import events, providers
 from services.negotiation.client_settings import Settings
 from services.negotiation.deadlines import ClockStatus, cancel_offer, next_deadline
 from services.negotiation.evidence import evidence_of
-from services.negotiation.models import Case, CaseHistory, Offer
+from services.negotiation.models import Case, CaseHistory, Offer, access
 from services.negotiation.routing import Routing
 from services.negotiation.strategy import money, opening_offer
+from shared.auth import Role
+from shared.auth.replica import find_user
 from shared.bus.outbox import Tx
 from shared.contracts import BillPricedV2, CaseOutcome, CaseRoute, ClockState
 from shared.errors import Conflict, Unprocessable
@@ -266,7 +268,9 @@ async def reroute(
 async def assign(
     tx: Tx, case: Case, assignee: str | None, by: str, *, supervisor: bool, now: datetime
 ) -> None:
-    """Take a case (assignee = yourself), give it back (None), or, for a supervisor, (re)assign it."""
+    """Take a case (assignee = yourself), give it back (None), or, for a supervisor, (re)assign it to a
+    user this service knows (its token replica) who may work the case's client: a negotiator or
+    supervisor serving it. Anyone else is 422 naming why."""
     require_active(case, statuses=(*ACTIVE, CaseStatus.agreed.value))
     previous = case.assignee
     if not supervisor:
@@ -276,9 +280,30 @@ async def assign(
             raise Conflict(f"case {case.id} is assigned to {previous}; a supervisor reassigns it")
     if previous == assignee:
         return
+    if assignee is not None and assignee != by:  # the caller may work this case: it found it
+        await _check_assignee(tx, case, assignee)
     case.assignee, case.assigned_at = assignee, now
     log(tx.session, case, by, "assigned", f"{previous or 'queue'} → {assignee or 'queue'}", now)
     await tx.emit(events.assigned(case, previous, by, now), subject=str(case.bill_id))
+
+
+async def _check_assignee(tx: Tx, case: Case, assignee: str) -> None:
+    user = await find_user(tx.session, access.tokens, assignee)
+    why = None
+    if user is None:
+        # Not echoed: it may be anything at all (this was 300 emoji, stored as the assignee).
+        why = ("unknown_user", "no such user is known here (users are made with `parley users create`)")
+    elif user.disabled:
+        why = ("disabled_user", f"user {assignee} is disabled")
+    elif not user.roles & {Role.negotiator.value, Role.supervisor.value}:
+        why = ("cannot_work", f"user {assignee} is not a negotiator or supervisor")
+    elif not user.serves(case.client_id):
+        why = ("cannot_work", f"user {assignee} does not serve client {case.client_id}")
+    if why is not None:
+        raise Unprocessable(
+            f"cannot assign case {case.id}: {why[1]}",
+            errors=[{"field": "assignee", "message": why[1], "type": why[0]}],
+        )
 
 
 async def close(

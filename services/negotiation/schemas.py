@@ -36,7 +36,11 @@ class RouteIn(_In):
 
 class AssignIn(_In):
     assignee: str | None = Field(
-        description="User id to assign; your own id to take the case; null to return it to the queue."
+        min_length=1,
+        max_length=320,
+        description="User id to assign; your own id to take the case; null to return it to the queue. "
+        "Another user must be known to this service (a token made by `parley users create`), not "
+        "disabled, a negotiator or supervisor, and serve the case's client (422 naming why otherwise).",
     )
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.bus.consumer import Handlers
 from shared.bus.outbox import Tx
@@ -114,4 +114,36 @@ async def find_token(conn: AsyncConnection, tokens: Table, token_id: str) -> Sto
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         disabled_at=row.disabled_at,
+    )
+
+
+@dataclass(frozen=True)
+class KnownUser:
+    """A user as this service's replica knows them (every token of a user carries the same roles)."""
+
+    user_id: str
+    name: str
+    roles: frozenset[str]
+    clients: frozenset[str]
+    disabled: bool
+
+    def serves(self, client_id: str) -> bool:
+        return "*" in self.clients or client_id in self.clients
+
+
+async def find_user(db: AsyncConnection | AsyncSession, tokens: Table, user_id: str) -> KnownUser | None:
+    """The user ``user_id`` from the replica (their latest token's roles and clients), or None when no
+    token was ever issued to them. Users who only sign in by OIDC are not in the replica."""
+    row = (
+        await db.execute(
+            select(tokens.c.name, tokens.c.roles, tokens.c.clients, tokens.c.disabled_at)
+            .where(tokens.c.user_id == user_id)
+            .order_by(tokens.c.updated_at.desc(), tokens.c.issued_at.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return KnownUser(
+        user_id, row.name, frozenset(row.roles), frozenset(row.clients), row.disabled_at is not None
     )

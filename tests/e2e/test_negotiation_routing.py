@@ -17,6 +17,7 @@ import pytest
 from tests.helpers import (
     UC_CODE,
     UC_CODE_2,
+    UserMaker,
     agree_case,
     bill,
     case_of_bill,
@@ -232,6 +233,7 @@ async def test_queues_order_by_priority_filter_page_and_record_assignments(
     staff: dict[str, httpx.AsyncClient],
     db: asyncpg.Connection,
     uc_reference: None,
+    make_user: UserMaker,
 ) -> None:
     client, tin = unique("queue"), new_tin()
     # At stake (billed − target 1,000.00): 1,500.00, 4,000.00 and 500.00.
@@ -291,6 +293,25 @@ async def test_queues_order_by_priority_filter_page_and_record_assignments(
         json={"assignee": "negotiator2@staff.test"},
     )
     assert others.status_code == 409  # a negotiator takes cases for themselves only
+    # Only a known user who may work the client's cases can be assigned (any string was stored).
+    elsewhere = f"{unique('neg')}@other.test"
+    await make_user(["negotiator"], [unique("other-client")], elsewhere)
+    for assignee, kind, message in (
+        (
+            "🙂" * 300,
+            "unknown_user",
+            "no such user is known here (users are made with `parley users create`)",
+        ),
+        ("viewer@staff.test", "cannot_work", "user viewer@staff.test is not a negotiator or supervisor"),
+        (elsewhere, "cannot_work", f"user {elsewhere} does not serve client {client}"),
+    ):
+        refused = await staff["supervisor"].post(assign, json={"assignee": assignee})
+        assert refused.status_code == 422, (assignee, refused.text)
+        assert refused.json()["errors"] == [{"field": "assignee", "message": message, "type": kind}]
+    assert (await staff["supervisor"].post(assign, json={"assignee": "x" * 321})).status_code == 422
+    assert (await staff["negotiator"].get(f"{urls['negotiation']}/v1/cases/{big['id']}")).json()[
+        "assignee"
+    ] == "negotiator@staff.test"
     moved = await staff["supervisor"].post(assign, json={"assignee": "negotiator2@staff.test"})
     assert moved.json()["assignee"] == "negotiator2@staff.test"
     assert [c["id"] for c in (await queue(assignee="negotiator2@staff.test"))["items"]] == [big["id"]]
