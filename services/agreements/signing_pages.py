@@ -7,7 +7,8 @@ explicit consent to sign electronically (ESIGN/UETA wording), typed name and tit
 No CSRF token is needed: a forged cross-site post would have to know the link token, which is the
 secret itself. Responses are never cached and send no Referer, so the token does not leak from the page.
 Answers: 404 unknown or revoked link, 410 expired, 409 already signed / declined / not your turn yet,
-413 a body over 16 KiB, 422 a form without consent, name or reason (the page again, naming the field).
+413 a body over 16 KiB, 422 a form without consent, name or reason, or with a field too long or holding a
+NUL character (the page again, naming the field).
 """
 
 from __future__ import annotations
@@ -95,6 +96,20 @@ def _sign_page(
     )
 
 
+def _nul_errors(form: dict[str, str], fields: tuple[str, ...]) -> list[str]:
+    """The fields holding U+0000, which the database refuses (it answered JSON instead of the page)."""
+    return [
+        f"{field}: contains the NUL character (U+0000), which cannot be stored; retype it"
+        for field in fields
+        if "\x00" in form.get(field, "")
+    ]
+
+
+def _shown(form: dict[str, str]) -> dict[str, str]:
+    """The form as the page shows it back: without NULs (they cannot be stored or shown)."""
+    return {k: v.replace("\x00", "") for k, v in form.items()}
+
+
 async def _form(request: Request) -> dict[str, str]:
     body = await request.body()
     if len(body) > FORM_MAX_BYTES:
@@ -161,8 +176,9 @@ async def sign_by_link(token: Token, request: Request, tx: TxDep) -> Response:
         errors.append("signer_name: type your full name")
     if len(name) > NAME_MAX or len(title) > NAME_MAX:
         errors.append(f"signer_name / signer_title: at most {NAME_MAX} characters")
+    errors += _nul_errors(form, ("signer_name", "signer_title"))
     if errors:
-        return _sign_page(request, opened, token, status=422, errors=errors, form=form)
+        return _sign_page(request, opened, token, status=422, errors=errors, form=_shown(form))
     ip, user_agent = _client(request)
     desk = desk_for(runtime_of(request).settings)
     agreement = await sign(
@@ -189,10 +205,11 @@ async def decline_by_link(token: Token, request: Request, tx: TxDep) -> Response
     except ProblemError as exc:
         return _problem_page(request, exc)
     reason = form.get("reason", "")
+    errors = _nul_errors(form, ("reason",))
     if not reason or len(reason) > REASON_MAX:
-        return _sign_page(
-            request, opened, token, status=422, errors=[f"reason: say why, in 1 to {REASON_MAX} characters"]
-        )
+        errors.insert(0, f"reason: say why, in 1 to {REASON_MAX} characters")
+    if errors:
+        return _sign_page(request, opened, token, status=422, errors=errors)
     ip, user_agent = _client(request)
     await lifecycle.decline(tx, opened, reason, now, ip, user_agent)
     return _page(

@@ -34,15 +34,23 @@ from shared.web import render
 
 router = APIRouter(tags=["provider offer page"], include_in_schema=False)
 
-# Fields are checked after the link (an unknown link is 404 whatever the form holds).
-Name = Annotated[str, Form(max_length=200)]
-Text = Annotated[str, Form(max_length=2000)]
+# Fields are checked after the link (an unknown link is 404 whatever the form holds), by ``_field``, so
+# a field too long or with a NUL comes back as the page with the error, like every other form error
+# (declared limits answered JSON, and a NUL reached the database).
+FormText = Annotated[str, Form()]
+NAME_MAX = 200
+TEXT_MAX = 2000
 
 
-def _required(value: str, what: str) -> str:
-    if not value.strip():
+def _field(value: str, what: str, limit: int, *, required: bool = True) -> str:
+    text = value.strip()
+    if "\x00" in text:
+        raise Unprocessable(f"{what} contains the NUL character (U+0000), which cannot be stored")
+    if len(text) > limit:
+        raise Unprocessable(f"{what} is too long: at most {limit:,} characters")
+    if required and not text:
         raise Unprocessable(f"{what} is needed")
-    return value.strip()
+    return text
 
 
 DONE = {
@@ -119,33 +127,36 @@ async def _answer(request: Request, tx: TxDep, token: str, apply: Any) -> Respon
 
 
 @router.post("/offers/{token}/accept")
-async def accept(token: str, request: Request, tx: TxDep, name: Name = "", title: Name = "") -> Response:
+async def accept(
+    token: str, request: Request, tx: TxDep, name: FormText = "", title: FormText = ""
+) -> Response:
     """Accept the offer and confirm its terms, as ``name`` (``title``)."""
 
     async def apply(case: Case, offer: Offer, now: datetime) -> None:
-        who = _required(name, "your name (who confirms the terms)")
-        await offer_links.accept(tx, case, offer, who, title.strip() or None, now)
+        who = _field(name, "your name (who confirms the terms)", NAME_MAX)
+        role = _field(title, "your title", NAME_MAX, required=False)
+        await offer_links.accept(tx, case, offer, who, role or None, now)
 
     return await _answer(request, tx, token, apply)
 
 
 @router.post("/offers/{token}/counter")
 async def counter(
-    token: str, request: Request, tx: TxDep, name: Name = "", amount: Text = "", note: Text = ""
+    token: str, request: Request, tx: TxDep, name: FormText = "", amount: FormText = "", note: FormText = ""
 ) -> Response:
     """Counter with an amount (dollars) and a note."""
 
     async def apply(case: Case, offer: Offer, now: datetime) -> None:
+        who = _field(name, "your name", NAME_MAX)
+        remark = _field(note, "the note", TEXT_MAX, required=False)
         try:
-            value = Decimal(amount.replace(",", "").replace("$", "").strip())
+            value = Decimal(_field(amount, "the counter-offer", 40).replace(",", "").replace("$", ""))
             if not value.is_finite():  # "NaN" parses, then cannot be compared with the billed charge
                 raise InvalidOperation
             value = value.quantize(Decimal("0.01"))
         except InvalidOperation as exc:
             raise Unprocessable("the counter-offer must be an amount in dollars, e.g. 1250.00") from exc
-        await offer_links.counter(
-            tx, case, offer, value, note.strip() or None, _required(name, "your name"), now
-        )
+        await offer_links.counter(tx, case, offer, value, remark or None, who, now)
 
     return await _answer(request, tx, token, apply)
 
@@ -155,13 +166,13 @@ async def decline(
     token: str,
     request: Request,
     tx: TxDep,
-    name: Name = "",
-    reason: Text = "",
+    name: FormText = "",
+    reason: FormText = "",
 ) -> Response:
     """Decline the offer with a reason."""
 
     async def apply(case: Case, offer: Offer, now: datetime) -> None:
-        why = _required(reason, "a reason")
-        await offer_links.decline(tx, case, offer, why, _required(name, "your name"), now)
+        why = _field(reason, "a reason", TEXT_MAX)
+        await offer_links.decline(tx, case, offer, why, _field(name, "your name", NAME_MAX), now)
 
     return await _answer(request, tx, token, apply)

@@ -434,6 +434,15 @@ async def test_links_answer_404_410_409_and_413_and_a_resend_kills_the_old_link(
     no_consent = await signer.post(second, data={"signer_name": "Dana Smith"})
     assert no_consent.status_code == 422
     assert "consent" in no_consent.text
+    # A NUL in a field (the database cannot store it) answered JSON: now the page again, naming the field.
+    for url, form, field in (
+        (second, {"consent": "yes", "signer_name": "Dana\u0000Smith"}, "signer_name"),
+        (f"{second}/decline", {"reason": "wrong\u0000amount"}, "reason"),
+    ):
+        nul = await signer.post(url, data=form)
+        assert nul.status_code == 422, nul.text
+        assert nul.headers["content-type"].startswith("text/html")
+        assert f"{field}: contains the NUL character (U+0000), which cannot be stored" in nul.text
     assert (await _json(staff["negotiator"], f"{base}/v1/agreements/{agreement['id']}"))["status"] == "sent"
     # The deadline moved into the near past: the link expires (410).
     moved = await staff["supervisor"].post(

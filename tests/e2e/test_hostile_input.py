@@ -82,13 +82,27 @@ async def test_text_with_a_nul_character_is_refused_naming_the_field_and_nothing
     assert search.status_code == 422, search.text
     assert [e["field"] for e in search.json()["errors"]] == ["query:name"]
 
-    # A form on the public offer page: the decline is not recorded.
+    # A form on the public offer page (a NUL, or a name over 200 characters, answered JSON): the page
+    # again with the error, like every other form error; the answer is not recorded.
     base = f"{urls['negotiation']}/v1/cases/{case['id']}"
     offer = (await negotiator.post(f"{base}/offers", json={})).json()["offers"][-1]
     link = (await negotiator.post(f"{base}/offers/{offer['id']}/link")).json()["url"]
-    declined = await http.post(f"{link}/decline", data={"reason": nul, "name": "Pat"})
-    assert declined.status_code == 422, declined.text
-    assert [e["field"] for e in declined.json()["errors"]] == ["reason"]
+    for action, form, error in (
+        ("decline", {"reason": nul, "name": "Pat"}, "a reason contains the NUL character (U+0000)"),
+        (
+            "accept",
+            {"name": "P" * 201},
+            "your name (who confirms the terms) is too long: at most 200 characters",
+        ),
+        ("counter", {"name": "Pat", "amount": "1200", "note": "n" * 2001}, "the note is too long"),
+    ):
+        answer = await http.post(f"{link}/{action}", data=form, follow_redirects=False)
+        assert answer.status_code == 303, (action, answer.status_code, answer.text)
+        page = await http.get(f"{urls['negotiation']}{answer.headers['location']}")
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert error in page.text, action
+        assert nul not in page.text
     assert [o["status"] for o in (await negotiator.get(base)).json()["offers"]] == ["open"]
 
 
