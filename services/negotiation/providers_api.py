@@ -139,7 +139,12 @@ class ContactIn(BaseModel):
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=10000)
+    text: str = Field(
+        min_length=1,
+        max_length=10000,
+        description="About the provider and the negotiation; read by every client's case workers, so "
+        "never patient details or a client's confidential terms.",
+    )
     case_id: uuid.UUID | None = Field(default=None, description="The case the note is about, if any.")
 
 
@@ -234,8 +239,10 @@ async def list_providers(
 async def get_provider(tin: str, session: SessionDep, actor: Reader) -> ProviderOut:
     """Everything Parley knows of a provider by TIN: NPIs and facilities, contacts, notes, charges and
     U&C targets seen per code, accepted payments and summary figures (cases, acceptance rate, median
-    accepted share of billed and of the U&C target, days to agree, quick-pay uptake). Payments and the
-    figures cover your clients. Roles: negotiator, supervisor, auditor, admin."""
+    accepted share of billed and of the U&C target, days to agree, quick-pay uptake). Contacts and notes
+    are the company's shared knowledge of the provider, the same for every reader whatever clients they
+    serve; payments and the figures cover your clients only. Roles: negotiator, supervisor, auditor,
+    admin."""
     await snapshot(session)
     return await _read(session, tin, actor)
 
@@ -249,7 +256,8 @@ async def post_contact(
     actor: Worker,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Add a person at the provider (name, role, phone, email). Roles: negotiator, supervisor."""
+    """Add a person at the provider (name, role, phone, email): shared with every case reader, whatever
+    clients they serve. Roles: negotiator, supervisor."""
 
     async def apply() -> tuple[int, BaseModel]:
         await _provider(tx.session, tin)
@@ -307,7 +315,9 @@ async def post_note(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A note on a negotiation with this provider (who and when are recorded; notes are never edited).
-    Roles: negotiator, supervisor."""
+    Notes are shared across clients (every case reader sees them, whatever clients they serve): never
+    write patient details (names, birth dates, member ids, diagnoses) or a client's confidential terms in
+    one; refer to a case by ``case_id``. Roles: negotiator, supervisor."""
 
     async def apply() -> tuple[int, BaseModel]:
         await _provider(tx.session, tin)
