@@ -13,7 +13,7 @@ Before the work runs, the database is tried (connect, ``SELECT 1``): a URL that 
 points at a local server that is usually not there), malformed, unreachable, refused or for an unknown
 role ends the command with one line naming the URL (password hidden) and why, and exit status 1, never a
 traceback. A database error during the work (a role without rights on the schema, a schema not
-migrated) is said the same way.
+migrated) is said the same way; any other is one line saying what the database refused.
 """
 
 from __future__ import annotations
@@ -129,13 +129,23 @@ def check_database(url: str, why: str) -> None:
         unusable(url, exc, why)
 
 
+# SQLSTATEs that say the URL is the wrong one (another role, database or schema, not migrated), not
+# that the command's data was refused: connection (08), authorization (28), catalog (3D), schema (3F),
+# no privilege (42501), no such table (42P01).
+_ACCESS_STATES = ("08", "28", "3D", "3F", "42501", "42P01")
+
+
 @contextlib.contextmanager
 def database_errors(url: str, why: str) -> Iterator[None]:
-    """A database error inside (no rights on the schema, not migrated…) ends the command in one line."""
+    """A database error inside ends the command in one line: with ``why`` (what to set) when it is about
+    the URL (no rights on the schema, not migrated, connection lost), else what the database refused."""
     try:
         yield
     except DBAPIError as exc:
-        unusable(url, exc, why)
+        state = str(getattr(exc.orig, "sqlstate", "") or "")
+        if exc.connection_invalidated or state.startswith(_ACCESS_STATES):
+            unusable(url, exc, why)
+        _fail(f"The database {shown(url)} refused the command: {_one_line(exc)}")
     except (ConnectionError, TimeoutError) as exc:  # the server went away mid-command
         unusable(url, exc, why)
 

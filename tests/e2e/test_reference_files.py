@@ -533,3 +533,14 @@ async def test_an_unload_empties_one_unit_on_purpose_audited_and_the_file_loads_
     assert again.returncode == 1
     assert f"nothing is loaded in observations for observation source '{source}'" in again.stdout
     assert stack.infra.postgres.is_running()  # the command found it running and left it so
+    # Another service's role: it connects, then the schema refuses it; one line saying which URL.
+    wrong = plain | {"PARLEY_DATABASE_URL": stack.database_url(service("intake"))}
+    refused = await asyncio.to_thread(parley, wrong, *unload, "--reason", "wrong role")
+    assert refused.returncode == 1
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("Cannot use the database postgresql+asyncpg://parley_intake")
+    assert "permission denied for schema pricing" in line
+    assert line.endswith(
+        "(from PARLEY_DATABASE_URL: set it to the service role's URL, or add --embedded for the `make up` "
+        "stack)"
+    )
