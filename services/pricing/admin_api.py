@@ -103,10 +103,11 @@ async def load_file(
     ] = None,
 ) -> JSONResponse:
     """Rows that cannot be read are rejected with their row number and reason; the rest are loaded. A
-    file whose layout cannot be read, or in which no row can be loaded, is refused with 422 and nothing
-    changes. JSON nested deeper than 64 levels (real price-transparency files nest fewer than 12) is
-    refused with 422 naming the byte offset (`body:byte N`), before it is parsed. Loading the same
-    content again is a no-op (200, ``skipped``)."""
+    file whose layout cannot be read, or in which no row can be loaded (every row rejected, or none at
+    all: a header-only file, an empty list; `no_rows`), is refused with 422 and nothing changes: to
+    empty what is loaded, use `DELETE /v1/reference/{dataset}`. JSON nested deeper than 64 levels (real
+    price-transparency files nest fewer than 12) is refused with 422 naming the byte offset
+    (`body:byte N`), before it is parsed. Loading the same content again is a no-op (200, ``skipped``)."""
     if dataset not in DATASETS:
         raise NotFound(
             f"no dataset {dataset!r}; one of: {', '.join(DATASETS)}",
