@@ -33,7 +33,8 @@ from shared.catalog import service
 from shared.contracts import BillReceivedV1
 from shared.db import create_engine
 from shared.stack.bootstrap import PROJECT_ROOT
-from shared.stack.demo import DEMO_REFERENCE_MANIFEST, STAY_LINES
+from shared.stack.demo import DEMO_REFERENCE_MANIFEST
+from shared.stack.demo_bills import STAY_LINES
 from shared.stack.devstack import DevStack
 
 DMEPOS = PROJECT_ROOT / "services" / "pricing" / "data" / "cms" / "DMEPOS26_JAN.xlsx"

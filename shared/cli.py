@@ -11,25 +11,21 @@ import contextlib
 import importlib
 import signal
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import httpx
 import typer
 import uvicorn
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.bus import dlq
 from shared.bus.kafka import ensure_topics
-from shared.bus.relay import republish
 from shared.catalog import SERVICE_NAMES, SERVICES, service
-from shared.commands import check_database, database_errors, hint, run_on
+from shared.commands import check_database, database_errors, hint
 from shared.migrations import revision as alembic_revision
 from shared.migrations import upgrade
 from shared.observability import configure_logging
+from shared.operator_cli import ServiceName, audit_log, check_service, dlq_app, outbox_app
 from shared.settings import Settings
 from shared.stack.demo import (
     DEMO_REFERENCE_MANIFEST,
@@ -49,16 +45,6 @@ console = Console()
 def _quiet_logs() -> None:
     # The command line speaks through rich; library logs only matter when something is wrong.
     configure_logging(Settings(log_json=False, log_level="WARNING", service="cli"))
-
-
-ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICE_NAMES)}")]
-
-
-def _check_service(name: str) -> str:
-    try:
-        return service(name).name
-    except KeyError as exc:
-        raise typer.BadParameter(str(exc)) from exc
 
 
 @app.command()
@@ -170,7 +156,7 @@ def serve(
     workers: int = 1,
 ) -> None:
     """Run one service (what containers run). Reads PARLEY_* from the environment."""
-    info = service(_check_service(name))
+    info = service(check_service(name))
     if migrate:
         _upgrade(info.name, Settings().database_url)
     uvicorn.run(
@@ -195,7 +181,7 @@ def migrate(
     With --embedded, starts the embedded Postgres if needed and migrates every service as its own role.
     Otherwise migrates each named service with PARLEY_DATABASE_URL (that service's role).
     """
-    chosen = [_check_service(n) for n in (names or list(SERVICE_NAMES))]
+    chosen = [check_service(n) for n in (names or list(SERVICE_NAMES))]
     if embedded:
         stack = DevStack(root=root)
         postgres = _embedded_postgres(stack)
@@ -235,7 +221,7 @@ def new_migration(
     root: Path = DEFAULT_ROOT,
 ) -> None:
     """Autogenerate a migration for one service against the embedded database; review it before committing."""
-    info = service(_check_service(name))
+    info = service(check_service(name))
     stack = DevStack(root=root)
     postgres = _embedded_postgres(stack)
     was_running = postgres.is_running()
@@ -259,132 +245,9 @@ def topics() -> None:
     console.print(f"created: {', '.join(created) or 'nothing (all exist)'}")
 
 
-@app.command("audit")
-def audit_log(
-    service_names: Annotated[
-        list[str] | None, typer.Option("--service", help="Only these services (default: all five).")
-    ] = None,
-    actor: Annotated[str | None, typer.Option(help="Only this user or partner id.")] = None,
-    object_ref: Annotated[
-        str | None, typer.Option("--object", help="TYPE or TYPE:ID, e.g. bill:3f2c… or case.")
-    ] = None,
-    client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
-    action: Annotated[str | None, typer.Option(help="`read` (any read) or an exact action.")] = None,
-    since: Annotated[datetime | None, typer.Option(help="At or after (ISO time, UTC if no zone).")] = None,
-    until: Annotated[datetime | None, typer.Option(help="Before (ISO time).")] = None,
-    limit: Annotated[int, typer.Option(help="Entries per service.", min=1, max=500)] = 100,
-    token: Annotated[
-        str | None, typer.Option(envvar="PARLEY_TOKEN", help="An auditor's or admin's token (PARLEY_TOKEN).")
-    ] = None,
-    url: Annotated[
-        list[str] | None,
-        typer.Option(help="SERVICE=BASE_URL, repeatable (default: http://127.0.0.1:<the service's port>)."),
-    ] = None,
-) -> None:
-    """Read the audit logs over each service's `GET /v1/audit`, newest first, merged."""
-    if not token:
-        raise typer.BadParameter("give an auditor's or admin's token with --token or PARLEY_TOKEN")
-    bases = {info.name: f"http://127.0.0.1:{info.port}" for info in SERVICES}
-    for item in url or []:
-        name, _, base = item.partition("=")
-        bases[_check_service(name)] = base.rstrip("/")
-    chosen = [_check_service(n) for n in (service_names or list(SERVICE_NAMES))]
-    params: dict[str, str] = {"limit": str(limit)}
-    for key, value in (("actor", actor), ("client_id", client), ("action", action)):
-        if value:
-            params[key] = value
-    if object_ref:
-        object_type, _, object_id = object_ref.partition(":")
-        params["object_type"] = object_type
-        if object_id:
-            params["object_id"] = object_id
-    for key, moment in (("since", since), ("until", until)):
-        if moment is not None:
-            params[key] = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
-    rows: list[tuple[str, dict[str, Any]]] = []
-    with httpx.Client(timeout=30.0, headers={"Authorization": f"Bearer {token}"}) as http:
-        for name in chosen:
-            response = http.get(f"{bases[name]}/v1/audit", params=params)
-            if response.status_code != 200:
-                console.print(f"[red]{name}: {response.status_code} {response.text[:300]}[/red]")
-                raise typer.Exit(1)
-            rows += [(name, entry) for entry in response.json()["items"]]
-    rows.sort(key=lambda r: r[1]["at"], reverse=True)
-    table = Table(title=f"{len(rows)} audit entr{'y' if len(rows) == 1 else 'ies'}")
-    for column in ("at", "service", "actor", "roles", "action", "object", "client", "request", "from"):
-        table.add_column(column)
-    for name, e in rows:
-        table.add_row(
-            e["at"][:19],
-            name,
-            f"{e['actor']} ({e['actor_kind']})",
-            ", ".join(e["roles"]),
-            e["action"],
-            f"{e['object_type']}:{e['object_id'] or ''}",
-            e["client_id"] or "",
-            e["request_id"] or "",
-            e["source_ip"] or "",
-        )
-    console.print(table)
-
-
-dlq_app = typer.Typer(help="Dead letters: what a consumer group gave up on.", no_args_is_help=True)
+app.command("audit")(audit_log)
 app.add_typer(dlq_app, name="dlq")
-
-
-@dlq_app.command("list")
-def dlq_list(name: ServiceName) -> None:
-    """List the dead letters of a service's consumer group, with the error that stopped each."""
-    letters = asyncio.run(dlq.read_dead_letters(Settings(), _check_service(name)))
-    table = Table(title=f"{name}.dlq: {len(letters)} message(s)")
-    for column in ("failed at", "event", "type", "from", "attempts", "error"):
-        table.add_column(column)
-    for dl in letters:
-        table.add_row(
-            dl.failed_at.isoformat() if dl.failed_at else "?",
-            dl.event_id or "?",
-            dl.event_type or "?",
-            dl.original_topic,
-            str(dl.attempts),
-            dl.error[:200],
-        )
-    console.print(table)
-
-
-@dlq_app.command("replay")
-def dlq_replay(
-    name: ServiceName,
-    event_id: Annotated[list[str] | None, typer.Option(help="Only these events (default: all).")] = None,
-) -> None:
-    """Send dead letters back to their original topic, after the cause has been fixed."""
-    sent = asyncio.run(dlq.replay(Settings(), _check_service(name), set(event_id) if event_id else None))
-    console.print(f"replayed {len(sent)} message(s)")
-
-
-outbox_app = typer.Typer(help="The transactional outbox of a service.", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
-
-
-@outbox_app.command("republish")
-def outbox_republish(
-    name: ServiceName,
-    hours: Annotated[float, typer.Option(help="Re-send events published in the last N hours.")] = 24.0,
-) -> None:
-    """Send a service's recent events again (PARLEY_DATABASE_URL: that service's role).
-
-    For a broker that lost its log; consumers drop the events they already handled.
-    """
-    info = service(_check_service(name))
-
-    async def run() -> int:
-        engine = create_async_engine(Settings().database_url)
-        try:
-            return await republish(engine, info.schema, timedelta(hours=hours))
-        finally:
-            await engine.dispose()
-
-    published = run_on(Settings().database_url, run, hint(embedded_option=False))
-    console.print(f"{published} event(s) will be published again by {info.name}'s relay")
 
 
 def _add_service_commands() -> None:

@@ -72,12 +72,9 @@ from shared.contracts.identity import (
     UserUpdatedV1,
 )
 from shared.contracts.negotiation import (
-    ApprovalDecidedV1,
-    ApprovalRequestedV1,
     CaseAgreedV1,
     CaseAgreedV2,
     CaseAssignedV1,
-    CaseClockV1,
     CaseClosedV1,
     CaseClosedV2,
     CaseNotOpenedV1,
@@ -88,14 +85,19 @@ from shared.contracts.negotiation import (
     CaseRevisedV1,
     CaseRoute,
     CaseRoutedV1,
-    ClockState,
-    FollowUpDueV1,
     NotOpenedReason,
     OfferDeclinedV1,
     OfferExpiredV1,
     OfferMadeV1,
     OfferMadeV2,
     TermsConfirmedV1,
+)
+from shared.contracts.supervision import (
+    ApprovalDecidedV1,
+    ApprovalRequestedV1,
+    CaseClockV1,
+    ClockState,
+    FollowUpDueV1,
 )
 
 __all__ = [

@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.contracts import agreements, bills, identity, negotiation
+from shared.contracts import agreements, bills, identity, negotiation, supervision
 from shared.contracts.common import Payload
 
 # --- registry and envelope -----------------------------------------------------------------------
@@ -29,7 +29,9 @@ def _contracts(*modules: ModuleType) -> dict[tuple[str, int], type[Payload]]:
     return found
 
 
-PAYLOADS: dict[tuple[str, int], type[Payload]] = _contracts(bills, negotiation, agreements, identity)
+PAYLOADS: dict[tuple[str, int], type[Payload]] = _contracts(
+    bills, negotiation, supervision, agreements, identity
+)
 
 EVENT_TYPE_PREFIX = "parley."
 

@@ -9,7 +9,6 @@ import pytest
 
 from shared.catalog import service
 from shared.stack.demo import (
-    DEMO_BILLS,
     DEMO_CLIENTS,
     DEMO_REFERENCE_MANIFEST,
     DEMO_ROLES,
@@ -18,6 +17,7 @@ from shared.stack.demo import (
     load_demo,
     load_reporting_history,
 )
+from shared.stack.demo_bills import DEMO_BILLS
 from shared.stack.devstack import DevStack
 
 pytestmark = pytest.mark.e2e
