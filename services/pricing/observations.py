@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,38 +26,59 @@ from sqlalchemy.ext.asyncio import AsyncSession
 SCHEMA = "pricing"
 FOLD_LOCK = zlib.crc32(b"pricing.uc_fold")
 
-# The scopes one observation is counted under. Peer levels drop a credential at each step:
-# P4 = type|beds|teaching|trauma, P3 = type|beds|teaching, P2 = type|beds, P1 = type.
-_SCOPES_SQL = """
-    unnest(ARRAY[
-        'US', 'ST:' || o.state, 'Z3:' || o.zip3,
-        'P1:' || f.facility_type,
-        'P2:' || f.facility_type || '|' || f.bed_band,
-        'P3:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching,
-        'P4:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching || '|' || f.trauma_level
-    ]) AS s(scope)
+# The scopes one observation is counted under, as one GROUPING SETS pass over the observations first
+# summed per (service, amount, place): each distinct place is joined to the registry once and each set is
+# one hash table, instead of seven rows per observation sorted and summed. GROUPING(state, zip3, type,
+# beds, teaching, trauma) names the set (a bit set = that column is not grouped). Peer levels drop a
+# credential at each step: P4 = type|beds|teaching|trauma, P3 = type|beds|teaching, P2 = type|beds,
+# P1 = type. A NULL part (no state, no registered facility) gives a NULL scope, which counts nowhere.
+_SCOPED = f"""
+    SELECT x.kind, x.setting, x.code, s.scope, x.amount, x.n
+    FROM (
+        SELECT o.kind, o.setting, o.code, o.amount, o.state, o.zip3, f.facility_type AS t, f.bed_band AS b,
+            f.teaching AS te, f.trauma_level AS tr,
+            GROUPING(o.state, o.zip3, f.facility_type, f.bed_band, f.teaching, f.trauma_level) AS g,
+            CAST(sum(o.weight) AS bigint) AS n
+        FROM (
+            SELECT r.kind, r.setting, r.code, r.amount, r.state, r.zip3, r.facility_npi,
+                sum(r.weight) AS weight
+            FROM {{rows}} r
+            GROUP BY 1, 2, 3, 4, 5, 6, 7
+        ) o
+        LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
+        GROUP BY o.kind, o.setting, o.code, o.amount, GROUPING SETS (
+            (), (o.state), (o.zip3), (f.facility_type), (f.facility_type, f.bed_band),
+            (f.facility_type, f.bed_band, f.teaching),
+            (f.facility_type, f.bed_band, f.teaching, f.trauma_level)
+        )
+    ) x
+    CROSS JOIN LATERAL (
+        SELECT CASE x.g
+            WHEN 63 THEN 'US'
+            WHEN 31 THEN 'ST:' || x.state
+            WHEN 47 THEN 'Z3:' || x.zip3
+            WHEN 55 THEN 'P1:' || x.t
+            WHEN 51 THEN 'P2:' || x.t || '|' || x.b
+            WHEN 49 THEN 'P3:' || x.t || '|' || x.b || '|' || x.te
+            WHEN 48 THEN 'P4:' || x.t || '|' || x.b || '|' || x.te || '|' || x.tr
+        END
+    ) AS s(scope)
+    WHERE s.scope IS NOT NULL {{only}}
 """
 
+# ``rows``: any relation with kind, setting, code, amount, weight, state, zip3, facility_npi; ``only``: an
+# extra condition on ``s.scope`` ("" for every scope). Sorted in the key's order, so the primary key is
+# walked once instead of at random.
 ADD_TO_CELLS = f"""
     INSERT INTO {SCHEMA}.uc_cells (kind, setting, code, scope, amount, n)
-    SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight)
-    FROM {{rows}} o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
-    CROSS JOIN LATERAL {_SCOPES_SQL}
-    WHERE s.scope IS NOT NULL {{only}}
-    GROUP BY 1, 2, 3, 4, 5
+    {_SCOPED}
     ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (kind, setting, code, scope, amount) DO UPDATE SET n = {SCHEMA}.uc_cells.n + EXCLUDED.n
 """
 
 _TAKE_FROM_CELLS = f"""
     UPDATE {SCHEMA}.uc_cells c SET n = c.n - d.n
-    FROM (
-        SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight) AS n
-        FROM {{rows}} o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
-        CROSS JOIN LATERAL {_SCOPES_SQL}
-        WHERE s.scope IS NOT NULL {{only}}
-        GROUP BY 1, 2, 3, 4, 5
-    ) d
+    FROM ({_SCOPED}) d
     WHERE (c.kind, c.setting, c.code, c.scope, c.amount) = (d.kind, d.setting, d.code, d.scope, d.amount)
 """
 
@@ -76,16 +97,21 @@ COLUMNS = (
     "bill_id",
     "folded",
 )
+# What a file load stages per observation (the rest is the load's own: origin, source, folded): the
+# fields of :class:`ObservationIn`, in its order, so an observation is its own staging record.
+STAGED = ("kind", "setting", "code", "amount", "weight", "state", "zip3", "facility_npi", "observed_on")
 
 
-@dataclass(frozen=True)
-class ObservationIn:
-    """One observation to add: a per-unit amount, with where and by whom it was seen."""
+class ObservationIn(NamedTuple):
+    """One observation to add: a per-unit amount, with where and by whom it was seen.
 
-    kind: str  # charge | allowed
+    A tuple in the order of :data:`STAGED`, so batches go to COPY as they are (no per-row conversion).
+    """
+
+    kind: str  # charge | allowed | cash | percent_of_billed | per_diem
     setting: str  # professional | facility
     code: str
-    amount: Decimal
+    amount: Decimal  # per unit, to the cent (NUMERIC(12,2))
     weight: int = 1
     state: str | None = None
     zip3: str | None = None
@@ -95,21 +121,7 @@ class ObservationIn:
     def record(
         self, origin: str, origin_ref: str, bill_id: uuid.UUID | None, folded: bool
     ) -> tuple[Any, ...]:
-        return (
-            origin,
-            origin_ref,
-            self.kind,
-            self.setting,
-            self.code,
-            self.amount,
-            self.weight,
-            self.state,
-            self.zip3,
-            self.facility_npi,
-            self.observed_on,
-            bill_id,
-            folded,
-        )
+        return (origin, origin_ref, *self, bill_id, folded)
 
 
 async def _driver(session: AsyncSession) -> Any:
@@ -134,37 +146,40 @@ async def copy_rows(
 
 
 async def create_staging(session: AsyncSession) -> None:
-    """A temporary table (this transaction only) where a file load stages each batch before folding."""
+    """A temporary table (this transaction only, no WAL, no index) where a file load stages its
+    observations (:data:`STAGED`) before :func:`fold_staged` keeps and counts them all at once."""
     await session.execute(
         text(
-            f"CREATE TEMP TABLE IF NOT EXISTS obs_staging (LIKE {SCHEMA}.observations INCLUDING DEFAULTS) "
-            "ON COMMIT DROP"
+            "CREATE TEMP TABLE IF NOT EXISTS obs_staging (kind text, setting text, code text, "
+            "amount numeric(12, 2), weight integer, state text, zip3 text, facility_npi text, "
+            "observed_on date) ON COMMIT DROP"
         )
     )
 
 
-async def stage(session: AsyncSession, origin: str, origin_ref: str, rows: Sequence[ObservationIn]) -> None:
+async def stage(session: AsyncSession, rows: Sequence[ObservationIn]) -> None:
     """COPY a batch of file observations into this transaction's staging table (see :func:`fold_staged`)."""
-    if not rows:
-        return
-    driver = await _driver(session)
-    await driver.copy_records_to_table(
-        "obs_staging", columns=COLUMNS, records=[r.record(origin, origin_ref, None, True) for r in rows]
-    )
+    await copy_rows(session, "obs_staging", rows, columns=STAGED)
 
 
-async def fold_staged(session: AsyncSession) -> None:
-    """Keep the staged observations and count them into the cells, once for the whole load.
+async def fold_staged(session: AsyncSession, origin: str, origin_ref: str) -> None:
+    """Keep the staged observations as ``(origin, origin_ref)`` and count them into the cells, once for
+    the whole load, then empty the staging table (a manifest may load several files in one transaction).
 
     One set-wise fold at the end writes each distinct cell once; folding per batch would rewrite the
     popular cells (a national scope of a common code) again for every batch.
     """
+    # The GROUPING SETS hash tables and the sort before the cell writes stay in memory up to this.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
+    # A temporary table is never auto-analysed: without counts the planner sorts instead of hashing.
+    await session.execute(text("ANALYZE obs_staging"))
     await session.execute(
         text(
             f"INSERT INTO {SCHEMA}.observations ({', '.join(COLUMNS)}) "
-            f"SELECT {', '.join(COLUMNS)} FROM obs_staging"
-        )
+            f"SELECT CAST(:origin AS text), CAST(:ref AS text), {', '.join(STAGED)}, NULL, true "
+            "FROM obs_staging"
+        ),
+        {"origin": origin, "ref": origin_ref},
     )
     await session.execute(text(ADD_TO_CELLS.format(rows="obs_staging", only="")))
     await session.execute(text("TRUNCATE obs_staging"))
@@ -189,7 +204,8 @@ async def withdraw(session: AsyncSession, origin: str, origin_ref: str) -> int:
         text(
             f"WITH gone AS (DELETE FROM {SCHEMA}.observations WHERE origin = :origin AND origin_ref = :ref "
             "RETURNING *), "
-            f"taken AS ({_TAKE_FROM_CELLS.format(rows='gone', only='AND o.folded')} RETURNING 1) "
+            f"taken AS ({_TAKE_FROM_CELLS.format(rows='(SELECT * FROM gone WHERE folded)', only='')} "
+            "RETURNING 1) "
             "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM taken)"
         ),
         {"origin": origin, "ref": origin_ref},

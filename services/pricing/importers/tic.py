@@ -36,7 +36,7 @@ contract with the TIN as a whole: no NPI is recorded, never a provider with NPI 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -61,7 +61,7 @@ from services.pricing.importers.observed import (
     start_observations,
 )
 from services.pricing.importers.tables import open_json
-from services.pricing.observations import COLUMNS, ObservationIn, copy_rows
+from services.pricing.observations import STAGED, ObservationIn, copy_rows
 from services.pricing.service_codes import cents, coded
 
 RATE_KINDS = {"negotiated": "allowed", "percentage": "percent_of_billed", "per diem": "per_diem"}
@@ -269,9 +269,8 @@ def _inline(price: InNetworkPrice, known: Registry, on: date | None) -> list[Obs
 
 
 _RESOLVE = f"""
-    INSERT INTO obs_staging ({", ".join(COLUMNS)})
-    SELECT 'tic', CAST(:source AS text), kind, setting, code, amount, count(*), state, zip3, facility_npi,
-        CAST(:on AS date), NULL, true
+    INSERT INTO obs_staging ({", ".join(STAGED)})
+    SELECT kind, setting, code, amount, count(*), state, zip3, facility_npi, CAST(:on AS date)
     FROM (
         SELECT DISTINCT p.id, p.kind, p.setting, p.code, p.amount, g.tin, g.facility_npi, g.state, g.zip3
         FROM tic_prices p JOIN tic_groups g ON g.ref = p.ref
@@ -322,7 +321,7 @@ async def load_in_network(
             raise ReferenceFileError(f"{path.name}: not valid JSON ({exc})") from exc
     await copy_rows(session, "tic_prices", by_reference)
     await writer.flush()
-    await session.execute(text(_RESOLVE), {"source": summary.target, "on": updated})
+    await session.execute(text(_RESOLVE), {"on": updated})
     resolved, unresolved = (
         await session.execute(
             text(
@@ -380,7 +379,7 @@ async def _allowed_item(
                     summary.reject(number, str(exc))
                     continue
                 found = [
-                    replace(base, kind=k, amount=cents(v))
+                    base._replace(kind=k, amount=cents(v))
                     for k, v in (("charge", billed), ("allowed", amount))
                     if v is not None and 0 < v <= LARGEST
                 ]
