@@ -11,7 +11,10 @@ encoding check, parse, COPY into staging, one set-wise fold into the U&C cells) 
 - peak RSS: the process's resident memory sampled every 20 ms during the load (the file is never held);
 - baseline, same run, same rows: the observations that load wrote (the same rows, the same values),
   dumped with ``COPY … TO`` and timed as one plain binary ``COPY … FROM`` into an unindexed table, with
-  its rows/s over the same row count and the ratio (import ÷ baseline).
+  its rows/s over the same row count and the ratio (import ÷ baseline);
+- the same in CPU time per row (this process's, and its Postgres backend's from ``/proc``), which other
+  work sharing the cores does not move as it moves wall time: ``rows/s of CPU`` is what one free core
+  running the load serially would reach.
 
 Formats (a row is what the load counts): ``hpt-tall`` (a CSV row: one payer and plan of an item),
 ``hpt-wide`` (a CSV row: an item with five payers), ``hpt-json`` (a standard charge with five payers),
@@ -27,13 +30,14 @@ import csv
 import json
 import os
 import random
+import resource
 import shutil
 import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -230,14 +234,36 @@ class PeakRss:
         self._thread.join()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux ``/proc``): robust to other work sharing the cores."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def backend_pid(session: AsyncSession) -> int:
+    return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+class Timed(NamedTuple):
+    wall: float  # seconds
+    cpu: float  # seconds of CPU (the Postgres backend's for a baseline; Python's + the backend's for a load)
+
+
 async def _driver(session: AsyncSession) -> Any:
     return (await (await session.connection()).get_raw_connection()).driver_connection
 
 
 async def baseline_copy(
     sessions: async_sessionmaker[AsyncSession], origin: str, target: str, dump: Path
-) -> float:
-    """Seconds for one plain binary COPY of the observations ``target`` wrote into an unindexed table."""
+) -> Timed:
+    """One plain binary COPY of the observations ``target`` wrote into an unindexed table: its wall
+    time and the Postgres backend's CPU time."""
     async with sessions() as session, session.begin():
         driver = await _driver(session)
         await driver.copy_from_query(
@@ -256,11 +282,12 @@ async def baseline_copy(
         )
     async with sessions() as session, session.begin():
         driver = await _driver(session)
-        started = time.perf_counter()
+        pid = await backend_pid(session)
+        cpu, started = cpu_seconds(pid), time.perf_counter()
         await driver.copy_to_table("bench_copy", schema_name="pricing", source=str(dump), format="binary")
-        elapsed = time.perf_counter() - started
+        timed = Timed(time.perf_counter() - started, cpu_seconds(pid) - cpu)
         await session.execute(text("TRUNCATE pricing.bench_copy"))
-    return elapsed
+    return timed
 
 
 Writer = Callable[[Path, int], None]
@@ -285,15 +312,18 @@ async def bench_format(
         await fold(session, origin, origin_ref)
         folded.append(time.perf_counter() - started)
 
-    observed.fold_staged = timed_fold  # type: ignore[assignment]
+    observed.fold_staged = timed_fold
     try:
         with PeakRss() as rss:
-            started = time.perf_counter()
+            started, python = time.perf_counter(), own_cpu()
             async with sessions() as session, session.begin():
+                pid = await backend_pid(session)
+                database = cpu_seconds(pid)
                 summary = await run_load(session, dataset, path, target=name)
-            elapsed = time.perf_counter() - started
+                database = cpu_seconds(pid) - database
+            elapsed, python = time.perf_counter() - started, own_cpu() - python
     finally:
-        observed.fold_staged = fold  # type: ignore[assignment]
+        observed.fold_staged = fold
     origin = {"hpt": "hpt", "tic": "tic", "observations": "file"}[dataset]
     async with sessions() as session:
         written = (
@@ -307,10 +337,16 @@ async def bench_format(
     (folder / "dump.bin").unlink()
     loaded = summary.rows_loaded
     print(
-        f"{name:15} {loaded:>9,} rows {size:6.0f} MB  {loaded / elapsed:>8,.0f} rows/s ({elapsed:6.1f} s, "
-        f"fold {sum(folded):5.1f} s)  {written:>9,} obs  peak RSS {rss.peak:4.0f} MB  |  "
-        f"baseline COPY {loaded / base:>9,.0f} rows/s ({base:5.2f} s)  ratio {base / elapsed:.3f}"
-        f"  [U&C cells now {cells:,}]",
+        f"{name:15} {loaded:>9,} rows {size:5.0f} MB {written:>9,} obs | {loaded / elapsed:>7,.0f} rows/s "
+        f"({elapsed:6.1f} s, fold {sum(folded):5.1f} s) peak RSS {rss.peak:4.0f} MB | baseline COPY "
+        f"{loaded / base.wall:>9,.0f} rows/s ({base.wall:5.2f} s) ratio {base.wall / elapsed:.3f}",
+        flush=True,
+    )
+    print(
+        f"{'':15} CPU per row: Python {1e6 * python / loaded:6.1f} µs + Postgres "
+        f"{1e6 * database / loaded:6.1f} µs = {loaded / (python + database):>7,.0f} rows/s of CPU | "
+        f"baseline COPY {1e6 * base.cpu / loaded:5.1f} µs, ratio {base.cpu / (python + database):.3f} | "
+        f"U&C cells now {cells:,}",
         flush=True,
     )
     path.unlink()

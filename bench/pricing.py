@@ -206,7 +206,8 @@ async def bench_import(
         f"loaded {summary.rows_loaded:,}, rejected {summary.rows_rejected:,} in {elapsed:.1f}s = "
         f"{summary.rows_loaded / elapsed:,.0f} rows/s; "
         f"baseline, a plain COPY of its observations into an unindexed table: "
-        f"{summary.rows_loaded / base:,.0f} rows/s (ratio {base / elapsed:.3f}; every format: bench.imports)"
+        f"{summary.rows_loaded / base.wall:,.0f} rows/s (ratio {base.wall / elapsed:.3f}; every format: "
+        "bench.imports)"
     )
     print(
         f"  peak Python memory during the load {peak / 1e6:.1f} MB; process RSS high-water mark "
