@@ -26,59 +26,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 SCHEMA = "pricing"
 FOLD_LOCK = zlib.crc32(b"pricing.uc_fold")
 
-# The scopes one observation is counted under, as one GROUPING SETS pass over the observations first
-# summed per (service, amount, place): each distinct place is joined to the registry once and each set is
-# one hash table, instead of seven rows per observation sorted and summed. GROUPING(state, zip3, type,
-# beds, teaching, trauma) names the set (a bit set = that column is not grouped). Peer levels drop a
-# credential at each step: P4 = type|beds|teaching|trauma, P3 = type|beds|teaching, P2 = type|beds,
-# P1 = type. A NULL part (no state, no registered facility) gives a NULL scope, which counts nowhere.
-_SCOPED = f"""
-    SELECT x.kind, x.setting, x.code, s.scope, x.amount, x.n
-    FROM (
-        SELECT o.kind, o.setting, o.code, o.amount, o.state, o.zip3, f.facility_type AS t, f.bed_band AS b,
-            f.teaching AS te, f.trauma_level AS tr,
-            GROUPING(o.state, o.zip3, f.facility_type, f.bed_band, f.teaching, f.trauma_level) AS g,
-            CAST(sum(o.weight) AS bigint) AS n
-        FROM (
-            SELECT r.kind, r.setting, r.code, r.amount, r.state, r.zip3, r.facility_npi,
-                sum(r.weight) AS weight
-            FROM {{rows}} r
-            GROUP BY 1, 2, 3, 4, 5, 6, 7
-        ) o
-        LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
-        GROUP BY o.kind, o.setting, o.code, o.amount, GROUPING SETS (
-            (), (o.state), (o.zip3), (f.facility_type), (f.facility_type, f.bed_band),
-            (f.facility_type, f.bed_band, f.teaching),
-            (f.facility_type, f.bed_band, f.teaching, f.trauma_level)
-        )
-    ) x
-    CROSS JOIN LATERAL (
-        SELECT CASE x.g
-            WHEN 63 THEN 'US'
-            WHEN 31 THEN 'ST:' || x.state
-            WHEN 47 THEN 'Z3:' || x.zip3
-            WHEN 55 THEN 'P1:' || x.t
-            WHEN 51 THEN 'P2:' || x.t || '|' || x.b
-            WHEN 49 THEN 'P3:' || x.t || '|' || x.b || '|' || x.te
-            WHEN 48 THEN 'P4:' || x.t || '|' || x.b || '|' || x.te || '|' || x.tr
-        END
-    ) AS s(scope)
-    WHERE s.scope IS NOT NULL {{only}}
+# The scopes one observation is counted under. Peer levels drop a credential at each step:
+# P4 = type|beds|teaching|trauma, P3 = type|beds|teaching, P2 = type|beds, P1 = type.
+_SCOPES_SQL = """
+    unnest(ARRAY[
+        'US', 'ST:' || o.state, 'Z3:' || o.zip3,
+        'P1:' || f.facility_type,
+        'P2:' || f.facility_type || '|' || f.bed_band,
+        'P3:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching,
+        'P4:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching || '|' || f.trauma_level
+    ]) AS s(scope)
 """
 
-# ``rows``: any relation with kind, setting, code, amount, weight, state, zip3, facility_npi; ``only``: an
-# extra condition on ``s.scope`` ("" for every scope). Sorted in the key's order, so the primary key is
-# walked once instead of at random.
 ADD_TO_CELLS = f"""
     INSERT INTO {SCHEMA}.uc_cells (kind, setting, code, scope, amount, n)
-    {_SCOPED}
+    SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight)
+    FROM {{rows}} o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
+    CROSS JOIN LATERAL {_SCOPES_SQL}
+    WHERE s.scope IS NOT NULL {{only}}
+    GROUP BY 1, 2, 3, 4, 5
     ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (kind, setting, code, scope, amount) DO UPDATE SET n = {SCHEMA}.uc_cells.n + EXCLUDED.n
 """
 
 _TAKE_FROM_CELLS = f"""
     UPDATE {SCHEMA}.uc_cells c SET n = c.n - d.n
-    FROM ({_SCOPED}) d
+    FROM (
+        SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight) AS n
+        FROM {{rows}} o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
+        CROSS JOIN LATERAL {_SCOPES_SQL}
+        WHERE s.scope IS NOT NULL {{only}}
+        GROUP BY 1, 2, 3, 4, 5
+    ) d
     WHERE (c.kind, c.setting, c.code, c.scope, c.amount) = (d.kind, d.setting, d.code, d.scope, d.amount)
 """
 
@@ -169,7 +148,7 @@ async def fold_staged(session: AsyncSession, origin: str, origin_ref: str) -> No
     One set-wise fold at the end writes each distinct cell once; folding per batch would rewrite the
     popular cells (a national scope of a common code) again for every batch.
     """
-    # The GROUPING SETS hash tables and the sort before the cell writes stay in memory up to this.
+    # The hash aggregate over every scope and the sort before the cell writes stay in memory up to this.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
     # A temporary table is never auto-analysed: without counts the planner sorts instead of hashing.
     await session.execute(text("ANALYZE obs_staging"))
@@ -204,8 +183,7 @@ async def withdraw(session: AsyncSession, origin: str, origin_ref: str) -> int:
         text(
             f"WITH gone AS (DELETE FROM {SCHEMA}.observations WHERE origin = :origin AND origin_ref = :ref "
             "RETURNING *), "
-            f"taken AS ({_TAKE_FROM_CELLS.format(rows='(SELECT * FROM gone WHERE folded)', only='')} "
-            "RETURNING 1) "
+            f"taken AS ({_TAKE_FROM_CELLS.format(rows='gone', only='AND o.folded')} RETURNING 1) "
             "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM taken)"
         ),
         {"origin": origin, "ref": origin_ref},
