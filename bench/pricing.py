@@ -7,7 +7,8 @@ Postgres:
 
 1. import: a generated hospital price-transparency v3 tall CSV of ``--hpt-rows`` rows through the real
    streaming loader: rows/s and peak memory (tracemalloc peak of Python objects, and the process RSS
-   high-water mark before and after);
+   high-water mark before and after), beside a plain COPY of the same observations into an unindexed
+   table (``bench.imports`` measures every observation format that way);
 2. pricing: with ``--observations`` charge observations folded into the U&C cells, the latency (p50/p99)
    of the full decision for 10-line bills (fee schedule → contract → three U&C reviews → audit), and the
    throughput with 4 concurrent sessions;
@@ -195,10 +196,18 @@ async def bench_import(
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    from bench.imports import baseline_copy  # bench.imports reuses this module's generators
+
+    dump = folder / "dump.bin"
+    base = await baseline_copy(sessions, "hpt", "synthetic-hpt", dump)
+    dump.unlink()
     print(
         f"import (SYNTHETIC) hpt tall CSV: {rows:,} rows, {size / 1e6:.0f} MB, "
-        f"loaded {summary.rows_loaded:,}, "
-        f"rejected {summary.rows_rejected:,} in {elapsed:.1f}s = {summary.rows_loaded / elapsed:,.0f} rows/s"
+        f"loaded {summary.rows_loaded:,}, rejected {summary.rows_rejected:,} in {elapsed:.1f}s = "
+        f"{summary.rows_loaded / elapsed:,.0f} rows/s; "
+        f"baseline, a plain COPY of its observations into an unindexed table: "
+        f"{summary.rows_loaded / base.wall:,.0f} rows/s (ratio {base.wall / elapsed:.3f}; every format: "
+        "bench.imports)"
     )
     print(
         f"  peak Python memory during the load {peak / 1e6:.1f} MB; process RSS high-water mark "

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,16 +76,21 @@ COLUMNS = (
     "bill_id",
     "folded",
 )
+# What a file load stages per observation (the rest is the load's own: origin, source, folded): the
+# fields of :class:`ObservationIn`, in its order, so an observation is its own staging record.
+STAGED = ("kind", "setting", "code", "amount", "weight", "state", "zip3", "facility_npi", "observed_on")
 
 
-@dataclass(frozen=True)
-class ObservationIn:
-    """One observation to add: a per-unit amount, with where and by whom it was seen."""
+class ObservationIn(NamedTuple):
+    """One observation to add: a per-unit amount, with where and by whom it was seen.
 
-    kind: str  # charge | allowed
+    A tuple in the order of :data:`STAGED`, so batches go to COPY as they are (no per-row conversion).
+    """
+
+    kind: str  # charge | allowed | cash | percent_of_billed | per_diem
     setting: str  # professional | facility
     code: str
-    amount: Decimal
+    amount: Decimal  # per unit, to the cent (NUMERIC(12,2))
     weight: int = 1
     state: str | None = None
     zip3: str | None = None
@@ -95,21 +100,7 @@ class ObservationIn:
     def record(
         self, origin: str, origin_ref: str, bill_id: uuid.UUID | None, folded: bool
     ) -> tuple[Any, ...]:
-        return (
-            origin,
-            origin_ref,
-            self.kind,
-            self.setting,
-            self.code,
-            self.amount,
-            self.weight,
-            self.state,
-            self.zip3,
-            self.facility_npi,
-            self.observed_on,
-            bill_id,
-            folded,
-        )
+        return (origin, origin_ref, *self, bill_id, folded)
 
 
 async def _driver(session: AsyncSession) -> Any:
@@ -134,37 +125,40 @@ async def copy_rows(
 
 
 async def create_staging(session: AsyncSession) -> None:
-    """A temporary table (this transaction only) where a file load stages each batch before folding."""
+    """A temporary table (this transaction only, no WAL, no index) where a file load stages its
+    observations (:data:`STAGED`) before :func:`fold_staged` keeps and counts them all at once."""
     await session.execute(
         text(
-            f"CREATE TEMP TABLE IF NOT EXISTS obs_staging (LIKE {SCHEMA}.observations INCLUDING DEFAULTS) "
-            "ON COMMIT DROP"
+            "CREATE TEMP TABLE IF NOT EXISTS obs_staging (kind text, setting text, code text, "
+            "amount numeric(12, 2), weight integer, state text, zip3 text, facility_npi text, "
+            "observed_on date) ON COMMIT DROP"
         )
     )
 
 
-async def stage(session: AsyncSession, origin: str, origin_ref: str, rows: Sequence[ObservationIn]) -> None:
+async def stage(session: AsyncSession, rows: Sequence[ObservationIn]) -> None:
     """COPY a batch of file observations into this transaction's staging table (see :func:`fold_staged`)."""
-    if not rows:
-        return
-    driver = await _driver(session)
-    await driver.copy_records_to_table(
-        "obs_staging", columns=COLUMNS, records=[r.record(origin, origin_ref, None, True) for r in rows]
-    )
+    await copy_rows(session, "obs_staging", rows, columns=STAGED)
 
 
-async def fold_staged(session: AsyncSession) -> None:
-    """Keep the staged observations and count them into the cells, once for the whole load.
+async def fold_staged(session: AsyncSession, origin: str, origin_ref: str) -> None:
+    """Keep the staged observations as ``(origin, origin_ref)`` and count them into the cells, once for
+    the whole load, then empty the staging table (a manifest may load several files in one transaction).
 
     One set-wise fold at the end writes each distinct cell once; folding per batch would rewrite the
     popular cells (a national scope of a common code) again for every batch.
     """
+    # The hash aggregate over every scope and the sort before the cell writes stay in memory up to this.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
+    # A temporary table is never auto-analysed: without counts the planner sorts instead of hashing.
+    await session.execute(text("ANALYZE obs_staging"))
     await session.execute(
         text(
             f"INSERT INTO {SCHEMA}.observations ({', '.join(COLUMNS)}) "
-            f"SELECT {', '.join(COLUMNS)} FROM obs_staging"
-        )
+            f"SELECT CAST(:origin AS text), CAST(:ref AS text), {', '.join(STAGED)}, NULL, true "
+            "FROM obs_staging"
+        ),
+        {"origin": origin, "ref": origin_ref},
     )
     await session.execute(text(ADD_TO_CELLS.format(rows="obs_staging", only="")))
     await session.execute(text("TRUNCATE obs_staging"))

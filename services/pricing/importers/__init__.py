@@ -38,7 +38,7 @@ from services.pricing.importers.specialty import (
 )
 from services.pricing.importers.tables import MAX_JSON_DEPTH, JsonTooDeep
 from services.pricing.importers.terms import load_clients, load_contracts, load_fee_schedules, load_networks
-from services.pricing.importers.tic import load_tic
+from services.pricing.importers.tic_load import load_tic
 from services.pricing.importers.unload import NothingToUnload, Unloaded, UnloadError, unload
 from services.pricing.importers.zip_codes import load_zip5, load_zip9
 

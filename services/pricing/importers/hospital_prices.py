@@ -22,9 +22,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -59,14 +57,15 @@ def _setting(value: str | None) -> str:
 
 
 def _payer_observations(
-    base: ObservationIn, payer: dict[str, Any], summary: LoadSummary
+    setting: str, code: str, where: Place, payer: dict[str, Any], summary: LoadSummary
 ) -> list[ObservationIn]:
     """One payer and plan's negotiated dollars and allowed-amount points; bad fields drop only themselves."""
     out: list[ObservationIn] = []
     dollars = published_amount(payer.get("negotiated_dollar"), "negotiated_dollar", summary)
     if dollars is not None:
         per_diem = str(payer.get("methodology") or "").strip().lower() == "per diem"
-        out.append(replace(base, kind="per_diem" if per_diem else "allowed", amount=cents(dollars)))
+        kind = "per_diem" if per_diem else "allowed"
+        out.append(ObservationIn(kind, setting, code, cents(dollars), 1, *where))
     median = published_amount(payer.get("median_amount"), "median_amount", summary)
     try:
         count = _count(payer.get("count"))
@@ -78,7 +77,7 @@ def _payer_observations(
     p10 = published_amount(payer.get("10th_percentile"), "10th_percentile", summary)
     p90 = published_amount(payer.get("90th_percentile"), "90th_percentile", summary)
     for amount, weight in allowed_points(p10, median, p90, count):
-        out.append(replace(base, kind="allowed", amount=amount, weight=weight))
+        out.append(ObservationIn("allowed", setting, code, amount, weight, *where))
     return out
 
 
@@ -93,17 +92,14 @@ def item_observations(
     first_of_item: bool,
 ) -> list[ObservationIn]:
     """The observations of one item's standard charges (``gross``, ``discounted_cash``) and its payers."""
-    base = ObservationIn(
-        "charge", setting, code, Decimal(0), 1, place.state, place.zip3, place.facility_npi, place.observed_on
-    )
     out: list[ObservationIn] = []
     if first_of_item:
         for kind, name in (("charge", "gross"), ("cash", "discounted_cash")):
             amount = published_amount(standard.get(name), name, summary)
             if amount is not None:
-                out.append(replace(base, kind=kind, amount=cents(amount)))
+                out.append(ObservationIn(kind, setting, code, cents(amount), 1, *place))
     for payer in payers:
-        out.extend(_payer_observations(base, payer, summary))
+        out.extend(_payer_observations(setting, code, place, payer, summary))
     return out
 
 

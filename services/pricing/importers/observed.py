@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,8 +33,9 @@ _NINES = re.compile(r"9{6,}")
 Registry = dict[str, tuple[str, str]]
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
+    """Where an observation was seen: the last four fields of an :class:`ObservationIn`, in its order."""
+
     state: str | None = None
     zip3: str | None = None
     facility_npi: str | None = None
@@ -43,7 +44,10 @@ class Place:
 
 @dataclass
 class ObservationWriter:
-    """Stages observations in batches (COPY) and folds them into the U&C cells once at the end."""
+    """Stages observations in batches (COPY) and folds them into the U&C cells once at the end.
+
+    Memory is one batch of ``BATCH`` observations, whatever the file's size.
+    """
 
     session: AsyncSession
     origin: str
@@ -56,12 +60,12 @@ class ObservationWriter:
             await self.flush()
 
     async def flush(self) -> None:
-        await stage(self.session, self.origin, self.source, self.pending)
+        await stage(self.session, self.pending)
         self.pending = []
 
     async def finish(self) -> None:
         await self.flush()
-        await fold_staged(self.session)
+        await fold_staged(self.session, self.origin, self.source)
 
 
 async def registry(session: AsyncSession) -> Registry:
