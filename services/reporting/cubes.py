@@ -23,20 +23,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.reporting.contributions import HIST, KPI, PATTERN, PIPELINE, Ledger
 from services.reporting.measures import (
     COUNTS,
+    GRAINS,
     LEVELS,
     MEASURES,
     PATTERN_COUNTS,
     PATTERN_DIMS,
+    PATTERN_LEVELS,
     PATTERN_MONEY,
     PIPELINE_DIMS,
 )
 from services.reporting.models import (
     CUBES,
     HISTS,
+    PATTERNS,
     hist_deltas,
     kpi_deltas,
     pattern_deltas,
-    patterns_daily,
     pipeline_deltas,
     pipeline_open,
 )
@@ -133,7 +135,17 @@ def _fold_statements() -> tuple[TextClause, ...]:
         hist.append(_upsert(HISTS[lv.hist("day")], "day", hist_keys, ("n",)))
         hist.append(_upsert(HISTS[lv.hist("month")], "day", hist_keys, ("n",), day_from=MONTH_OF_DAY))
     pipeline = [_upsert(pipeline_open, "received_day", PIPELINE_DIMS, ("bills", "billed"))]
-    patterns = [_upsert(patterns_daily, "day", PATTERN_DIMS, PATTERN_MEASURES)]
+    patterns = [
+        _upsert(
+            PATTERNS[lv.table(g)],
+            "day",
+            lv.dims,
+            PATTERN_MEASURES,
+            day_from=None if g == "day" else MONTH_OF_DAY,
+        )
+        for lv in PATTERN_LEVELS
+        for g in GRAINS
+    ]
     return (
         _fold_statement(kpi_deltas, kpi),
         _fold_statement(hist_deltas, hist),
@@ -168,7 +180,7 @@ async def truncate_all(session: AsyncSession) -> None:
         *CUBES.values(),
         *HISTS.values(),
         pipeline_open,
-        patterns_daily,
+        *PATTERNS.values(),
         kpi_deltas,
         hist_deltas,
         pipeline_deltas,

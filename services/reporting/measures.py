@@ -85,15 +85,30 @@ class Level:
 
 # Smallest first: a query reads the first level that has every dimension it filters or groups by. The
 # totals of every client need no client column at all; one client's dashboard reads the second level.
+# Breakdowns of every client by state or line of business read ``kpi_state`` / ``kpi_lob``, whose
+# histograms have a few hundred buckets per state and month, not per client × method × state × line.
+# A breakdown by provider over every client reads ``kpi_npi`` (a row per provider and month, not per
+# provider × client × method × state × line of business: 36,000 rows for a year of 3,000 providers
+# instead of 700,000); one client's, ``kpi_client_npi``. A provider breakdown filtered by method, state
+# or line of business falls through to the full level.
 LEVELS: tuple[Level, ...] = (
     Level("kpi_total", ("method",)),
     Level("kpi_client", ("client_id", "method")),
+    Level("kpi_state", ("state",)),
+    Level("kpi_lob", ("line_of_business",)),
     Level("kpi_region", ("client_id", "method", "state", "line_of_business")),
+    Level("kpi_npi", ("provider_npi",)),
+    Level("kpi_client_npi", ("client_id", "provider_npi")),
     Level("kpi_provider", DIMENSIONS),
 )
 
 PIPELINE_DIMS: tuple[str, ...] = ("client_id", "method", "state", "line_of_business", "queue")
 PATTERN_DIMS: tuple[str, ...] = ("client_id", "provider_npi", "code", "modifiers", "rule")
+# Patterns of every client need no client column (the key is provider × code × modifiers × rule).
+PATTERN_LEVELS: tuple[Level, ...] = (
+    Level("patterns_all", PATTERN_DIMS[1:]),
+    Level("patterns_client", PATTERN_DIMS),
+)
 PATTERN_COUNTS: tuple[str, ...] = ("findings", "disputed")
 PATTERN_MONEY: tuple[str, ...] = ("at_stake", "disputed_amount")
 

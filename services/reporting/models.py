@@ -2,7 +2,7 @@
 
 - ``bill_facts``: one row per bill, filled in by events in whatever order they arrive, with its findings
   (``bill_findings``) and supervisor approvals (``bill_approvals``).
-- The KPI tables (``kpi_daily_*`` and their ``_hist`` histograms, ``pipeline_open``, ``patterns_daily``):
+- The KPI tables (``kpi_daily_*`` and their ``_hist`` histograms, ``pipeline_open``, ``patterns_*``):
   sums per day and dimension, kept current by the consumers through the ``*_deltas`` queues (see
   :mod:`services.reporting.cubes`); never rebuilt by a request.
 - ``fee_terms`` per client, ``weekly_reports`` (stored HTML and PDF), and the scheduled jobs.
@@ -44,6 +44,7 @@ from services.reporting.measures import (
     MONEY,
     PATTERN_COUNTS,
     PATTERN_DIMS,
+    PATTERN_LEVELS,
     PATTERN_MONEY,
     PIPELINE_DIMS,
 )
@@ -217,7 +218,9 @@ def _dim_columns(dims: tuple[str, ...]) -> list[Column[Any]]:
 
 def _by_provider(name: str, dims: tuple[str, ...]) -> list[Index]:
     # A provider page's percentiles and a provider filter read one provider's rows, whatever the client.
-    return [Index(f"ix_{name}_provider", "provider_npi", "day")] if "provider_npi" in dims else []
+    if "provider_npi" not in dims or dims[0] == "provider_npi":
+        return []
+    return [Index(f"ix_{name}_provider", "provider_npi", "day")]
 
 
 def _cube(name: str, dims: tuple[str, ...], day: str = "day") -> Table:
@@ -262,15 +265,23 @@ pipeline_open = Table(
     PrimaryKeyConstraint("client_id", "received_day", *PIPELINE_DIMS[1:]),
 )
 
-patterns_daily = Table(
-    "patterns_daily",
-    Base.metadata,
-    Column("day", Date, nullable=False),
-    *_dim_columns(PATTERN_DIMS),
-    *_measure_columns(PATTERN_COUNTS, PATTERN_MONEY),
-    PrimaryKeyConstraint("client_id", "day", *PATTERN_DIMS[1:]),
-    Index("ix_patterns_daily_day", "day"),
-)
+
+def _patterns(name: str, dims: tuple[str, ...]) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column("day", Date, nullable=False),
+        *_dim_columns(dims),
+        *_measure_columns(PATTERN_COUNTS, PATTERN_MONEY),
+        PrimaryKeyConstraint(dims[0], "day", *dims[1:]),
+        Index(f"ix_{name}_day", "day"),
+    )
+
+
+# Findings per pattern, per day and per month (``day`` = the month's first day), with and without client.
+PATTERNS: dict[str, Table] = {
+    lv.table(g): _patterns(lv.table(g), lv.dims) for lv in PATTERN_LEVELS for g in GRAINS
+}
 
 
 def _queue(name: str, *columns: Column[Any]) -> Table:
