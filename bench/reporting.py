@@ -106,6 +106,7 @@ async def build(sessions: Sessions) -> None:
     took = time.perf_counter() - started
     async with sessions() as session:
         await session.execute(text("ANALYZE"))
+        await session.commit()  # ANALYZE in a rolled-back transaction leaves no statistics
         sizes = {t: await session.scalar(text(f"SELECT count(*) FROM reporting.{t}")) for t in TABLES}
     print(
         f"KPI tables rebuilt from the facts (set-based): {took:.1f}s; rows: "

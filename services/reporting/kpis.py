@@ -17,7 +17,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, Subquery, Table, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.measures import COUNTS, HISTOGRAMS, LEVELS, MEASURES, MONEY, Level, nearest_rank
+from services.reporting.measures import (
+    COUNTS,
+    HISTOGRAMS,
+    LEVELS,
+    MEASURES,
+    MONEY,
+    Histogram,
+    Level,
+    merged_nearest_rank,
+)
 from services.reporting.models import CUBES, HISTS, BillFact
 
 DIMENSION_OF = {
@@ -263,28 +272,27 @@ def _stored(keys: Sequence[Any] | None) -> list[Any] | None:
 async def _percentiles(
     session: AsyncSession, level: Level, filters: Filters, by: str | None, rows: Sequence[KpiRow]
 ) -> None:
-    """Median and 90th percentile (nearest rank) of each histogram, for the page's groups: the buckets
-    are summed over the period in SQL (a hash aggregate), the ranks walked here."""
+    """Median and 90th percentile (nearest rank) of each histogram, for the page's groups: one row per
+    group, metric and month (or day) of the period, each a whole histogram, ranked here
+    (:func:`merged_nearest_rank`)."""
     keys = [r.key if r.key is not None else "" for r in rows] if by is not None else None
-    rows_of = _rows(level, HISTS, Level.hist, filters, by, ("metric", "bucket", "n"), keys)
-    summed = select(
-        rows_of.c.g, rows_of.c.metric, rows_of.c.bucket, func.sum(rows_of.c.n).label("n")
-    ).group_by(rows_of.c.g, rows_of.c.metric, rows_of.c.bucket)
-    histograms: dict[tuple[Any, str], dict[int, int]] = {}
-    for g, metric, bucket, n in await session.execute(summed):
-        histograms.setdefault((_key(g), metric), {})[int(bucket)] = int(n)
+    rows_of = _rows(level, HISTS, Level.hist, filters, by, ("metric", "buckets", "counts"), keys)
+    parts: dict[tuple[Any, str], list[Histogram]] = {}
+    c = rows_of.c
+    for g, metric, buckets, counts in await session.execute(select(c.g, c.metric, c.buckets, c.counts)):
+        parts.setdefault((_key(g), metric), []).append((buckets, counts))
     for row in rows:
         key = row.key if by is not None else "all"
         for metric in HISTOGRAMS:
-            histogram = histograms.get((key, metric), {})
-            p50 = nearest_rank(histogram, 50)
+            histograms = parts.get((key, metric), [])
+            p50, total = merged_nearest_rank(histograms, 50)
             if metric == "accepted_share":
                 row.accepted_share_median = (Decimal(p50) / 100).quantize(CENT) if p50 is not None else None
                 continue
             row.turnaround[metric] = {
-                "bills": sum(n for n in histogram.values() if n > 0) if p50 is not None else 0,
+                "bills": total,
                 "median_seconds": p50,
-                "p90_seconds": nearest_rank(histogram, 90),
+                "p90_seconds": merged_nearest_rank(histograms, 90)[0],
             }
 
 

@@ -105,9 +105,11 @@ def _bucket(seconds: str) -> str:
 
 # measures.share_bucket of contributions.share_basis_points: half-up to the basis point, 50 bp steps.
 SHARE = "floor(round(coalesce(f.agreed_amount, 0) * 10000 / f.billed) / 50) * 50"
+# Every bill's histogram buckets, per day and every dimension, one row per bucket; the histogram tables
+# are aggregated from it into arrays (rollup_hist).
 FINEST_HIST = f"""
-INSERT INTO {SCHEMA}.{FULL.hist("day")} (day, {DIMS}, metric, bucket, n)
-SELECT {DAY}, {DIMS}, metric, bucket, count(*)
+CREATE TEMP TABLE rebuild_hist ON COMMIT DROP AS
+SELECT {DAY} AS day, {DIMS}, metric, bucket, count(*) AS n
 FROM (
   SELECT e.*, {DIM_VALUES} FROM {SCHEMA}.bill_facts f CROSS JOIN LATERAL (VALUES
     ('received_to_priced', f.priced_at,
@@ -165,17 +167,27 @@ def rollup(source: str, target: str, keys: tuple[str, ...], sums: tuple[str, ...
     )
 
 
+def rollup_hist(target: str, dims: tuple[str, ...], *, month: bool) -> str:
+    """A histogram table from ``rebuild_hist``: buckets summed per key, then aggregated into arrays."""
+    day = MONTH if month else "day"
+    keys = ", ".join(dims)
+    return (
+        f"INSERT INTO {SCHEMA}.{target} (day, {keys}, metric, buckets, counts) "
+        f"SELECT day, {keys}, metric, array_agg(bucket ORDER BY bucket), array_agg(n ORDER BY bucket) "
+        f"FROM (SELECT {day} AS day, {keys}, metric, bucket, sum(n) AS n FROM rebuild_hist "
+        f"GROUP BY 1, {keys}, metric, bucket) x GROUP BY day, {keys}, metric"
+    )
+
+
 def statements() -> list[str]:
     """Every statement of a rebuild, in order (the finest tables first, then their roll-ups)."""
-    out = [FINEST_KPI, FINEST_HIST, PIPELINE, FINEST_PATTERNS]
+    out = [FINEST_KPI, "DROP TABLE IF EXISTS pg_temp.rebuild_hist", FINEST_HIST, PIPELINE, FINEST_PATTERNS]
     for level in LEVELS:
         for grain in GRAINS:
-            if level is FULL and grain == "day":
-                continue
             month = grain == "month"
-            out.append(rollup(FULL.table("day"), level.table(grain), level.dims, MEASURES, month=month))
-            keys = (*level.dims, "metric", "bucket")
-            out.append(rollup(FULL.hist("day"), level.hist(grain), keys, ("n",), month=month))
+            out.append(rollup_hist(level.hist(grain), level.dims, month=month))
+            if level is not FULL or month:
+                out.append(rollup(FULL.table("day"), level.table(grain), level.dims, MEASURES, month=month))
     finest = PATTERN_LEVELS[-1]
     sums = ("findings", "disputed", "at_stake", "disputed_amount")
     for level in PATTERN_LEVELS:

@@ -1,4 +1,5 @@
-"""KPI levels for breakdowns of every client by state (``kpi_state``) and line of business (``kpi_lob``),
+"""Histograms as arrays (one row per day or month, dimensions and metric, instead of one per bucket), KPI
+levels for breakdowns of every client by state (``kpi_state``) and line of business (``kpi_lob``),
 and by provider (``kpi_npi``: provider alone; ``kpi_client_npi``: client ×
 provider), each per day and per month with histograms, and pattern tables per day and per month with and
 without the client (``patterns_all_*``, ``patterns_client_*``) in place of ``patterns_daily``.
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "b7d41c0e9a52"
 down_revision: str | None = "29f315e38587"
@@ -75,16 +77,47 @@ def _table(name: str, dims: tuple[str, ...], columns: list[sa.Column], keys: tup
         op.create_index(f"ix_{name}_provider", name, ["provider_npi", "day"], unique=False, schema=S)
 
 
+OLD_LEVELS = {
+    "kpi_total": ("method",),
+    "kpi_client": ("client_id", "method"),
+    "kpi_region": ("client_id", "method", "state", "line_of_business"),
+    "kpi_provider": ("client_id", "method", "state", "line_of_business", "provider_npi"),
+}
+
+
+def _hist(name: str, dims: tuple[str, ...]) -> None:
+    """A histogram table: the whole histogram of a day (or month), dimensions and metric in two arrays."""
+    columns = [
+        sa.Column("metric", sa.Text(), nullable=False),
+        sa.Column("buckets", postgresql.ARRAY(sa.BigInteger()), nullable=False),
+        sa.Column("counts", postgresql.ARRAY(sa.BigInteger()), nullable=False),
+    ]
+    _table(name, dims, columns, ("metric",))
+
+
+def _bucket_rows(name: str, dims: tuple[str, ...]) -> None:
+    """The histogram table as before this revision: a row per bucket."""
+    columns = [
+        sa.Column("metric", sa.Text(), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+    ]
+    _table(name, dims, columns, ("metric", "bucket"))
+
+
+def _drop(name: str) -> None:
+    op.drop_table(name, schema=S)  # its indexes go with it
+
+
 def upgrade() -> None:
     for level, dims in NEW_LEVELS.items():
         for grain in ("day", "month"):
             _table(f"{level}_{grain}", dims, _sums(COUNTS, MONEY))
-            hist = [
-                sa.Column("metric", sa.Text(), nullable=False),
-                sa.Column("bucket", sa.BigInteger(), nullable=False),
-                sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-            ]
-            _table(f"{level}_hist_{grain}", dims, hist, ("metric", "bucket"))
+    for level, dims in {**OLD_LEVELS, **NEW_LEVELS}.items():
+        for grain in ("day", "month"):
+            if level in OLD_LEVELS:
+                _drop(f"{level}_hist_{grain}")
+            _hist(f"{level}_hist_{grain}", dims)
     for level, dims in PATTERN_LEVELS.items():
         for grain in ("day", "month"):
             _table(f"{level}_{grain}", dims, _sums(("findings", "disputed"), ("at_stake", "disputed_amount")))
@@ -105,8 +138,14 @@ def downgrade() -> None:
         schema=S,
     )
     op.create_index("ix_patterns_daily_day", "patterns_daily", ["day"], unique=False, schema=S)
-    for level in (*NEW_LEVELS, *PATTERN_LEVELS):
-        for kind in ("", "_hist") if level in NEW_LEVELS else ("",):
-            for grain in ("day", "month"):
-                op.drop_table(f"{level}{kind}_{grain}", schema=S)
+    for level in PATTERN_LEVELS:
+        for grain in ("day", "month"):
+            _drop(f"{level}_{grain}")
+    for level, dims in {**OLD_LEVELS, **NEW_LEVELS}.items():
+        for grain in ("day", "month"):
+            _drop(f"{level}_hist_{grain}")
+            if level in OLD_LEVELS:
+                _bucket_rows(f"{level}_hist_{grain}", dims)
+            else:
+                _drop(f"{level}_{grain}")
     op.execute("TRUNCATE " + ", ".join(f"{S}.{t}" for t in OLD_TABLES))
