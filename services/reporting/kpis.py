@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, Table, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Subquery, Table, func, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.measures import (
@@ -27,7 +27,7 @@ from services.reporting.measures import (
     Level,
     merged_nearest_rank,
 )
-from services.reporting.models import CUBES, HISTS, BillFact
+from services.reporting.models import CUBES, HISTS
 
 DIMENSION_OF = {
     "client": "client_id",
@@ -230,8 +230,8 @@ async def breakdown(
     total = 1
     if by is not None:
         ranked: tuple[str, ...] = () if name == "key" else (name,)
-        rows_of = _rows(level, CUBES, Level.table, filters, by, tuple(dict.fromkeys((*ranked, *COUNTS))))
-        events = sum((func.sum(rows_of.c[c]) for c in COUNTS), start=literal(0))
+        rows_of = _rows(level, CUBES, Level.table, filters, by, (*ranked, "events"))
+        events = func.sum(rows_of.c.events)
         groups = func.count().over().label("groups")
         ranking = select(rows_of.c.g, groups).group_by(rows_of.c.g).having(events != 0)
         order: ColumnElement[Any] = rows_of.c.g if name == "key" else func.sum(rows_of.c[name])
@@ -297,13 +297,17 @@ async def _percentiles(
 
 
 async def provider_names(session: AsyncSession, npis: Collection[str]) -> dict[str, str]:
+    """The latest name known for each provider (``ix_bill_facts_provider_name``: one probe each, not a
+    read of every bill of the page's providers)."""
     if not npis:
         return {}
     rows = await session.execute(
-        select(BillFact.provider_npi, BillFact.provider_name)
-        .where(BillFact.provider_npi.in_(list(npis)), BillFact.provider_name.is_not(None))
-        .distinct(BillFact.provider_npi)
-        .order_by(BillFact.provider_npi, BillFact.updated_at.desc())
+        text(
+            "SELECT n.npi, (SELECT f.provider_name FROM reporting.bill_facts f "
+            "WHERE f.provider_npi = n.npi AND f.provider_name IS NOT NULL "
+            "ORDER BY f.updated_at DESC LIMIT 1) FROM unnest(CAST(:npis AS text[])) AS n(npi)"
+        ),
+        {"npis": sorted(set(npis))},
     )
     return {npi: name for npi, name in rows if npi and name}
 

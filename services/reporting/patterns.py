@@ -71,11 +71,11 @@ async def patterns(
             func.sum(r.at_stake).label("at_stake"),
             func.sum(r.disputed).label("disputed"),
             func.sum(r.disputed_amount).label("disputed_amount"),
+            func.count().over().label("groups"),  # with the page, not a second aggregation
         )
         .group_by(*keys)
         .having(func.sum(r.findings) > 0)
     )
-    total = int(await session.scalar(select(func.count()).select_from(grouped.subquery())) or 0)
     c = grouped.selected_columns
     page = (
         grouped.order_by(c.at_stake.desc(), c.findings.desc(), c.provider_npi, c.code, c.modifiers, c.rule)
@@ -83,6 +83,11 @@ async def patterns(
         .offset(offset)
     )
     rows = list(await session.execute(page))
+    if rows:
+        total = int(rows[0].groups)
+    else:  # a page past the end: count the patterns
+        counted = select(*keys).group_by(*keys).having(func.sum(r.findings) > 0).subquery()
+        total = int(await session.scalar(select(func.count()).select_from(counted)) or 0)
     names = await provider_names(session, {r.provider_npi for r in rows if r.provider_npi})
     return [
         Pattern(

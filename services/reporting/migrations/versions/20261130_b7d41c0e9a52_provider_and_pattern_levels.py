@@ -1,4 +1,5 @@
-"""Histograms as arrays (one row per day or month, dimensions and metric, instead of one per bucket), KPI
+"""A generated ``events`` column in the KPI tables (the sum of the counts), an index for providers'
+names, histograms as arrays (one row per day or month, dimensions and metric, instead of one per bucket), KPI
 levels for breakdowns of every client by state (``kpi_state``) and line of business (``kpi_lob``),
 and by provider (``kpi_npi``: provider alone; ``kpi_client_npi``: client ×
 provider), each per day and per month with histograms, and pattern tables per day and per month with and
@@ -109,10 +110,20 @@ def _drop(name: str) -> None:
     op.drop_table(name, schema=S)  # its indexes go with it
 
 
+def _events() -> sa.Column:
+    return sa.Column(
+        "events", sa.BigInteger(), sa.Computed(" + ".join(COUNTS), persisted=True), nullable=False
+    )
+
+
 def upgrade() -> None:
+    op.execute("TRUNCATE " + ", ".join(f"{S}.{t}" for t in OLD_TABLES))
+    for level in OLD_LEVELS:
+        for grain in ("day", "month"):
+            op.add_column(f"{level}_{grain}", _events(), schema=S)
     for level, dims in NEW_LEVELS.items():
         for grain in ("day", "month"):
-            _table(f"{level}_{grain}", dims, _sums(COUNTS, MONEY))
+            _table(f"{level}_{grain}", dims, [*_sums(COUNTS, MONEY), _events()])
     for level, dims in {**OLD_LEVELS, **NEW_LEVELS}.items():
         for grain in ("day", "month"):
             if level in OLD_LEVELS:
@@ -123,10 +134,22 @@ def upgrade() -> None:
             _table(f"{level}_{grain}", dims, _sums(("findings", "disputed"), ("at_stake", "disputed_amount")))
     op.drop_index("ix_patterns_daily_day", table_name="patterns_daily", schema=S)
     op.drop_table("patterns_daily", schema=S)
-    op.execute("TRUNCATE " + ", ".join(f"{S}.{t}" for t in OLD_TABLES))
+    op.create_index(
+        "ix_bill_facts_provider_name",
+        "bill_facts",
+        ["provider_npi", sa.text("updated_at DESC")],
+        unique=False,
+        schema=S,
+        postgresql_include=["provider_name"],
+        postgresql_where=sa.text("provider_name IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_bill_facts_provider_name", table_name="bill_facts", schema=S)
+    for level in OLD_LEVELS:
+        for grain in ("day", "month"):
+            op.drop_column(f"{level}_{grain}", "events", schema=S)
     op.create_table(
         "patterns_daily",
         sa.Column("day", sa.Date(), nullable=False),
