@@ -17,7 +17,7 @@ from sqlalchemy import exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.cubes import SCHEMA, truncate_all
-from services.reporting.measures import COUNTS, GRAINS, LEVELS, MEASURES, MONEY, PATTERN_LEVELS
+from services.reporting.measures import COUNTS, GRAINS, LEVELS, MEASURES, MONEY, PATTERN_LEVELS, Level
 from services.reporting.models import CUBES, BillFact, kpi_deltas
 
 FULL = LEVELS[-1]
@@ -167,36 +167,50 @@ def rollup(source: str, target: str, keys: tuple[str, ...], sums: tuple[str, ...
     )
 
 
-def rollup_hist(target: str, dims: tuple[str, ...], *, month: bool) -> str:
-    """A histogram table from ``rebuild_hist``: buckets summed per key, then aggregated into arrays."""
+def rollup_hist(source: str, target: str, dims: tuple[str, ...], *, month: bool) -> str:
+    """A histogram table from a per-bucket temporary table: buckets summed per key (over the month's
+    days), then aggregated into arrays."""
     day = MONTH if month else "day"
     keys = ", ".join(dims)
     return (
         f"INSERT INTO {SCHEMA}.{target} (day, {keys}, metric, buckets, counts) "
         f"SELECT day, {keys}, metric, array_agg(bucket ORDER BY bucket), array_agg(n ORDER BY bucket) "
-        f"FROM (SELECT {day} AS day, {keys}, metric, bucket, sum(n) AS n FROM rebuild_hist "
+        f"FROM (SELECT {day} AS day, {keys}, metric, bucket, sum(n) AS n FROM {source} "
         f"GROUP BY 1, {keys}, metric, bucket) x GROUP BY day, {keys}, metric"
     )
 
 
+def _buckets(level: Level) -> str:
+    return "rebuild_hist" if level is FULL else f"rebuild_hist_{level.name}"
+
+
 def statements() -> list[str]:
-    """Every statement of a rebuild, in order (the finest tables first, then their roll-ups)."""
+    """Every statement of a rebuild, in order. The finest tables come from the facts; every other level's
+    day table (and its per-bucket histogram, a temporary table) from the smallest level already built
+    that has its dimensions (kpi_total from kpi_region, not from the provider rows), and each month table
+    from its own level's days."""
     out = [FINEST_KPI, "DROP TABLE IF EXISTS pg_temp.rebuild_hist", FINEST_HIST, PIPELINE, FINEST_PATTERNS]
-    for level in LEVELS:
+    built: list[Level] = [FULL]
+    for level in sorted(LEVELS, key=lambda lv: -len(lv.dims)):
+        if level is not FULL:
+            source = min((b for b in built if set(level.dims) <= set(b.dims)), key=lambda b: len(b.dims))
+            out.append(rollup(source.table("day"), level.table("day"), level.dims, MEASURES, month=False))
+            keys = ", ".join((*level.dims, "metric", "bucket"))
+            out.append(f"DROP TABLE IF EXISTS pg_temp.{_buckets(level)}")
+            out.append(
+                f"CREATE TEMP TABLE {_buckets(level)} ON COMMIT DROP AS SELECT day, {keys}, sum(n) AS n "
+                f"FROM {_buckets(source)} GROUP BY day, {keys}"
+            )
+            built.append(level)
+        out.append(rollup(level.table("day"), level.table("month"), level.dims, MEASURES, month=True))
         for grain in GRAINS:
-            month = grain == "month"
-            out.append(rollup_hist(level.hist(grain), level.dims, month=month))
-            if level is not FULL or month:
-                out.append(rollup(FULL.table("day"), level.table(grain), level.dims, MEASURES, month=month))
+            out.append(rollup_hist(_buckets(level), level.hist(grain), level.dims, month=grain == "month"))
     finest = PATTERN_LEVELS[-1]
     sums = ("findings", "disputed", "at_stake", "disputed_amount")
     for level in PATTERN_LEVELS:
-        for grain in GRAINS:
-            if level is finest and grain == "day":
-                continue
-            out.append(
-                rollup(finest.table("day"), level.table(grain), level.dims, sums, month=grain == "month")
-            )
+        if level is not finest:
+            out.append(rollup(finest.table("day"), level.table("day"), level.dims, sums, month=False))
+        out.append(rollup(level.table("day"), level.table("month"), level.dims, sums, month=True))
     return out
 
 
