@@ -234,7 +234,7 @@ async def views(
     row("  patterns, top 50 by dollars", o[:2], p[:2], got == want)
 
 
-async def measure(sessions: Sessions, runs: int, base_runs: int, now: datetime) -> None:
+async def measure(sessions: Sessions, runs: int, base_runs: int, now: datetime, only: list[str]) -> None:
     last = now.date()
     first = last - timedelta(days=365)
     ragged_from = (first.replace(day=1) + timedelta(days=45)).replace(day=15)
@@ -251,11 +251,15 @@ async def measure(sessions: Sessions, runs: int, base_runs: int, now: datetime) 
     )
     print(f"{'view':<52}{'p50':>8}{'p95':>8}{'base p50':>10}{'p95':>9}{'ratio':>10}   figures")
     for period, since, until in periods:
+        if only and not any(period.startswith(o) for o in only):
+            continue
         for client in ("client-07", None):
             await views(sessions, runs, base_runs, period, since, until, client, last)
 
 
-async def main(bills: int, runs: int, base_runs: int, data: Path | None, rebuild_only: bool) -> None:
+async def main(
+    bills: int, runs: int, base_runs: int, data: Path | None, rebuild_only: bool, only: list[str]
+) -> None:
     root = data or PROJECT_ROOT / ".parley" / f"bench-reporting-{os.getpid()}"
     stack = DevStack.throwaway(root)
     try:
@@ -269,7 +273,7 @@ async def main(bills: int, runs: int, base_runs: int, data: Path | None, rebuild
         now = await load(sessions, bills)
         if rebuild_only:
             await build(sessions)
-        await measure(sessions, runs, base_runs, now)
+        await measure(sessions, runs, base_runs, now, only)
         await engine.dispose()
     finally:
         stack.stop()
@@ -293,5 +297,9 @@ if __name__ == "__main__":
     parser.add_argument(
         "--rebuild", action="store_true", help="Rebuild the KPI tables of a kept database first."
     )
+    parser.add_argument(
+        "--periods", default="", help="Time only these periods (comma list: year,ragged,8 weeks)."
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.bills, args.runs, args.baseline_runs, args.data, args.rebuild))
+    only = [p for p in args.periods.split(",") if p]
+    asyncio.run(main(args.bills, args.runs, args.baseline_runs, args.data, args.rebuild, only))
