@@ -1,18 +1,19 @@
-"""Reporting benchmark, run by hand: ``python -m bench.reporting`` (--bills, --runs).
+"""Reporting benchmark, run by hand: ``python -m bench.reporting`` (--bills, --runs, --data).
 
-All data is SYNTHETIC: ``--bills`` per-bill facts (default 1,000,000) over the last 365 days, 30 clients
-(each with a line of business, three states and its own fee terms), 3,000 providers, the four pricing
-methods, outcomes (repriced, settled after negotiation, disputed, escalated, closed unresolved, still
-open), audit findings and approvals. On a throwaway embedded Postgres it:
+All data is SYNTHETIC (``bench.reporting_data``): ``--bills`` per-bill facts (default 1,000,000) over the
+last 365 days, 30 clients, 3,000 providers, the four pricing methods, every outcome, audit findings. On a
+throwaway (or ``--data``: kept) embedded Postgres it:
 
-1. writes the facts with COPY and builds the KPI tables with the consumers' own code (the contribution of
-   every bill, queued and folded: ``services.reporting.rebuild``), timing it;
-2. times the KPI query the API answers (``GET /v1/kpis``: every KPI over the whole year plus the period
-   before, percentiles included) for one client and for all clients, and the monthly breakdown, p50 and
-   p95 over ``--runs`` runs each;
-3. times, in the same run, a plain GROUP BY over the same bills computing the same totals (counts,
-   dollars, fees, exact percentiles of the three turnarounds) straight from ``bill_facts``, and checks the
-   two agree.
+1. generates the facts set-based in SQL, and builds the KPI tables from them with ``parley reporting
+   rebuild``'s code (:mod:`services.reporting.rebuild`), timing both;
+2. times every KPI view the JSON API (and so the dashboard and the CSV exports) answers, for one client and
+   for all clients, over a whole year (whole months but one day) and over a ragged period (the 15th to the
+   14th, eleven months: the most days read from the day tables), and the dashboard's default eight weeks:
+   the totals with the previous period (``GET /v1/kpis``, turnaround and acceptance included), each
+   breakdown (client, provider, state, method, line of business, week, month), acceptance per provider,
+   the pipeline and the patterns; p50 and p95 over ``--runs`` runs after 3 warm-ups;
+3. beside each, the same-run baseline: a plain query over ``bill_facts`` computing part of the same figures
+   (``bench.reporting_baselines``), its p95 and the ratio, and checks the figures they share are equal.
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ import argparse
 import asyncio
 import math
 import os
-import random
 import shutil
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -34,8 +33,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench import reporting_baselines as base
+from bench.reporting_data import generate
 from services.reporting.config import ReportingSettings
-from services.reporting.fees import FeeKind, FeeTerms, fee_for
 from services.reporting.kpis import Filters, breakdown
 from services.reporting.patterns import patterns
 from services.reporting.pipeline import pipeline
@@ -45,167 +45,19 @@ from shared.db import create_engine
 from shared.stack.bootstrap import PROJECT_ROOT
 from shared.stack.devstack import DevStack
 
-STATES = ["AZ", "CA", "CO", "FL", "GA", "IL", "MD", "NV", "NY", "OH", "PA", "TX", "WA"]
-LINES = ["workers_compensation", "group_health", "auto"]
-RULES = ["ncci_ptp", "mue", "modifier_59", "modifier_25", "duplicate_line", "charge_above_uc"]
-CODES = [f"{99200 + i}" for i in range(20)] + ["97140", "29881", "73030", "71046", "36415", "93000"]
-MODIFIERS = ["", "", "59", "25", "26", "RT,59"]
-CENT = Decimal("0.01")
-FACT_COLUMNS = [
-    "bill_id", "client_id", "partner_claim_id", "claim_type", "provider_npi", "provider_tin",
-    "provider_name", "state", "line_of_business", "received_at", "bill_revision", "billed", "priced_at",
-    "pricing_revision", "method", "allowed", "unpriced_billed", "findings_at_stake", "case_id",
-    "case_opened_at", "route", "opening_offer", "offers", "quick_pay_offered", "agreed_at", "agreed_amount",
-    "first_offer_accepted", "quick_pay_agreed", "executed_at", "outcome", "closed_at", "resolved_amount",
-    "savings", "fee", "net_savings",
-]  # fmt: skip
-
-
-def money(value: float) -> Decimal:
-    return Decimal(str(round(value, 2))).quantize(CENT)
-
-
-def clients(rng: random.Random) -> list[dict[str, Any]]:
-    kinds = [
-        FeeTerms(FeeKind.contingency, date(2000, 1, 1), percent=Decimal(25), cap=Decimal(1000)),
-        FeeTerms(FeeKind.flat, date(2000, 1, 1), flat=Decimal(45)),
-        FeeTerms(FeeKind.hybrid, date(2000, 1, 1), flat=Decimal(20), percent=Decimal(10), cap=Decimal(750)),
-    ]
-    return [
-        {
-            "id": f"client-{n:02d}",
-            "lob": LINES[n % 3],
-            "states": rng.sample(STATES, 3),
-            "terms": kinds[n % 3],
-        }
-        for n in range(30)
-    ]
-
-
-def providers(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
-    by_state: dict[str, list[tuple[str, str]]] = {s: [] for s in STATES}
-    for n in range(3000):
-        by_state[STATES[n % len(STATES)]].append((f"{1_000_000_000 + n * 7}", f"Provider {n:04d}"))
-    return by_state
-
-
-def synthetic(n: int, seed: int, now: datetime) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """``n`` facts rows and their findings rows."""
-    rng = random.Random(seed)
-    cs, ps = clients(rng), providers(rng)
-    start = now - timedelta(days=365)
-    facts: list[tuple[Any, ...]] = []
-    findings: list[tuple[Any, ...]] = []
-    for _ in range(n):
-        c = rng.choice(cs)
-        state = rng.choice(c["states"])
-        npi, name = rng.choice(ps[state])
-        received = start + timedelta(seconds=rng.uniform(0, 365 * 86400))
-        billed = money(min(max(rng.lognormvariate(7.0, 1.0), 40.0), 250_000.0))
-        row: dict[str, Any] = dict.fromkeys(FACT_COLUMNS)
-        bill_id = uuid.uuid4()
-        row.update(
-            bill_id=bill_id,
-            client_id=c["id"],
-            partner_claim_id=f"SYN-{bill_id.hex[:10]}",
-            claim_type="professional",
-            provider_npi=npi,
-            provider_tin="587654321",
-            provider_name=name,
-            state=state,
-            line_of_business=c["lob"],
-            received_at=received,
-            bill_revision=1,
-            billed=billed,
-            offers=0,
-            quick_pay_offered=False,
-            quick_pay_agreed=False,
-        )
-        age = (now - received).total_seconds()
-        if age < 2 * 86400 and rng.random() < 0.5:
-            facts.append(tuple(row[k] for k in FACT_COLUMNS))
-            continue
-        priced = received + timedelta(seconds=rng.uniform(2, 900))
-        method = rng.choices(
-            ["fee_schedule", "contract", "agreement", "usual_and_customary"], [30, 20, 5, 45]
-        )[0]
-        allowed = money(float(billed) * rng.uniform(0.35, 0.9))
-        row.update(
-            priced_at=priced,
-            pricing_revision=1,
-            method=method,
-            allowed=allowed,
-            unpriced_billed=Decimal("0.00"),
-            findings_at_stake=Decimal("0.00"),
-        )
-        if rng.random() < 0.3:
-            at_stake = Decimal("0.00")
-            for k in range(rng.choice([1, 1, 2])):
-                amount = money(rng.uniform(20, 800))
-                at_stake += amount
-                findings.append(
-                    (
-                        bill_id,
-                        k + 1,
-                        k + 1,
-                        rng.choice(RULES),
-                        rng.choice(CODES),
-                        rng.choice(MODIFIERS),
-                        amount,
-                    )
-                )
-            row["findings_at_stake"] = at_stake
-        if method != "usual_and_customary":
-            row.update(
-                case_id=uuid.uuid4(),
-                case_opened_at=priced + timedelta(seconds=1),
-                route="repriced",
-                outcome="repriced",
-                closed_at=priced + timedelta(seconds=2),
-                resolved_amount=allowed,
-            )
-        else:
-            opened = priced + timedelta(seconds=rng.uniform(1, 60))
-            route = rng.choices(["negotiate", "audit", "review"], [85, 10, 5])[0]
-            row.update(
-                case_id=uuid.uuid4(),
-                case_opened_at=opened,
-                route=route,
-                opening_offer=allowed,
-                offers=1,
-                quick_pay_offered=rng.random() < 0.3,
-            )
-            fate = rng.random()
-            agreed = opened + timedelta(days=rng.uniform(1, 25))
-            if fate < 0.8 and agreed < now:
-                amount = min(money(float(allowed) * rng.uniform(1.0, 1.3)), billed)
-                first = rng.random() < 0.35
-                row.update(
-                    agreed_at=agreed,
-                    agreed_amount=amount,
-                    first_offer_accepted=first,
-                    offers=1 if first else rng.randint(2, 5),
-                    quick_pay_agreed=bool(row["quick_pay_offered"]) and rng.random() < 0.6,
-                )
-                executed = agreed + timedelta(days=rng.uniform(0.2, 7))
-                if rng.random() < 0.92 and executed < now:
-                    row.update(
-                        executed_at=executed,
-                        outcome="settled",
-                        closed_at=executed + timedelta(seconds=1),
-                        resolved_amount=amount,
-                    )
-            elif fate < 0.93:
-                closed = opened + timedelta(days=rng.uniform(3, 60))
-                if closed < now:
-                    outcome = rng.choices(["disputed", "escalated", "closed_unresolved"], [6, 3, 4])[0]
-                    row.update(outcome=outcome, closed_at=closed)
-        if row["resolved_amount"] is not None:
-            savings = billed - row["resolved_amount"]
-            fee = fee_for(c["terms"], savings)
-            row.update(savings=savings, fee=fee, net_savings=savings - fee)
-        facts.append(tuple(row[k] for k in FACT_COLUMNS))
-    return facts, findings
+Sessions = async_sessionmaker[AsyncSession]
+TABLES = (
+    "kpi_total_month",
+    "kpi_client_month",
+    "kpi_region_month",
+    "kpi_npi_month",
+    "kpi_client_npi_month",
+    "kpi_provider_day",
+    "kpi_provider_month",
+    "kpi_npi_hist_month",
+    "patterns_all_month",
+    "patterns_client_day",
+)
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -215,7 +67,9 @@ def percentile(samples: list[float], p: float) -> float:
 
 
 async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> tuple[float, float, Any]:
-    for _ in range(3):
+    """(p50, p95) in milliseconds over ``runs`` calls after 3 warm-ups, and the last result."""
+    result = None
+    for _ in range(min(3, runs)):
         result = await call()
     samples = []
     for _ in range(runs):
@@ -225,164 +79,187 @@ async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> tuple[float, f
     return percentile(samples, 50), percentile(samples, 95), result
 
 
-BASELINE = """
-SELECT count(*) FILTER (WHERE received_at >= :s AND received_at < :u) AS received,
-       coalesce(sum(billed) FILTER (WHERE received_at >= :s AND received_at < :u), 0) AS received_billed,
-       count(*) FILTER (WHERE outcome IN ('settled', 'repriced') AND closed_at >= :s AND closed_at < :u)
-         AS resolved,
-       coalesce(sum(savings) FILTER (WHERE outcome IN ('settled', 'repriced') AND closed_at >= :s
-         AND closed_at < :u), 0) AS savings,
-       coalesce(sum(fee) FILTER (WHERE outcome IN ('settled', 'repriced') AND closed_at >= :s
-         AND closed_at < :u), 0) AS fees,
-       coalesce(sum(net_savings) FILTER (WHERE outcome IN ('settled', 'repriced') AND closed_at >= :s
-         AND closed_at < :u), 0) AS net_savings,
-       percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM priced_at - received_at))
-         FILTER (WHERE priced_at >= :s AND priced_at < :u) AS priced_p50,
-       percentile_disc(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM priced_at - received_at))
-         FILTER (WHERE priced_at >= :s AND priced_at < :u) AS priced_p90,
-       percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM agreed_at - received_at))
-         FILTER (WHERE agreed_at >= :s AND agreed_at < :u) AS agreed_p50,
-       percentile_disc(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM executed_at - agreed_at))
-         FILTER (WHERE executed_at >= :s AND executed_at < :u) AS executed_p90
-FROM reporting.bill_facts WHERE {where}
-"""
-
-
-async def bench(sessions: async_sessionmaker[AsyncSession], bills: int, runs: int) -> None:
-    settings = ReportingSettings(service="bench")
+async def load(sessions: Sessions, bills: int) -> datetime:
+    """Generate the facts and build the KPI tables (or reuse a kept database); returns 'now'."""
     async with sessions() as session:
         kept = await session.scalar(text("SELECT count(*) FROM reporting.bill_facts"))
         newest = await session.scalar(text("SELECT max(received_at) FROM reporting.bill_facts"))
     if kept and kept >= bills and newest is not None:
         print(f"reusing the {kept:,} bills kept from an earlier run (--data)")
-        await measure(sessions, runs, newest + timedelta(minutes=1))
-        return
+        return newest + timedelta(minutes=1)
     now = datetime.now(UTC)
     started = time.perf_counter()
-    facts, findings = synthetic(bills, 7, now)
+    async with sessions() as session, session.begin():
+        facts, findings = await generate(session, bills, now)
     print(
-        f"generated {len(facts):,} synthetic bills, {len(findings):,} findings in "
+        f"generated {facts:,} synthetic bills, {findings:,} findings in SQL: "
         f"{time.perf_counter() - started:.1f}s"
     )
+    await build(sessions)
+    return now
+
+
+async def build(sessions: Sessions) -> None:
     started = time.perf_counter()
     async with sessions() as session, session.begin():
-        raw = await (await session.connection()).get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            "bill_facts", schema_name="reporting", columns=FACT_COLUMNS, records=facts
-        )
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            "bill_findings",
-            schema_name="reporting",
-            columns=["bill_id", "n", "line_number", "rule", "code", "modifiers", "amount"],
-            records=findings,
-        )
-    del facts, findings
-    print(f"COPY into bill_facts: {time.perf_counter() - started:.1f}s")
-    started = time.perf_counter()
-    async with sessions() as session, session.begin():
-        await rebuild(session, settings.zone, chunk=20000)
+        await rebuild(session, ReportingSettings(service="bench").zone)
+    took = time.perf_counter() - started
     async with sessions() as session:
         await session.execute(text("ANALYZE"))
-        sizes = {
-            name: await session.scalar(text(f"SELECT count(*) FROM reporting.{name}"))
-            for name in (
-                "kpi_total_month",
-                "kpi_client_day",
-                "kpi_client_month",
-                "kpi_provider_day",
-                "kpi_total_hist_month",
-                "kpi_client_hist_day",
-                "kpi_client_hist_month",
-            )
-        }
+        await session.commit()  # ANALYZE in a rolled-back transaction leaves no statistics
+        sizes = {t: await session.scalar(text(f"SELECT count(*) FROM reporting.{t}")) for t in TABLES}
     print(
-        f"KPI tables built by the consumers' contribution code: {time.perf_counter() - started:.1f}s; rows: "
+        f"KPI tables rebuilt from the facts (set-based): {took:.1f}s; rows: "
         + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
     )
 
-    await measure(sessions, runs, now)
+
+def bounds(since: date, until: date) -> tuple[datetime, datetime]:
+    return (
+        datetime.combine(since, datetime.min.time(), UTC),
+        datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC),
+    )
 
 
-async def measure(sessions: async_sessionmaker[AsyncSession], runs: int, now: datetime) -> None:
-    first = (now - timedelta(days=365)).date()
+def row(
+    label: str, ours: tuple[float, float], baseline: tuple[float, float] | None, same: bool | None
+) -> None:
+    line = f"{label:<52}{ours[0]:>8.1f}{ours[1]:>8.1f}"
+    if baseline is not None:
+        line += f"{baseline[0]:>10.1f}{baseline[1]:>9.1f}{baseline[1] / ours[1]:>9.1f}×"
+    if same is not None:
+        line += "   same" if same else "   DIFFERENT"
+    print(line, flush=True)
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+async def views(
+    sessions: Sessions,
+    runs: int,
+    base_runs: int,
+    period: str,
+    since: date,
+    until: date,
+    client: str | None,
+    today: date,
+) -> None:
+    f = Filters(since=since, until=until, client_id=client)
+    s, u = bounds(since, until)
+    who = client or "all clients"
+
+    async def kpis() -> Any:
+        async with sessions() as session:
+            current = await breakdown(session, f, None)
+            previous = f.previous()
+            assert previous is not None
+            await breakdown(session, previous, None)
+            return current.rows[0]
+
+    async def plain_totals() -> Any:
+        async with sessions() as session:
+            return await base.totals(session, s, u, client)
+
+    k = await timed(runs, kpis)
+    b = await timed(base_runs, plain_totals)
+    d, t = k[2].as_dict(), b[2]
+    same = (d["received"], d["resolved"], d["savings"], d["fees"], d["net_savings"]) == (
+        t.received,
+        t.resolved,
+        _dec(t.savings),
+        _dec(t.fees),
+        _dec(t.net_savings),
+    )
+    row(f"{period}, {who}: GET /v1/kpis (+ previous)", k[:2], b[:2], same)
+    turn = d["turnaround"]
+    print(
+        "    turnaround medians kept within 1 % / exact: received→priced "
+        f"{turn['received_to_priced']['median_seconds']} / {int(t.priced_p50 or 0)} s, received→agreed "
+        f"{turn['received_to_agreed']['median_seconds']} / {int(t.agreed_p50 or 0)} s"
+    )
+    groupings = ["provider", "state", "method", "line_of_business", "week", "month"]
+    if client is None:
+        groupings.insert(0, "client")
+    for by in groupings:
+        sort = "-savings" if by in ("provider", "client") else "key"
+
+        async def ours(by: str = by, sort: str = sort, limit: int = 100) -> Any:
+            async with sessions() as session:
+                return await breakdown(session, f, by, sort=sort, limit=limit)
+
+        async def plain(by: str = by, sort: str = sort, limit: int = 100) -> Any:
+            async with sessions() as session:
+                return await base.breakdown(session, by, s, u, client, sort=sort, limit=limit)
+
+        o = await timed(runs, ours)
+        p = await timed(base_runs, plain)
+        got = [(str(r.key or ""), int(r.value("received")), _dec(r.value("savings"))) for r in o[2].rows]
+        want = [(str(r.g or ""), int(r.received), _dec(r.savings)) for r in p[2]]
+        label = f"  by {by}" + (", top 100 by savings" if sort != "key" else "")
+        # Unknown keys ('' here) sort first in the view and last (NULL) in the baseline: compare as sets.
+        row(label, o[:2], p[:2], got == want if sort != "key" else sorted(got) == sorted(want))
+
+    async def acceptance() -> Any:
+        async with sessions() as session:
+            return await breakdown(session, f, "provider", sort="-agreed", limit=100)
+
+    a = await timed(runs, acceptance)
+    row("  acceptance per provider (top 100 by agreed)", a[:2], None, None)
+
+    async def open_pipeline() -> Any:
+        async with sessions() as session:
+            return await pipeline(session, f, today)
+
+    async def plain_pipeline() -> Any:
+        async with sessions() as session:
+            return await base.pipeline(session, today, client)
+
+    o, p = await timed(runs, open_pipeline), await timed(base_runs, plain_pipeline)
+    same = (sum(c.bills for c in o[2]), sum(c.billed for c in o[2])) == (p[2].bills, _dec(p[2].billed))
+    row("  pipeline by queue × age (as of today)", o[:2], p[:2], same)
+
+    async def top_patterns() -> Any:
+        async with sessions() as session:
+            return await patterns(session, f, limit=50)
+
+    async def plain_patterns() -> Any:
+        async with sessions() as session:
+            return await base.patterns(session, s, u, client, 50)
+
+    o, p = await timed(runs, top_patterns), await timed(base_runs, plain_patterns)
+    got = [(x.provider_npi or "", x.code, x.modifiers or "", x.rule, x.findings, x.at_stake) for x in o[2][0]]
+    want = [(r.provider_npi, r.code, r.modifiers, r.rule, r.findings, _dec(r.at_stake)) for r in p[2]]
+    row("  patterns, top 50 by dollars", o[:2], p[:2], got == want)
+
+
+async def measure(sessions: Sessions, runs: int, base_runs: int, now: datetime, only: list[str]) -> None:
     last = now.date()
-    period_start = datetime.combine(first, datetime.min.time(), UTC)
-    period_end = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC)
-    print(f"\nperiod {first} … {last} (every bill), {runs} runs each after 3 warm-up runs; milliseconds")
-    print(f"{'query':<44}{'p50':>9}{'p95':>9}   {'baseline p50':>13}{'p95':>9}{'ratio p95':>11}")
-    for label, client in (("one client", "client-07"), ("all 30 clients", None)):
-        f = Filters(since=first, until=last, client_id=client)
-
-        async def kpis(f: Filters = f) -> Any:
-            async with sessions() as session:
-                current = await breakdown(session, f, None)
-                previous = f.previous()
-                assert previous is not None
-                await breakdown(session, previous, None)
-                return current.rows[0]
-
-        async def monthly(f: Filters = f) -> Any:
-            async with sessions() as session:
-                return await breakdown(session, f, "month", limit=24)
-
-        async def baseline(client: str | None = client) -> Any:
-            where = "client_id = :c" if client else "true"
-            async with sessions() as session:
-                return (
-                    await session.execute(
-                        text(BASELINE.format(where=where)), {"s": period_start, "u": period_end, "c": client}
-                    )
-                ).one()
-
-        k50, k95, row = await timed(runs, kpis)
-        m50, m95, _ = await timed(runs, monthly)
-        b50, b95, base = await timed(runs, baseline)
-        print(
-            f"{'GET /v1/kpis, ' + label:<44}{k50:>9.1f}{k95:>9.1f}   "
-            f"{b50:>13.1f}{b95:>9.1f}{b95 / k95:>10.1f}×"
-        )
-        print(f"{'  … by month, ' + label:<44}{m50:>9.1f}{m95:>9.1f}")
-        d = row.as_dict()
-        same = (d["received"], d["resolved"], d["savings"], d["fees"], d["net_savings"]) == (
-            base.received,
-            base.resolved,
-            base.savings,
-            base.fees,
-            base.net_savings,
-        )
-        print(
-            f"  same totals as the baseline: {same} (received {d['received']:,}, resolved {d['resolved']:,}, "
-            f"savings {d['savings']:,}, fees {d['fees']:,}, net {d['net_savings']:,})"
-        )
-        t = d["turnaround"]
-        print(
-            f"  turnaround medians (kept within 1 % / exact): received→priced "
-            f"{t['received_to_priced']['median_seconds']} / {int(base.priced_p50)} s; received→agreed "
-            f"{t['received_to_agreed']['median_seconds']} / {int(base.agreed_p50)} s"
-        )
-
-        async def providers_page(f: Filters = f) -> Any:
-            async with sessions() as session:
-                return await breakdown(session, f, "provider", sort="-savings", limit=100)
-
-        p50, p95, _ = await timed(runs, providers_page)
-        print(f"{'  … by provider, top 100 by savings, ' + label:<44}{p50:>9.1f}{p95:>9.1f}")
-
-        async def open_pipeline(f: Filters = f) -> Any:
-            async with sessions() as session:
-                return await pipeline(session, f, last)
-
-        async def top_patterns(f: Filters = f) -> Any:
-            async with sessions() as session:
-                return await patterns(session, f, limit=50)
-
-        p50, p95, _ = await timed(runs, open_pipeline)
-        print(f"{'  pipeline by queue × age, ' + label:<44}{p50:>9.1f}{p95:>9.1f}")
-        p50, p95, _ = await timed(runs, top_patterns)
-        print(f"{'  patterns, top 50, ' + label:<44}{p50:>9.1f}{p95:>9.1f}")
+    first = last - timedelta(days=365)
+    ragged_from = (first.replace(day=1) + timedelta(days=45)).replace(day=15)
+    ragged_to = (ragged_from + timedelta(days=320)).replace(day=14)
+    monday = last - timedelta(days=last.weekday())
+    periods = [
+        ("year", first, last),
+        (f"ragged {ragged_from}…{ragged_to}", ragged_from, ragged_to),
+        ("8 weeks", monday - timedelta(weeks=7), last),
+    ]
+    print(
+        f"\n{runs} runs each after 3 warm-ups (baselines {base_runs}); milliseconds; "
+        f"the year is {first} … {last}"
+    )
+    print(f"{'view':<52}{'p50':>8}{'p95':>8}{'base p50':>10}{'p95':>9}{'ratio':>10}   figures")
+    for period, since, until in periods:
+        if only and not any(period.startswith(o) for o in only):
+            continue
+        for client in ("client-07", None):
+            await views(sessions, runs, base_runs, period, since, until, client, last)
 
 
-async def main(bills: int, runs: int, data: Path | None) -> None:
+async def main(
+    bills: int, runs: int, base_runs: int, data: Path | None, rebuild_only: bool, only: list[str]
+) -> None:
     root = data or PROJECT_ROOT / ".parley" / f"bench-reporting-{os.getpid()}"
     stack = DevStack.throwaway(root)
     try:
@@ -391,8 +268,12 @@ async def main(bills: int, runs: int, data: Path | None) -> None:
             service="bench", database_url=stack.database_url(service("reporting")), db_pool_size=4
         )
         engine = create_engine(settings)
-        print(f"machine: {os.cpu_count()} CPUs; embedded Postgres")
-        await bench(async_sessionmaker(engine, expire_on_commit=False), bills, runs)
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; embedded Postgres")
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        now = await load(sessions, bills)
+        if rebuild_only:
+            await build(sessions)
+        await measure(sessions, runs, base_runs, now, only)
         await engine.dispose()
     finally:
         stack.stop()
@@ -405,10 +286,20 @@ if __name__ == "__main__":
     parser.add_argument("--bills", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument(
+        "--baseline-runs", type=int, default=5, help="runs of each baseline (seconds each at 1M)"
+    )
+    parser.add_argument(
         "--data",
         type=Path,
-        help="Keep the database in this folder, and reuse it when it already holds the bills (a million "
-        "bills take about 15 minutes to build; the queries can then be timed again on a quiet machine).",
+        help="Keep the database in this folder, and reuse it when it already holds the bills (to time the "
+        "queries again on a quiet machine).",
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true", help="Rebuild the KPI tables of a kept database first."
+    )
+    parser.add_argument(
+        "--periods", default="", help="Time only these periods (comma list: year,ragged,8 weeks)."
     )
     args = parser.parse_args()
-    asyncio.run(main(args.bills, args.runs, args.data))
+    only = [p for p in args.periods.split(",") if p]
+    asyncio.run(main(args.bills, args.runs, args.baseline_runs, args.data, args.rebuild, only))

@@ -23,20 +23,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.reporting.contributions import HIST, KPI, PATTERN, PIPELINE, Ledger
 from services.reporting.measures import (
     COUNTS,
+    GRAINS,
     LEVELS,
     MEASURES,
     PATTERN_COUNTS,
     PATTERN_DIMS,
+    PATTERN_LEVELS,
     PATTERN_MONEY,
     PIPELINE_DIMS,
 )
 from services.reporting.models import (
     CUBES,
     HISTS,
+    PATTERNS,
     hist_deltas,
     kpi_deltas,
     pattern_deltas,
-    patterns_daily,
     pipeline_deltas,
     pipeline_open,
 )
@@ -111,6 +113,25 @@ def _upsert(
     )
 
 
+def _hist_upsert(target: Table, dims: Sequence[str], day_from: str) -> str:
+    """The queued buckets' counts merged into the target's histogram arrays: per key, the batch's buckets
+    summed and aggregated into arrays, and on conflict both arrays unnested together, summed per bucket
+    and aggregated again (a bucket whose count falls to 0 leaves the arrays)."""
+    keys = ", ".join(dims)
+    conflict = ", ".join([dims[0], "day", *dims[1:], "metric"])
+    return (
+        f"INSERT INTO {SCHEMA}.{target.name} AS t (day, {keys}, metric, buckets, counts) "
+        f"SELECT day, {keys}, metric, array_agg(bucket ORDER BY bucket), array_agg(n ORDER BY bucket) "
+        f"FROM (SELECT {day_from} AS day, {keys}, metric, bucket, sum(n) AS n FROM d "
+        f"GROUP BY 1, {keys}, metric, bucket HAVING sum(n) <> 0) x "
+        f"GROUP BY day, {keys}, metric ORDER BY day, {keys}, metric "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET (buckets, counts) = ("
+        "SELECT coalesce(array_agg(b ORDER BY b), '{}'), coalesce(array_agg(n ORDER BY b), '{}') "
+        "FROM (SELECT b, sum(n) AS n FROM unnest(t.buckets || excluded.buckets, t.counts || excluded.counts) "
+        "AS u(b, n) GROUP BY b HAVING sum(n) <> 0) m)"
+    )
+
+
 def _fold_statement(queue: Table, upserts: list[str]) -> TextClause:
     ctes = ",\n".join(f"u{i} AS ({sql})" for i, sql in enumerate(upserts))
     return text(
@@ -127,13 +148,22 @@ MONTH_OF_DAY = "date_trunc('month', day)::date"
 def _fold_statements() -> tuple[TextClause, ...]:
     kpi, hist = [], []
     for lv in LEVELS:
-        hist_keys = (*lv.dims, "metric", "bucket")
         kpi.append(_upsert(CUBES[lv.table("day")], "day", lv.dims, MEASURES))
         kpi.append(_upsert(CUBES[lv.table("month")], "day", lv.dims, MEASURES, day_from=MONTH_OF_DAY))
-        hist.append(_upsert(HISTS[lv.hist("day")], "day", hist_keys, ("n",)))
-        hist.append(_upsert(HISTS[lv.hist("month")], "day", hist_keys, ("n",), day_from=MONTH_OF_DAY))
+        hist.append(_hist_upsert(HISTS[lv.hist("day")], lv.dims, "day"))
+        hist.append(_hist_upsert(HISTS[lv.hist("month")], lv.dims, MONTH_OF_DAY))
     pipeline = [_upsert(pipeline_open, "received_day", PIPELINE_DIMS, ("bills", "billed"))]
-    patterns = [_upsert(patterns_daily, "day", PATTERN_DIMS, PATTERN_MEASURES)]
+    patterns = [
+        _upsert(
+            PATTERNS[lv.table(g)],
+            "day",
+            lv.dims,
+            PATTERN_MEASURES,
+            day_from=None if g == "day" else MONTH_OF_DAY,
+        )
+        for lv in PATTERN_LEVELS
+        for g in GRAINS
+    ]
     return (
         _fold_statement(kpi_deltas, kpi),
         _fold_statement(hist_deltas, hist),
@@ -168,7 +198,7 @@ async def truncate_all(session: AsyncSession) -> None:
         *CUBES.values(),
         *HISTS.values(),
         pipeline_open,
-        patterns_daily,
+        *PATTERNS.values(),
         kpi_deltas,
         hist_deltas,
         pipeline_deltas,

@@ -14,11 +14,20 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, Table, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Subquery, Table, func, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.measures import COUNTS, HISTOGRAMS, LEVELS, MEASURES, MONEY, Level
-from services.reporting.models import CUBES, HISTS, BillFact
+from services.reporting.measures import (
+    COUNTS,
+    HISTOGRAMS,
+    LEVELS,
+    MEASURES,
+    MONEY,
+    Histogram,
+    Level,
+    merged_nearest_rank,
+)
+from services.reporting.models import CUBES, HISTS
 
 DIMENSION_OF = {
     "client": "client_id",
@@ -208,30 +217,42 @@ async def breakdown(
     limit: int = 100,
     offset: int = 0,
 ) -> Page:
-    """Measures per group (one row for ``by=None``), sorted, one page of groups."""
+    """Measures per group (one row for ``by=None``), sorted, one page of groups.
+
+    In two steps, because a breakdown by provider has thousands of groups and a page shows a hundred: the
+    page's keys and the number of groups first, summing only the sort measure and the count of events
+    (a group exists while any of its counts is not zero: every event adds at least one count, and money
+    only ever comes with a count), then every measure and the percentiles for the page's groups alone."""
     level = level_for(filters, by)
-    rows_of = _rows(level, CUBES, Level.table, filters, by, MEASURES)
-    sums = [func.sum(rows_of.c[m]).label(m) for m in MEASURES]
-    # A bill whose client, method… became known later leaves zeros in its old group: not a group.
-    nonzero = or_(*(func.sum(rows_of.c[m]) != 0 for m in MEASURES))
-    # The number of groups comes with the page (a window over the grouped rows), not a second GROUP BY.
-    groups = func.count().over().label("groups")
-    grouped = select(rows_of.c.g, *sums, groups).group_by(rows_of.c.g).having(nonzero)
     descending = sort.startswith("-")
     name = sort.lstrip("-")
-    order = grouped.selected_columns.g if name == "key" else grouped.selected_columns[name]
-    ordered = grouped.order_by(order.desc() if descending else order.asc(), grouped.selected_columns.g)
-    result = list(await session.execute(ordered.limit(limit).offset(offset)))
-    rows = [KpiRow(key=_key(r.g), sums={m: Decimal(getattr(r, m) or 0) for m in MEASURES}) for r in result]
+    keys: list[Any] | None = None
+    total = 1
+    if by is not None:
+        ranked: tuple[str, ...] = () if name == "key" else (name,)
+        rows_of = _rows(level, CUBES, Level.table, filters, by, (*ranked, "events"))
+        events = func.sum(rows_of.c.events)
+        groups = func.count().over().label("groups")
+        ranking = select(rows_of.c.g, groups).group_by(rows_of.c.g).having(events != 0)
+        order: ColumnElement[Any] = rows_of.c.g if name == "key" else func.sum(rows_of.c[name])
+        ranking = ranking.order_by(order.desc() if descending else order.asc(), rows_of.c.g)
+        found = list(await session.execute(ranking.limit(limit).offset(offset)))
+        keys = [r.g for r in found]
+        if found:
+            total = int(found[0].groups)
+        else:  # a page past the end: count the groups
+            counted = select(rows_of.c.g).group_by(rows_of.c.g).having(events != 0).subquery()
+            total = int(await session.scalar(select(func.count()).select_from(counted)) or 0)
+    rows: list[KpiRow] = []
+    if keys is None or keys:
+        rows_of = _rows(level, CUBES, Level.table, filters, by, MEASURES, _stored(keys))
+        sums = [func.sum(rows_of.c[m]).label(m) for m in MEASURES]
+        summed = {r.g: r for r in await session.execute(select(rows_of.c.g, *sums).group_by(rows_of.c.g))}
+        for g in keys if keys is not None else list(summed)[:1]:
+            r = summed[g]
+            rows.append(KpiRow(key=_key(g), sums={m: Decimal(getattr(r, m) or 0) for m in MEASURES}))
     if by is None and not rows:
         rows = [KpiRow(key="all", sums={m: Decimal(0) for m in MEASURES})]
-    if by is None:
-        total = 1
-    elif result:
-        total = int(result[0].groups)
-    else:  # a page past the end: count the groups
-        counted = select(rows_of.c.g).group_by(rows_of.c.g).having(nonzero).subquery()
-        total = int(await session.scalar(select(func.count()).select_from(counted)) or 0)
     if rows:
         await _percentiles(session, level, filters, by, rows)
     if by == "provider":
@@ -241,60 +262,52 @@ async def breakdown(
     return Page(rows, total, level.name)
 
 
+def _stored(keys: Sequence[Any] | None) -> list[Any] | None:
+    """Group keys as the tables hold them (a day or week key is a date; an unknown dimension is '')."""
+    if keys is None:
+        return None
+    return [k.date() if isinstance(k, datetime) else k for k in keys]
+
+
 async def _percentiles(
     session: AsyncSession, level: Level, filters: Filters, by: str | None, rows: Sequence[KpiRow]
 ) -> None:
+    """Median and 90th percentile (nearest rank) of each histogram, for the page's groups: one row per
+    group, metric and month (or day) of the period, each a whole histogram, ranked here
+    (:func:`merged_nearest_rank`)."""
     keys = [r.key if r.key is not None else "" for r in rows] if by is not None else None
-    rows_of = _rows(level, HISTS, Level.hist, filters, by, ("metric", "bucket", "n"), keys)
-    summed = (
-        select(rows_of.c.g, rows_of.c.metric, rows_of.c.bucket, func.sum(rows_of.c.n).label("n"))
-        .group_by(rows_of.c.g, rows_of.c.metric, rows_of.c.bucket)
-        .having(func.sum(rows_of.c.n) > 0)
-        .subquery()
-    )
-    running = select(
-        summed.c.g,
-        summed.c.metric,
-        summed.c.bucket,
-        func.sum(summed.c.n)
-        .over(partition_by=(summed.c.g, summed.c.metric), order_by=summed.c.bucket)
-        .label("running"),
-        func.sum(summed.c.n).over(partition_by=(summed.c.g, summed.c.metric)).label("total"),
-    ).subquery()
-    stmt = select(
-        running.c.g,
-        running.c.metric,
-        running.c.total,
-        func.min(running.c.bucket).filter(running.c.running >= func.ceil(running.c.total * 0.5)).label("p50"),
-        func.min(running.c.bucket).filter(running.c.running >= func.ceil(running.c.total * 0.9)).label("p90"),
-    ).group_by(running.c.g, running.c.metric, running.c.total)
-    found: dict[tuple[Any, str], Any] = {}
-    for result in await session.execute(stmt):
-        found[(_key(result.g), result.metric)] = result
+    rows_of = _rows(level, HISTS, Level.hist, filters, by, ("metric", "buckets", "counts"), keys)
+    parts: dict[tuple[Any, str], list[Histogram]] = {}
+    c = rows_of.c
+    for g, metric, buckets, counts in await session.execute(select(c.g, c.metric, c.buckets, c.counts)):
+        parts.setdefault((_key(g), metric), []).append((buckets, counts))
     for row in rows:
         key = row.key if by is not None else "all"
         for metric in HISTOGRAMS:
-            hit = found.get((key, metric))
+            histograms = parts.get((key, metric), [])
+            p50, total = merged_nearest_rank(histograms, 50)
             if metric == "accepted_share":
-                row.accepted_share_median = (
-                    (Decimal(hit.p50) / 100).quantize(CENT) if hit is not None else None
-                )
+                row.accepted_share_median = (Decimal(p50) / 100).quantize(CENT) if p50 is not None else None
                 continue
             row.turnaround[metric] = {
-                "bills": int(hit.total) if hit is not None else 0,
-                "median_seconds": int(hit.p50) if hit is not None else None,
-                "p90_seconds": int(hit.p90) if hit is not None else None,
+                "bills": total,
+                "median_seconds": p50,
+                "p90_seconds": merged_nearest_rank(histograms, 90)[0],
             }
 
 
 async def provider_names(session: AsyncSession, npis: Collection[str]) -> dict[str, str]:
+    """The latest name known for each provider (``ix_bill_facts_provider_name``: one probe each, not a
+    read of every bill of the page's providers)."""
     if not npis:
         return {}
     rows = await session.execute(
-        select(BillFact.provider_npi, BillFact.provider_name)
-        .where(BillFact.provider_npi.in_(list(npis)), BillFact.provider_name.is_not(None))
-        .distinct(BillFact.provider_npi)
-        .order_by(BillFact.provider_npi, BillFact.updated_at.desc())
+        text(
+            "SELECT n.npi, (SELECT f.provider_name FROM reporting.bill_facts f "
+            "WHERE f.provider_npi = n.npi AND f.provider_name IS NOT NULL "
+            "ORDER BY f.updated_at DESC LIMIT 1) FROM unnest(CAST(:npis AS text[])) AS n(npi)"
+        ),
+        {"npis": sorted(set(npis))},
     )
     return {npi: name for npi, name in rows if npi and name}
 

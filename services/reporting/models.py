@@ -2,7 +2,7 @@
 
 - ``bill_facts``: one row per bill, filled in by events in whatever order they arrive, with its findings
   (``bill_findings``) and supervisor approvals (``bill_approvals``).
-- The KPI tables (``kpi_daily_*`` and their ``_hist`` histograms, ``pipeline_open``, ``patterns_daily``):
+- The KPI tables (``kpi_daily_*`` and their ``_hist`` histograms, ``pipeline_open``, ``patterns_*``):
   sums per day and dimension, kept current by the consumers through the ``*_deltas`` queues (see
   :mod:`services.reporting.cubes`); never rebuilt by a request.
 - ``fee_terms`` per client, ``weekly_reports`` (stored HTML and PDF), and the scheduled jobs.
@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -34,7 +35,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.reporting.measures import (
@@ -44,6 +45,7 @@ from services.reporting.measures import (
     MONEY,
     PATTERN_COUNTS,
     PATTERN_DIMS,
+    PATTERN_LEVELS,
     PATTERN_MONEY,
     PIPELINE_DIMS,
 )
@@ -128,6 +130,14 @@ class BillFact(Base):
     __table_args__ = (
         Index("ix_bill_facts_client_closed", "client_id", "closed_at"),
         Index("ix_bill_facts_demo", "demo", postgresql_where=text("demo")),
+        # A page of providers' names: the latest name of each, one index probe per provider.
+        Index(
+            "ix_bill_facts_provider_name",
+            "provider_npi",
+            text("updated_at DESC"),
+            postgresql_include=["provider_name"],
+            postgresql_where=text("provider_name IS NOT NULL"),
+        ),
     )
 
 
@@ -217,7 +227,9 @@ def _dim_columns(dims: tuple[str, ...]) -> list[Column[Any]]:
 
 def _by_provider(name: str, dims: tuple[str, ...]) -> list[Index]:
     # A provider page's percentiles and a provider filter read one provider's rows, whatever the client.
-    return [Index(f"ix_{name}_provider", "provider_npi", "day")] if "provider_npi" in dims else []
+    if "provider_npi" not in dims or dims[0] == "provider_npi":
+        return []
+    return [Index(f"ix_{name}_provider", "provider_npi", "day")]
 
 
 def _cube(name: str, dims: tuple[str, ...], day: str = "day") -> Table:
@@ -227,6 +239,10 @@ def _cube(name: str, dims: tuple[str, ...], day: str = "day") -> Table:
         Column(day, Date, nullable=False),
         *_dim_columns(dims),
         *_measure_columns(COUNTS, MONEY),
+        # Every event adds at least one count and money only comes with a count, so a row (or a group of
+        # rows) holds something exactly when its events are not 0: ranking a breakdown sums this column
+        # instead of all seventeen counts.
+        Column("events", BigInteger, Computed(" + ".join(COUNTS), persisted=True), nullable=False),
         PrimaryKeyConstraint(dims[0], day, *dims[1:]),
         Index(f"ix_{name}_day", day),
         *_by_provider(name, dims),
@@ -234,15 +250,19 @@ def _cube(name: str, dims: tuple[str, ...], day: str = "day") -> Table:
 
 
 def _hist(name: str, dims: tuple[str, ...]) -> Table:
+    # One row per day (or month), dimensions and metric holding the whole histogram as two parallel
+    # arrays (buckets ascending, their counts, no zero count): a percentile over a year of a client reads
+    # a few dozen rows, not a row per bucket (tens of thousands; the sort and the aggregation of those
+    # rows were most of a breakdown's time).
     return Table(
         name,
         Base.metadata,
         Column("day", Date, nullable=False),
         *_dim_columns(dims),
         Column("metric", Text, nullable=False),
-        Column("bucket", BigInteger, nullable=False),
-        Column("n", BigInteger, nullable=False, server_default=text("0")),
-        PrimaryKeyConstraint(dims[0], "day", *dims[1:], "metric", "bucket"),
+        Column("buckets", ARRAY(BigInteger), nullable=False),
+        Column("counts", ARRAY(BigInteger), nullable=False),
+        PrimaryKeyConstraint(dims[0], "day", *dims[1:], "metric"),
         Index(f"ix_{name}_day", "day"),
         *_by_provider(name, dims),
     )
@@ -262,15 +282,24 @@ pipeline_open = Table(
     PrimaryKeyConstraint("client_id", "received_day", *PIPELINE_DIMS[1:]),
 )
 
-patterns_daily = Table(
-    "patterns_daily",
-    Base.metadata,
-    Column("day", Date, nullable=False),
-    *_dim_columns(PATTERN_DIMS),
-    *_measure_columns(PATTERN_COUNTS, PATTERN_MONEY),
-    PrimaryKeyConstraint("client_id", "day", *PATTERN_DIMS[1:]),
-    Index("ix_patterns_daily_day", "day"),
-)
+
+def _patterns(name: str, dims: tuple[str, ...]) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column("day", Date, nullable=False),
+        *_dim_columns(dims),
+        *_measure_columns(PATTERN_COUNTS, PATTERN_MONEY),
+        PrimaryKeyConstraint(dims[0], "day", *dims[1:]),
+        Index(f"ix_{name}_day", "day"),
+        *_by_provider(name, dims),
+    )
+
+
+# Findings per pattern, per day and per month (``day`` = the month's first day), with and without client.
+PATTERNS: dict[str, Table] = {
+    lv.table(g): _patterns(lv.table(g), lv.dims) for lv in PATTERN_LEVELS for g in GRAINS
+}
 
 
 def _queue(name: str, *columns: Column[Any]) -> Table:

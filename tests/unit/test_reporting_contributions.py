@@ -3,6 +3,7 @@ histogram buckets, the pipeline queue, and differences that move a bill between 
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from services.reporting.contributions import (
     queue_of,
     share_basis_points,
 )
-from services.reporting.measures import MEASURES, duration_bucket, nearest_rank
+from services.reporting.measures import MEASURES, duration_bucket, merged_nearest_rank, nearest_rank
 from services.reporting.models import BillFact
 
 D = Decimal
@@ -171,3 +172,29 @@ def test_buckets_and_nearest_rank() -> None:
     assert nearest_rank(histogram, 90) == 40  # rank ceil(3.6) = 4
     assert nearest_rank({5: 3}, 90) == 5
     assert nearest_rank({}, 50) is None
+
+
+def test_percentiles_of_several_histograms_equal_those_of_their_sum() -> None:
+    # Hand-worked: {10: 2, 30: 1} + {20: 1, 30: 2} = {10: 2, 20: 1, 30: 3}: six values, the median is
+    # rank 3 (20), the 90th percentile rank 6 (30).
+    parts = [([10, 30], [2, 1]), ([20, 30], [1, 2])]
+    assert merged_nearest_rank(parts, 50) == (20, 6)
+    assert merged_nearest_rank(parts, 90) == (30, 6)
+    assert merged_nearest_rank([], 50) == (None, 0)
+    assert merged_nearest_rank([([], [])], 50) == (None, 0)
+    assert merged_nearest_rank([([121], [1])], 90) == (121, 1)
+    rng = random.Random(3)
+    for _ in range(300):
+        parts = []
+        merged: dict[int, int] = {}
+        for _ in range(rng.randint(1, 6)):
+            buckets = sorted(rng.sample(range(0, 400, 7), rng.randint(0, 12)))
+            counts = [rng.randint(1, 9) for _ in buckets]
+            parts.append((buckets, counts))
+            for b, n in zip(buckets, counts, strict=True):
+                merged[b] = merged.get(b, 0) + n
+        for percent in (1, 50, 90, 100):
+            assert merged_nearest_rank(parts, percent) == (
+                nearest_rank(merged, percent),
+                sum(merged.values()),
+            )
