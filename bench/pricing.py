@@ -40,10 +40,12 @@ from services.pricing.config import PricingSettings
 from services.pricing.decision import decide
 from services.pricing.importers import load_cms, run_load
 from services.pricing.observations import ADD_TO_CELLS, COLUMNS, SCHEMA
+from services.pricing.service_codes import stay_code
 from shared.catalog import service
 from shared.contracts import BillLineV1, BillReceivedV1, ClaimType, FacilityRef, ProviderRef
 from shared.db import create_engine
 from shared.stack.bootstrap import PROJECT_ROOT
+from shared.stack.demo import STAY_LINES
 from shared.stack.devstack import DevStack
 
 STATES = [
@@ -264,6 +266,53 @@ async def load_observations(
     )
 
 
+# Synthetic MS-DRGs of the stays: a typical total charge (dollars) each, around which hospitals' stays vary.
+STAY_DRGS = {
+    "885": 18_000,
+    "871": 52_000,
+    "470": 61_000,
+    "291": 33_000,
+    "392": 21_000,
+    "690": 15_000,
+    "194": 29_000,
+    "683": 27_000,
+    "603": 19_000,
+    "312": 14_000,
+}
+
+
+async def load_stays(
+    sessions: async_sessionmaker[AsyncSession], n: int, registry: list[dict[str, str]]
+) -> None:
+    """``n`` whole-stay charge observations (``DRG885``…, facility setting), in cents as stays' totals are."""
+    rng = random.Random(6)
+    drgs = sorted(STAY_DRGS)
+    started = time.perf_counter()
+    async with sessions() as session, session.begin():
+        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+        done = 0
+        while done < n:
+            batch = []
+            for drg in rng.choices(drgs, k=min(200_000, n - done)):
+                f = rng.choice(registry)
+                amount = Decimal(STAY_DRGS[drg] * float(f["markup"]) * rng.uniform(0.7, 1.3)).quantize(
+                    Decimal("0.01")
+                )
+                row = ("bench-stays", "synthetic", "charge", "facility", stay_code(drg), amount, 1)
+                batch.append((*row, f["state"], f["zip"][:3], f["npi"], date(2025, 6, 1), None, True))
+            await driver.copy_records_to_table(
+                "observations", schema_name=SCHEMA, records=batch, columns=COLUMNS
+            )
+            done += len(batch)
+        only = f"(SELECT * FROM {SCHEMA}.observations WHERE origin = 'bench-stays')"
+        await session.execute(text(ADD_TO_CELLS.format(rows=only, only="")))
+        await session.execute(text(f"ANALYZE {SCHEMA}.uc_cells"))
+    print(
+        f"stays (SYNTHETIC): {n:,} whole-stay observations of {len(drgs)} MS-DRGs copied and folded in "
+        f"{time.perf_counter() - started:.0f}s"
+    )
+
+
 def make_bill(rng: random.Random, codes: list[str], registry: list[dict[str, str]]) -> BillReceivedV1:
     f = rng.choice(registry)
     lines = [
@@ -288,6 +337,39 @@ def make_bill(rng: random.Random, codes: list[str], registry: list[dict[str, str
         lines=lines,
         received_at=datetime.now(UTC),
         jurisdiction="WY" if f["state"] != "WY" else "ID",  # no fee schedule loaded: every bill goes to U&C
+    )
+
+
+def make_stay(rng: random.Random, registry: list[dict[str, str]]) -> BillReceivedV1:
+    """An inpatient stay (type of bill 0111) of one of the synthetic MS-DRGs at a registry facility."""
+    f = rng.choice(registry)
+    admitted = date(2025, 10, 1)
+    lines = [
+        BillLineV1(
+            line_number=n,
+            revenue_code=code,
+            units=Decimal(units),
+            charge=Decimal(charge),
+            service_date=admitted,
+        )
+        for n, (code, charge, units) in enumerate(STAY_LINES, start=1)
+    ]
+    return BillReceivedV1(
+        bill_id=uuid.uuid4(),
+        client_id="bench",
+        partner_claim_id="S",
+        claim_type=ClaimType.institutional,
+        provider=ProviderRef(npi="1912301953", tin="587654321"),
+        facility=FacilityRef(state=f["state"], zip=f["zip"], npi=f["npi"]),
+        total_charge=sum((x.charge for x in lines), Decimal(0)),
+        lines=lines,
+        received_at=datetime.now(UTC),
+        jurisdiction="WY" if f["state"] != "WY" else "ID",
+        type_of_bill="0111",
+        admission_date=admitted,
+        discharge_date=date(2025, 10, 5),
+        drg=rng.choice(sorted(STAY_DRGS)),
+        discharge_status="01",
     )
 
 
