@@ -1,4 +1,4 @@
-"""Pricing benchmarks, run by hand: ``python -m bench.pricing`` (--observations, --hpt-rows, --bills).
+"""Pricing benchmarks, run by hand: ``python -m bench.pricing`` (--observations, --stays, --hpt-rows, …).
 
 All data here is SYNTHETIC, generated around real 2025 Medicare amounts: each synthetic facility has a
 chargemaster (Medicare national amount × a facility markup, rounded to dollars, as chargemasters are), and
@@ -8,9 +8,12 @@ Postgres:
 1. import: a generated hospital price-transparency v3 tall CSV of ``--hpt-rows`` rows through the real
    streaming loader: rows/s and peak memory (tracemalloc peak of Python objects, and the process RSS
    high-water mark before and after);
-2. pricing: with ``--observations`` charge observations folded into the U&C cells, the latency (p50/p99)
-   of the full decision for 10-line bills (fee schedule → contract → three U&C reviews → audit), and the
-   throughput with 4 concurrent sessions;
+2. pricing: with ``--observations`` charge observations and ``--stays`` whole-stay observations (10
+   MS-DRGs, in cents as stays' totals are; default one in 50 observations) folded into the U&C cells, the
+   latency (p50/p99) of the full decision (fee schedule → contract → three U&C reviews → audit) for
+   10-line professional bills and for inpatient stays, each bill decided once before it is timed (the
+   per-process reference cache holds its codes and facility, as in a running service), and the
+   throughput with 4 concurrent sessions over as many bills not seen before;
 3. baseline, same run, same bills: the same review scopes answered by a plain SQL
    ``percentile_disc(0.8)`` over the observations table (with its index on kind, setting, code), and a
    check that both give the same amounts.
@@ -376,7 +379,7 @@ def make_stay(rng: random.Random, registry: list[dict[str, str]]) -> BillReceive
 BASELINE = f"""
 SELECT percentile_disc(0.8) WITHIN GROUP (ORDER BY o.amount) AS value, count(*) AS n
 FROM {SCHEMA}.observations o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
-WHERE o.kind = 'charge' AND o.setting = 'professional' AND o.code = :code AND {{where}}
+WHERE o.kind = 'charge' AND o.setting = :setting AND o.code = :code AND {{where}}
 """
 
 
@@ -404,12 +407,16 @@ async def baseline_bill(
         ("f.facility_type = :t AND f.bed_band = :b", {"t": facility["facility_type"], "b": facility["band"]}),
         ("f.facility_type = :t", {"t": facility["facility_type"]}),
     ]
+    if bill.drg:  # a stay is compared as one service, its MS-DRG, against whole stays
+        services = [("facility", stay_code(bill.drg))]
+    else:
+        services = [("professional", line.procedure_code or "") for line in bill.lines]
     values = []
-    for line in bill.lines:
+    for setting, code in services:
         for where, params in scopes:
             row = (
                 await session.execute(
-                    text(BASELINE.format(where=where)), {"code": line.procedure_code, **params}
+                    text(BASELINE.format(where=where)), {"setting": setting, "code": code, **params}
                 )
             ).one()
             values.append(row.value)
@@ -428,31 +435,24 @@ def credentials(bill: BillReceivedV1, by_npi: dict) -> dict[str, str]:
     }
 
 
-async def bench_pricing(
+async def bench_decisions(
     sessions: async_sessionmaker[AsyncSession],
     settings: PricingSettings,
-    bills: int,
-    codes: list[str],
-    registry: list[dict[str, str]],
+    what: str,
+    sample: list[BillReceivedV1],
+    more: list[BillReceivedV1],
+    by_npi: dict,
 ) -> None:
-    rng = random.Random(9)
-    sample = [make_bill(rng, codes, registry) for _ in range(bills)]
-    async with sessions() as session:
-        by_npi = {
-            r[0]: r
-            for r in await session.execute(
-                text(
-                    "SELECT npi, facility_type, bed_band, teaching, trauma_level, state, zip "
-                    f"FROM {SCHEMA}.facilities"
-                )
-            )
-        }
-    for bill in sample[:5]:  # warm-up
+    """Latency of ``decide`` over ``sample`` (each bill decided once before, unmeasured: the reference
+    cache holds its codes and facility, as in a running service), the plain-SQL baseline on 20 of them,
+    then throughput over ``more`` (bills not seen before) with 4 concurrent sessions."""
+    for bill in sample:  # warm-up
         async with sessions() as session, session.begin():
             await decide(session, bill, settings)
     timings = []
     agree = 0
     compared = 0
+    cpu = time.process_time()
     for bill in sample:
         async with sessions() as session, session.begin():
             started = time.perf_counter()
@@ -466,11 +466,12 @@ async def bench_pricing(
                 base = await baseline_bill(session, bill, facility)
             ours = [x.per_unit for x in services.lines]
             agree += all(b == o for b, o in zip(base[::7], ours, strict=True))
+    cpu = (time.process_time() - cpu) / len(sample)
     timings.sort()
     p50, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
     print(
-        f"pricing, 10-line bills through the full decision (U&C: 3 reviews, up to 7 scopes per line): "
-        f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms over {bills} bills"
+        f"{what}, full decision (fee schedule, contract, 3 U&C reviews, audit): p50 {p50 * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms over {len(sample)} bills (reference cache warm)"
     )
     base_times = []
     for bill in sample[:20]:
@@ -481,8 +482,8 @@ async def bench_pricing(
             base_times.append(time.perf_counter() - started)
     base_p50 = statistics.median(base_times)
     print(
-        "baseline, same scopes by plain SQL percentile_disc over the observations: "
-        f"p50 {base_p50 * 1000:.0f} ms per bill (ratio {base_p50 / p50:.0f}× slower); "
+        "  baseline, same bills, the 7 scopes of each reviewed service by plain SQL percentile_disc over "
+        f"the observations: p50 {base_p50 * 1000:.0f} ms per bill (ratio {base_p50 / p50:.0f}× slower); "
         f"national percentiles equal on {agree}/{compared} bills"
     )
 
@@ -495,16 +496,45 @@ async def bench_pricing(
             done += 1
         return done
 
-    queue = [make_bill(rng, codes, registry) for _ in range(bills)]
+    queue = list(more)
     started = time.perf_counter()
     total = sum(await asyncio.gather(*(worker(queue) for _ in range(4))))
     print(
-        f"throughput, 4 concurrent sessions: {total / (time.perf_counter() - started):.0f} bills/s "
-        "(decision only: no HTTP, no bus)"
+        f"  throughput, 4 concurrent sessions, {total} bills not seen before: "
+        f"{total / (time.perf_counter() - started):.0f} bills/s (decision only: no HTTP, no bus); "
+        f"this process's CPU per sequential decision {cpu * 1000:.1f} ms"
     )
 
 
-async def main(observations: int, hpt_rows: int, bills: int) -> None:
+async def bench_pricing(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: PricingSettings,
+    bills: int,
+    codes: list[str],
+    registry: list[dict[str, str]],
+) -> None:
+    rng = random.Random(9)
+    async with sessions() as session:
+        by_npi = {
+            r[0]: r
+            for r in await session.execute(
+                text(
+                    "SELECT npi, facility_type, bed_band, teaching, trauma_level, state, zip "
+                    f"FROM {SCHEMA}.facilities"
+                )
+            )
+        }
+    professional = [make_bill(rng, codes, registry) for _ in range(bills * 2)]
+    await bench_decisions(
+        sessions, settings, "10-line professional bills", professional[:bills], professional[bills:], by_npi
+    )
+    stays = [make_stay(rng, registry) for _ in range(bills * 2)]
+    await bench_decisions(
+        sessions, settings, "inpatient stays (MS-DRG, 9 lines)", stays[:bills], stays[bills:], by_npi
+    )
+
+
+async def main(observations: int, stays: int, hpt_rows: int, bills: int) -> None:
     root = PROJECT_ROOT / ".parley" / f"bench-pricing-{os.getpid()}"
     stack = DevStack.throwaway(root)
     try:
@@ -534,6 +564,7 @@ async def main(observations: int, hpt_rows: int, bills: int) -> None:
         )
         await bench_import(sessions, folder, hpt_rows, codes)
         await load_observations(sessions, observations, codes, registry)
+        await load_stays(sessions, stays, registry)
         await bench_pricing(sessions, settings, bills, sorted(codes), registry)
         await engine.dispose()
     finally:
@@ -544,7 +575,11 @@ async def main(observations: int, hpt_rows: int, bills: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--observations", type=int, default=5_000_000)
+    parser.add_argument(
+        "--stays", type=int, default=None, help="whole-stay observations (default: observations / 50)"
+    )
     parser.add_argument("--hpt-rows", type=int, default=1_000_000)
     parser.add_argument("--bills", type=int, default=200)
     args = parser.parse_args()
-    asyncio.run(main(args.observations, args.hpt_rows, args.bills))
+    stays = args.observations // 50 if args.stays is None else args.stays
+    asyncio.run(main(args.observations, stays, args.hpt_rows, args.bills))
