@@ -26,12 +26,18 @@ import random
 import shutil
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bench.pricing import facilities, load_observations, make_bill, medicare_amounts
+from bench.pricing import (
+    cpu_seconds,
+    facilities,
+    load_observations,
+    make_bill,
+    medicare_amounts,
+    postgres_pids,
+)
 from services.pricing.config import PricingSettings
 from services.pricing.importers import load_cms, run_load
 from shared.bus.kafka import make_producer
@@ -42,33 +48,6 @@ from shared.settings import Settings
 from shared.stack.bootstrap import PROJECT_ROOT
 from shared.stack.broker import free_port
 from shared.stack.devstack import DevStack, ServiceProcess
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process so far (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def postgres_pids(stack: DevStack) -> list[int]:
-    """The postmaster and every process it started (backends, WAL writer, autovacuum…)."""
-    data_dir = stack.root / "pg" / "data"
-    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
-    pids = [postmaster]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if parent == postmaster:
-                pids.append(int(entry.name))
-    return pids
 
 
 @dataclass
@@ -123,7 +102,7 @@ async def run_round(
             done = int(await db.fetchval("SELECT count(*) FROM pricing.pricings"))
             for mark, at in (("low", low), ("high", high)):
                 if mark not in marks and done >= at:
-                    cpu = sum(map(cpu_seconds, pids)), sum(map(cpu_seconds, postgres_pids(stack)))
+                    cpu = sum(map(cpu_seconds, pids)), sum(map(cpu_seconds, postgres_pids(stack.root)))
                     marks[mark] = (time.perf_counter(), done, *cpu)
     finally:
         await db.close()
