@@ -572,26 +572,14 @@ async def bench_pricing(
             )
         }
     professional = [make_bill(rng, codes, registry) for _ in range(bills * 2)]
-    await bench_decisions(
-        sessions,
-        settings,
-        "10-line professional bills",
-        professional[:bills],
-        professional[bills:],
-        by_npi,
-        root,
-    )
     stays = [make_stay(rng, registry) for _ in range(bills * 2)]
-    await bench_decisions(
-        sessions,
-        settings,
-        "inpatient stays (MS-DRG, 9 lines)",
-        stays[:bills],
-        stays[bills:],
-        by_npi,
-        root,
-        baseline_bills,
-    )
+    kinds = {"10-line professional bills": professional, "inpatient stays (MS-DRG, 9 lines)": stays}
+    p50s = {
+        what: await bench_decisions(sessions, settings, what, sample[:bills], sample[bills:], by_npi, root)
+        for what, sample in kinds.items()
+    }
+    for what, sample in kinds.items():  # last: at millions of observations the baseline takes minutes
+        await bench_baseline(sessions, settings, what, sample[:baseline_bills], by_npi, p50s[what])
 
 
 async def main(observations: int, stays: int, hpt_rows: int, bills: int, baseline_bills: int) -> None:
