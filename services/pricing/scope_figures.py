@@ -9,16 +9,15 @@ observations lie (the same value as Postgres' ``percentile_disc``).
 
 Cost (issue 13): the count reads every cell of the scope (one ordered index range); the percentile then
 walks cells from the nearer end only, stopping at the answer: from the top for the 50th percentile and
-above (≈ 20% of the cells at the default 80th), from the bottom below it. The old statement computed a
-window over every cell of every scope a review might need (national, state, ZIP3, four peer levels), for
-every line; the widest ones (state, the broad peer levels) are now read only when a narrower scope is
-too thin.
+above (≈ 20% of the cells at the default 80th), from the bottom below it. The widest scopes (state, the
+broad peer levels) are read only when a narrower one is too thin.
 
 From the top, the answer is the first amount ``a`` (largest first) where the weight at or above ``a``,
 ``D(a)``, satisfies ``D(a) × 100 > total × (100 − percentile)``: with ``cum(a)`` the weight at or below
 ``a``, ``D(a) = total − cum(a) + n(a)``, and that condition holds exactly when ``cum`` of the amount just
 below ``a`` is under ``percentile``% of the total, so the first such ``a`` from the top is the smallest
-``a`` with ``cum(a) × 100 ≥ total × percentile``: the nearest rank (weights are positive: sums only grow).
+``a`` with ``cum(a) × 100 ≥ total × percentile``: the nearest rank (weights are never negative, so the
+running sums never shrink).
 """
 
 from __future__ import annotations
