@@ -111,7 +111,13 @@ async def run_round(
         del stack.services[name]
     (t0, n0, p0, g0), (t1, n1, p1, g1) = marks["low"], marks["high"]
     priced = n1 - n0
-    return Round(instances, priced / (t1 - t0), (p1 - p0) / priced * 1000, (g1 - g0) / priced * 1000)
+    done = Round(instances, priced / (t1 - t0), (p1 - p0) / priced * 1000, (g1 - g0) / priced * 1000)
+    print(
+        f"round: {instances} pricing instance(s), {done.rate:,.1f} bills/s; CPU per bill: pricing "
+        f"{done.pricing_cpu_ms:.1f} ms, Postgres {done.postgres_cpu_ms:.1f} ms",
+        flush=True,
+    )
+    return done
 
 
 async def prepare(stack: DevStack, observations: int) -> tuple[list[str], list[dict[str, str]]]:
