@@ -1,4 +1,4 @@
-"""Pricing benchmarks, run by hand: ``python -m bench.pricing`` (--observations, --hpt-rows, --bills).
+"""Pricing benchmarks, run by hand: ``python -m bench.pricing`` (--observations, --stays, --hpt-rows, …).
 
 All data here is SYNTHETIC, generated around real 2025 Medicare amounts: each synthetic facility has a
 chargemaster (Medicare national amount × a facility markup, rounded to dollars, as chargemasters are), and
@@ -9,9 +9,12 @@ Postgres:
    streaming loader: rows/s and peak memory (tracemalloc peak of Python objects, and the process RSS
    high-water mark before and after), beside a plain COPY of the same observations into an unindexed
    table (``bench.imports`` measures every observation format that way);
-2. pricing: with ``--observations`` charge observations folded into the U&C cells, the latency (p50/p99)
-   of the full decision for 10-line bills (fee schedule → contract → three U&C reviews → audit), and the
-   throughput with 4 concurrent sessions;
+2. pricing: with ``--observations`` charge observations and ``--stays`` whole-stay observations (10
+   MS-DRGs, in cents as stays' totals are; default one in 50 observations) folded into the U&C cells, the
+   latency (p50/p99) of the full decision (fee schedule → contract → three U&C reviews → audit) for
+   10-line professional bills and for inpatient stays, each bill decided once before it is timed (the
+   per-process reference cache holds its codes and facility, as in a running service), and the
+   throughput with 4 concurrent sessions over the same bills and over as many not seen before;
 3. baseline, same run, same bills: the same review scopes answered by a plain SQL
    ``percentile_disc(0.8)`` over the observations table (with its index on kind, setting, code), and a
    check that both give the same amounts.
@@ -41,10 +44,12 @@ from services.pricing.config import PricingSettings
 from services.pricing.decision import decide
 from services.pricing.importers import load_cms, run_load
 from services.pricing.observations import ADD_TO_CELLS, COLUMNS, SCHEMA
+from services.pricing.service_codes import stay_code
 from shared.catalog import service
 from shared.contracts import BillLineV1, BillReceivedV1, ClaimType, FacilityRef, ProviderRef
 from shared.db import create_engine
 from shared.stack.bootstrap import PROJECT_ROOT
+from shared.stack.demo import STAY_LINES
 from shared.stack.devstack import DevStack
 
 STATES = [
@@ -68,6 +73,37 @@ STATES = [
     "WY",
 ]
 TYPES = ["acute care hospital", "critical access hospital", "ambulatory surgery center", "physician group"]
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far, from ``/proc`` (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def postgres_pids(root: Path) -> list[int]:
+    """The stack's postmaster and every process it started (backends, WAL writer, autovacuum…)."""
+    postmaster = int((root / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+    pids = [postmaster]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == postmaster:
+                pids.append(int(entry.name))
+    return pids
+
+
+def postgres_cpu(root: Path) -> float:
+    return sum(map(cpu_seconds, postgres_pids(root)))
 
 
 def rss_mb() -> float:
@@ -273,6 +309,53 @@ async def load_observations(
     )
 
 
+# Synthetic MS-DRGs of the stays: a typical total charge (dollars) each, around which hospitals' stays vary.
+STAY_DRGS = {
+    "885": 18_000,
+    "871": 52_000,
+    "470": 61_000,
+    "291": 33_000,
+    "392": 21_000,
+    "690": 15_000,
+    "194": 29_000,
+    "683": 27_000,
+    "603": 19_000,
+    "312": 14_000,
+}
+
+
+async def load_stays(
+    sessions: async_sessionmaker[AsyncSession], n: int, registry: list[dict[str, str]]
+) -> None:
+    """``n`` whole-stay charge observations (``DRG885``…, facility setting), in cents as stays' totals are."""
+    rng = random.Random(6)
+    drgs = sorted(STAY_DRGS)
+    started = time.perf_counter()
+    async with sessions() as session, session.begin():
+        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+        done = 0
+        while done < n:
+            batch = []
+            for drg in rng.choices(drgs, k=min(200_000, n - done)):
+                f = rng.choice(registry)
+                amount = Decimal(STAY_DRGS[drg] * float(f["markup"]) * rng.uniform(0.7, 1.3)).quantize(
+                    Decimal("0.01")
+                )
+                row = ("bench-stays", "synthetic", "charge", "facility", stay_code(drg), amount, 1)
+                batch.append((*row, f["state"], f["zip"][:3], f["npi"], date(2025, 6, 1), None, True))
+            await driver.copy_records_to_table(
+                "observations", schema_name=SCHEMA, records=batch, columns=COLUMNS
+            )
+            done += len(batch)
+        only = f"(SELECT * FROM {SCHEMA}.observations WHERE origin = 'bench-stays')"
+        await session.execute(text(ADD_TO_CELLS.format(rows=only, only="")))
+        await session.execute(text(f"ANALYZE {SCHEMA}.uc_cells"))
+    print(
+        f"stays (SYNTHETIC): {n:,} whole-stay observations of {len(drgs)} MS-DRGs copied and folded in "
+        f"{time.perf_counter() - started:.0f}s"
+    )
+
+
 def make_bill(rng: random.Random, codes: list[str], registry: list[dict[str, str]]) -> BillReceivedV1:
     f = rng.choice(registry)
     lines = [
@@ -300,10 +383,43 @@ def make_bill(rng: random.Random, codes: list[str], registry: list[dict[str, str
     )
 
 
+def make_stay(rng: random.Random, registry: list[dict[str, str]]) -> BillReceivedV1:
+    """An inpatient stay (type of bill 0111) of one of the synthetic MS-DRGs at a registry facility."""
+    f = rng.choice(registry)
+    admitted = date(2025, 10, 1)
+    lines = [
+        BillLineV1(
+            line_number=n,
+            revenue_code=code,
+            units=Decimal(units),
+            charge=Decimal(charge),
+            service_date=admitted,
+        )
+        for n, (code, charge, units) in enumerate(STAY_LINES, start=1)
+    ]
+    return BillReceivedV1(
+        bill_id=uuid.uuid4(),
+        client_id="bench",
+        partner_claim_id="S",
+        claim_type=ClaimType.institutional,
+        provider=ProviderRef(npi="1912301953", tin="587654321"),
+        facility=FacilityRef(state=f["state"], zip=f["zip"], npi=f["npi"]),
+        total_charge=sum((x.charge for x in lines), Decimal(0)),
+        lines=lines,
+        received_at=datetime.now(UTC),
+        jurisdiction="WY" if f["state"] != "WY" else "ID",
+        type_of_bill="0111",
+        admission_date=admitted,
+        discharge_date=date(2025, 10, 5),
+        drg=rng.choice(sorted(STAY_DRGS)),
+        discharge_status="01",
+    )
+
+
 BASELINE = f"""
 SELECT percentile_disc(0.8) WITHIN GROUP (ORDER BY o.amount) AS value, count(*) AS n
 FROM {SCHEMA}.observations o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
-WHERE o.kind = 'charge' AND o.setting = 'professional' AND o.code = :code AND {{where}}
+WHERE o.kind = 'charge' AND o.setting = :setting AND o.code = :code AND {{where}}
 """
 
 
@@ -331,12 +447,16 @@ async def baseline_bill(
         ("f.facility_type = :t AND f.bed_band = :b", {"t": facility["facility_type"], "b": facility["band"]}),
         ("f.facility_type = :t", {"t": facility["facility_type"]}),
     ]
+    if bill.drg:  # a stay is compared as one service, its MS-DRG, against whole stays
+        services = [("facility", stay_code(bill.drg))]
+    else:
+        services = [("professional", line.procedure_code or "") for line in bill.lines]
     values = []
-    for line in bill.lines:
+    for setting, code in services:
         for where, params in scopes:
             row = (
                 await session.execute(
-                    text(BASELINE.format(where=where)), {"code": line.procedure_code, **params}
+                    text(BASELINE.format(where=where)), {"setting": setting, "code": code, **params}
                 )
             ).one()
             values.append(row.value)
@@ -355,62 +475,37 @@ def credentials(bill: BillReceivedV1, by_npi: dict) -> dict[str, str]:
     }
 
 
-async def bench_pricing(
+async def bench_decisions(
     sessions: async_sessionmaker[AsyncSession],
     settings: PricingSettings,
-    bills: int,
-    codes: list[str],
-    registry: list[dict[str, str]],
-) -> None:
-    rng = random.Random(9)
-    sample = [make_bill(rng, codes, registry) for _ in range(bills)]
-    async with sessions() as session:
-        by_npi = {
-            r[0]: r
-            for r in await session.execute(
-                text(
-                    "SELECT npi, facility_type, bed_band, teaching, trauma_level, state, zip "
-                    f"FROM {SCHEMA}.facilities"
-                )
-            )
-        }
-    for bill in sample[:5]:  # warm-up
+    what: str,
+    sample: list[BillReceivedV1],
+    more: list[BillReceivedV1],
+    by_npi: dict,
+    root: Path,
+) -> float:
+    """Latency of ``decide`` over ``sample`` (each bill decided once before, unmeasured: the reference
+    cache holds its codes and facility, as in a running service), then throughput with 4 concurrent
+    sessions over ``sample`` again and over ``more`` (bills not seen
+    before: their facilities' registry entries are read on the way)."""
+    for bill in sample:  # warm-up
         async with sessions() as session, session.begin():
             await decide(session, bill, settings)
     timings = []
-    agree = 0
-    compared = 0
+    cpu, database = time.process_time(), postgres_cpu(root)
     for bill in sample:
         async with sessions() as session, session.begin():
             started = time.perf_counter()
-            decision = await decide(session, bill, settings)
+            await decide(session, bill, settings)
             timings.append(time.perf_counter() - started)
-        if compared < 20 and decision.uc is not None:
-            compared += 1
-            services = decision.uc.summary.reviews[0]
-            async with sessions() as session:
-                facility = credentials(bill, by_npi)
-                base = await baseline_bill(session, bill, facility)
-            ours = [x.per_unit for x in services.lines]
-            agree += all(b == o for b, o in zip(base[::7], ours, strict=True))
+    cpu, database = (time.process_time() - cpu) / len(sample), (postgres_cpu(root) - database) / len(sample)
     timings.sort()
     p50, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
     print(
-        f"pricing, 10-line bills through the full decision (U&C: 3 reviews, up to 7 scopes per line): "
-        f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms over {bills} bills"
-    )
-    base_times = []
-    for bill in sample[:20]:
-        facility = credentials(bill, by_npi)
-        async with sessions() as session:
-            started = time.perf_counter()
-            await baseline_bill(session, bill, facility)
-            base_times.append(time.perf_counter() - started)
-    base_p50 = statistics.median(base_times)
-    print(
-        "baseline, same scopes by plain SQL percentile_disc over the observations: "
-        f"p50 {base_p50 * 1000:.0f} ms per bill (ratio {base_p50 / p50:.0f}× slower); "
-        f"national percentiles equal on {agree}/{compared} bills"
+        f"{what}, full decision (fee schedule, contract, 3 U&C reviews, audit): p50 {p50 * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms over {len(sample)} bills (reference cache warm); CPU per decision: "
+        f"this process {cpu * 1000:.1f} ms, Postgres {database * 1000:.1f} ms",
+        flush=True,
     )
 
     async def worker(queue: list[BillReceivedV1]) -> int:
@@ -422,16 +517,81 @@ async def bench_pricing(
             done += 1
         return done
 
-    queue = [make_bill(rng, codes, registry) for _ in range(bills)]
-    started = time.perf_counter()
-    total = sum(await asyncio.gather(*(worker(queue) for _ in range(4))))
+    for label, bills in (("the same bills again", sample), ("as many bills not seen before", more)):
+        queue = list(bills)
+        started = time.perf_counter()
+        total = sum(await asyncio.gather(*(worker(queue) for _ in range(4))))
+        print(
+            f"  throughput, 4 concurrent sessions, {label}: {total / (time.perf_counter() - started):.0f} "
+            "bills/s (decision only: no HTTP, no bus)",
+            flush=True,
+        )
+    return p50
+
+
+async def bench_baseline(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: PricingSettings,
+    what: str,
+    sample: list[BillReceivedV1],
+    by_npi: dict,
+    p50: float,
+) -> None:
+    """The plain-SQL baseline on ``sample`` (timed), and its national percentiles against the decision's."""
+    agree = 0
+    base_times = []
+    for bill in sample:
+        async with sessions() as session, session.begin():
+            decision = await decide(session, bill, settings)
+        assert decision.uc is not None  # no fee schedule or contract applies to the bench's bills
+        async with sessions() as session:
+            started = time.perf_counter()
+            base = await baseline_bill(session, bill, credentials(bill, by_npi))
+            base_times.append(time.perf_counter() - started)
+        ours = [x.per_unit for x in decision.uc.summary.reviews[0].lines]
+        agree += all(b == o for b, o in zip(base[::7], ours, strict=True))
+    base_p50 = statistics.median(base_times)
     print(
-        f"throughput, 4 concurrent sessions: {total / (time.perf_counter() - started):.0f} bills/s "
-        "(decision only: no HTTP, no bus)"
+        f"{what}: baseline, the same bills, the 7 scopes of each reviewed service by plain SQL "
+        f"percentile_disc over the observations: p50 {base_p50 * 1000:.0f} ms per bill "
+        f"(ratio {base_p50 / p50:.0f}× slower); "
+        f"national percentiles equal on {agree}/{len(base_times)} bills",
+        flush=True,
     )
 
 
-async def main(observations: int, hpt_rows: int, bills: int) -> None:
+async def bench_pricing(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: PricingSettings,
+    bills: int,
+    codes: list[str],
+    registry: list[dict[str, str]],
+    root: Path,
+    baseline_bills: int,
+) -> None:
+    rng = random.Random(9)
+    async with sessions() as session:
+        by_npi = {
+            r[0]: r
+            for r in await session.execute(
+                text(
+                    "SELECT npi, facility_type, bed_band, teaching, trauma_level, state, zip "
+                    f"FROM {SCHEMA}.facilities"
+                )
+            )
+        }
+    professional = [make_bill(rng, codes, registry) for _ in range(bills * 2)]
+    stays = [make_stay(rng, registry) for _ in range(bills * 2)]
+    kinds = {"10-line professional bills": professional, "inpatient stays (MS-DRG, 9 lines)": stays}
+    p50s = {
+        what: await bench_decisions(sessions, settings, what, sample[:bills], sample[bills:], by_npi, root)
+        for what, sample in kinds.items()
+    }
+    for what, sample in kinds.items():  # last: at millions of observations the baseline takes minutes
+        await bench_baseline(sessions, settings, what, sample[:baseline_bills], by_npi, p50s[what])
+
+
+async def main(observations: int, stays: int, hpt_rows: int, bills: int, baseline_bills: int) -> None:
     root = PROJECT_ROOT / ".parley" / f"bench-pricing-{os.getpid()}"
     stack = DevStack.throwaway(root)
     try:
@@ -461,7 +621,8 @@ async def main(observations: int, hpt_rows: int, bills: int) -> None:
         )
         await bench_import(sessions, folder, hpt_rows, codes)
         await load_observations(sessions, observations, codes, registry)
-        await bench_pricing(sessions, settings, bills, sorted(codes), registry)
+        await load_stays(sessions, stays, registry)
+        await bench_pricing(sessions, settings, bills, sorted(codes), registry, root, baseline_bills)
         await engine.dispose()
     finally:
         stack.stop()
@@ -471,7 +632,14 @@ async def main(observations: int, hpt_rows: int, bills: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--observations", type=int, default=5_000_000)
+    parser.add_argument(
+        "--stays", type=int, default=None, help="whole-stay observations (default: observations / 50)"
+    )
     parser.add_argument("--hpt-rows", type=int, default=1_000_000)
     parser.add_argument("--bills", type=int, default=200)
+    parser.add_argument(
+        "--baseline-bills", type=int, default=20, help="bills also answered by the plain-SQL baseline"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.observations, args.hpt_rows, args.bills))
+    stays = args.observations // 50 if args.stays is None else args.stays
+    asyncio.run(main(args.observations, stays, args.hpt_rows, args.bills, args.baseline_bills))

@@ -30,7 +30,7 @@ from services.pricing.localities import Locality
 from services.pricing.models import Contract, FeeSchedule
 from services.pricing.pricer import BillPricer
 from services.pricing.quotes import LineQuote
-from services.pricing.repository import PricingRepository
+from services.pricing.reference import ReferenceData
 from services.pricing.reviews import UcResult
 from services.pricing.schedules import Multiplier
 from services.pricing.usual_customary import contract_above_uc, uc_quotes, usual_and_customary
@@ -151,7 +151,7 @@ async def _fee_schedule_step(
     bill: BillReceivedV1, pricer: BillPricer, decision_steps: list[DecisionStepV2]
 ) -> Decision | None:
     schedule, why_not = _choose_fee_schedule(
-        bill, await pricer.repository.fee_schedules(bill.pricing_jurisdiction)
+        bill, await pricer.reference.fee_schedules(bill.pricing_jurisdiction)
     )
     if schedule is None:
         decision_steps.append(DecisionStepV2(step="fee_schedule", applied=False, detail=why_not))
@@ -161,6 +161,7 @@ async def _fee_schedule_step(
     if exempt is not None or multiplier is None:
         decision_steps.append(DecisionStepV2(step="fee_schedule", applied=False, detail=exempt or described))
         return None
+    await pricer.load()
     quotes = pricer.schedule(bill.lines, multiplier)
     decision_steps.append(
         DecisionStepV2(
@@ -185,7 +186,7 @@ async def _contract_step(
     if network_id is None:
         return None, f"client {bill.client_id} uses no custom network"
     contract = _choose_contract(
-        bill, await pricer.repository.contracts_in_network(network_id, bill.provider.tin)
+        bill, await pricer.reference.contracts_in_network(network_id, bill.provider.tin)
     )
     if contract is None:
         return None, (
@@ -196,19 +197,18 @@ async def _contract_step(
 
 
 async def _named_schedule(pricer: BillPricer, schedule_id: str) -> Multiplier | None:
-    schedule = await pricer.repository.fee_schedule(schedule_id)
+    schedule = await pricer.reference.fee_schedule(schedule_id)
     return None if schedule is None else schedule_multiplier(schedule, pricer)[0]
 
 
 async def decide(session: AsyncSession, bill: BillReceivedV1, settings: PricingSettings) -> Decision:
-    repository = PricingRepository(session)
-    pricer = BillPricer(bill, settings, repository)
-    await pricer.load()
-    units = comparison_units(bill.lines, pricer.base_units)
+    reference = await ReferenceData.open(session)
+    pricer = BillPricer(bill, settings, reference)
+    units = comparison_units(bill.lines, await pricer.comparison_base_units())
     steps: list[DecisionStepV2] = []
     decision = await _fee_schedule_step(bill, pricer, steps)
     if decision is None:
-        client = await repository.client(bill.client_id)
+        client = await reference.client(bill.client_id)
         contract, why_not = await _contract_step(bill, pricer, client.network_id if client else None)
         percentile = (client.uc_percentile if client else None) or settings.uc_percentile
         basis = (client.uc_basis if client else None) or settings.uc_basis
@@ -218,6 +218,7 @@ async def decide(session: AsyncSession, bill: BillReceivedV1, settings: PricingS
             label = contract_label(contract)
             named = contract.terms.get("schedule")
             base = await _named_schedule(pricer, str(named)) if named not in (None, "medicare") else None
+            await pricer.load()
             quotes = apply_contract(contract, bill, pricer.schedule, base)
             method = PricingMethod.agreement if contract.kind == "agreement" else PricingMethod.contract
             steps.append(
@@ -263,9 +264,9 @@ async def decide(session: AsyncSession, bill: BillReceivedV1, settings: PricingS
         *decision.findings,
         *audit(
             bill.lines,
-            edits=await repository.ptp_edits(edit_set, codes),
-            limits=await repository.mue_limits(edit_set, codes),
-            rvus=pricer.rvus if pricer.professional else {},
+            edits=await reference.ptp_edits(edit_set, codes),
+            limits=await reference.mue_limits(edit_set, codes),
+            rvus=await reference.relative_values(pricer.year, codes) if pricer.professional else {},
             uc_amounts=uc_amounts,
             far_above_factor=settings.uc_far_above_factor,
         ),

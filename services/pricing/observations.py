@@ -1,4 +1,6 @@
-"""Charge and allowance observations: adding them, taking them back, and asking for percentiles.
+"""Charge and allowance observations: adding them and taking them back.
+
+The reviews read the cells in :mod:`services.pricing.scope_figures`.
 
 Invariants:
 - ``uc_cells`` holds, for every folded observation, its weight under each scope it belongs to (national,
@@ -236,44 +238,3 @@ async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: 
 class ScopeFigure:
     observations: int
     value: Decimal | None  # the percentile's per-unit amount; None with no observations
-
-
-async def percentiles(
-    session: AsyncSession, kind: str, percentile: int, wanted: Iterable[tuple[str, str, str]]
-) -> dict[tuple[str, str, str], ScopeFigure]:
-    """For each (setting, code, scope): how many observations, and the nearest-rank percentile.
-
-    Nearest rank: the smallest amount at or below which ``percentile``% of the observations lie (the
-    same value as Postgres' ``percentile_disc``). One round trip for a whole bill; each scope is one
-    ordered index range over its distinct amounts.
-    """
-    keys = sorted(set(wanted))
-    if not keys:
-        return {}
-    rows = await session.execute(
-        text(
-            f"""
-            SELECT w.setting, w.code, w.scope, t.total, t.amount
-            FROM unnest(CAST(:settings AS text[]), CAST(:codes AS text[]), CAST(:scopes AS text[]))
-                AS w(setting, code, scope)
-            CROSS JOIN LATERAL (
-                SELECT x.total, x.amount FROM (
-                    SELECT c.amount, sum(c.n) OVER (ORDER BY c.amount) AS cum, sum(c.n) OVER () AS total
-                    FROM {SCHEMA}.uc_cells c
-                    WHERE c.kind = :kind AND c.setting = w.setting AND c.code = w.code AND c.scope = w.scope
-                ) x
-                WHERE x.cum * 100 >= x.total * :p
-                ORDER BY x.amount LIMIT 1
-            ) t
-            """
-        ),
-        {
-            "kind": kind,
-            "p": percentile,
-            "settings": [k[0] for k in keys],
-            "codes": [k[1] for k in keys],
-            "scopes": [k[2] for k in keys],
-        },
-    )
-    found = {(r.setting, r.code, r.scope): ScopeFigure(int(r.total), r.amount) for r in rows}
-    return {key: found.get(key, ScopeFigure(0, None)) for key in keys}

@@ -1,9 +1,10 @@
 """A bill's reference data, fetched once per bill, and the schedule pricing every method shares.
 
-``BillPricer.load`` reads what the bill's lines need in a fixed number of queries, whatever the number
-of lines (issue 13's latency budget: no per-line round trips): relative values, OPPS rates, the ZIP's
-locality, GPCIs, and only when the bill has such lines, anesthesia conversion factors and base units,
-CLFS and DMEPOS rows, the MS-DRG's weights, IPPS rates and the hospital's wage index.
+``BillPricer.load`` reads what the bill's lines need through the process's reference cache
+(``reference``): relative values, OPPS rates, the ZIP's locality, GPCIs, and only when the bill has such
+lines, anesthesia conversion factors and base units, CLFS and DMEPOS rows, the MS-DRG's weights, IPPS
+rates and the hospital's wage index. Once cached, none of it costs a query; what is not cached yet takes
+one query per kind of data, whatever the number of lines (never a round trip per line).
 
 ``schedule(lines, multiplier)`` prices lines at a multiplier of Medicare:
 - inpatient stays (type of bill 11x): IPPS × factor (or the schedule's per diem) for the stay, shared
@@ -34,7 +35,7 @@ from services.pricing.lab_dme import Scaled, pick_year, price_dme, price_lab
 from services.pricing.localities import Locality, MedicareArea, area_of, choose_locality
 from services.pricing.models import AnesthesiaConversionFactor, Facility, RelativeValue
 from services.pricing.quotes import LineQuote, unpriced
-from services.pricing.repository import PricingRepository
+from services.pricing.reference import ReferenceData
 from services.pricing.schedules import Multiplier, price_line, price_outpatient
 from services.pricing.service_codes import cents
 from shared.contracts import BillLineV1, BillReceivedV1, ClaimType
@@ -43,10 +44,8 @@ from shared.contracts import BillLineV1, BillReceivedV1, ClaimType
 class BillPricer:
     """The bill's reference data, loaded once, and the schedule pricing every method shares."""
 
-    def __init__(
-        self, bill: BillReceivedV1, settings: PricingSettings, repository: PricingRepository
-    ) -> None:
-        self.bill, self.settings, self.repository = bill, settings, repository
+    def __init__(self, bill: BillReceivedV1, settings: PricingSettings, reference: ReferenceData) -> None:
+        self.bill, self.settings, self.reference = bill, settings, reference
         self.year = settings.cms_year
         self.professional = bill.claim_type is ClaimType.professional
         self.inpatient = is_inpatient(bill)
@@ -58,10 +57,23 @@ class BillPricer:
         self.base_units: dict[str, Decimal] = {}
         self.anesthesia_cf: dict[int, ConversionFactor] = {}
         self.ipps: Ipps | str = ""
+        self.codes = sorted({line.procedure_code for line in bill.lines if line.procedure_code})
+        self._loaded = False
+
+    async def comparison_base_units(self) -> dict[str, Decimal]:
+        """Base units of the bill's anesthesia codes (U&C compares anesthesia per unit); none for a stay."""
+        anesthesia = [c for c in self.codes if is_anesthesia(c)]
+        if anesthesia and not self.inpatient:
+            self.base_units = await self.reference.base_units(anesthesia)
+        return self.base_units
 
     async def load(self) -> None:
-        bill, repo = self.bill, self.repository
-        codes = sorted({line.procedure_code for line in bill.lines if line.procedure_code})
+        """What pricing at a multiplier (``schedule``) needs; read once, and only by a step that prices so
+        (a fee schedule, a contract): a bill priced on its U&C reviews never reads schedules."""
+        if self._loaded:
+            return
+        self._loaded = True
+        bill, repo, codes = self.bill, self.reference, self.codes
         if self.inpatient:
             await self.registry_facility()  # its CCN or CBSA picks the wage index
             await self._load_stay()
@@ -74,11 +86,8 @@ class BillPricer:
         self.locality = choose_locality(
             bill.facility.state, await repo.localities(self.year, bill.facility.state), self.area
         )
-        anesthesia = [c for c in codes if is_anesthesia(c)]
-        if anesthesia:
-            self.base_units = await repo.base_units(anesthesia)
-            if self.locality is not None:
-                self._conversion_factors(await repo.anesthesia_cfs(self.locality.mac, self.locality.number))
+        if await self.comparison_base_units() and self.locality is not None:
+            self._conversion_factors(await repo.anesthesia_cfs(self.locality.mac, self.locality.number))
         others = [c for c in codes if not is_anesthesia(c)]
         self.lab = await repo.lab_rates(others)
         self.dme = await repo.dme_fees(others, bill.facility.state)
@@ -86,7 +95,7 @@ class BillPricer:
     async def registry_facility(self) -> Facility | None:
         """The facility's registry entry (credentials, CCN): read once, when a step needs it."""
         if self.facility is None and not self._facility_read:
-            self.facility = await self.repository.facility([self.bill.facility.npi, self.bill.provider.npi])
+            self.facility = await self.reference.facility([self.bill.facility.npi, self.bill.provider.npi])
         self._facility_read = True
         return self.facility
 
@@ -105,7 +114,7 @@ class BillPricer:
             self.anesthesia_cf[line.line_number] = ConversionFactor(row.conversion_factor, source)
 
     async def _load_stay(self) -> None:
-        bill, repo = self.bill, self.repository
+        bill, repo = self.bill, self.reference
         if not bill.drg:
             self.ipps = ipps(bill, [], [], None, "")
             return

@@ -18,6 +18,7 @@ from services.pricing.decision import Decision, decide
 from services.pricing.models import Pricing, PricingLine, ReceivedBill
 from services.pricing.observations import ObservationIn, deposit, withdraw
 from services.pricing.quotes import total_allowed, unpriced_billed
+from services.pricing.reference import ReferenceData
 from services.pricing.repository import PricingRepository
 from services.pricing.service_codes import cents, service_code, stay_code
 from services.pricing.statement import render, sha256
@@ -239,9 +240,8 @@ async def payment_accepted(tx: Tx, bill_id: uuid.UUID, agreed: Decimal) -> bool:
     bill = BillReceivedV1.model_validate(stored.payload)
     await withdraw(tx.session, PAYMENT_ORIGIN, str(bill_id))
     codes = [line.procedure_code or "" for line in bill.lines if is_anesthesia(line.procedure_code)]
-    units = (
-        comparison_units(bill.lines, await PricingRepository(tx.session).base_units(codes)) if codes else {}
-    )
+    reference = await ReferenceData.open(tx.session) if codes else None
+    units = comparison_units(bill.lines, await reference.base_units(codes)) if reference else {}
     await deposit(tx.session, PAYMENT_ORIGIN, bill_id, bill_observations(bill, agreed, units))
     return True
 

@@ -15,7 +15,9 @@ in any scope says so. The line's target is the median of the amounts of the revi
 (the mean of two when only two could), never more than billed; the bill's U&C target is the sum of the
 line targets.
 
-Pure functions: the caller fetches the figures for :func:`wanted` and passes them to :func:`review`.
+Pure functions: the caller fetches the figures of the :func:`chains` (``scope_figures``: only the scopes
+a review reaches) and passes them to :func:`review`, which reads each chain up to the first scope with
+enough observations.
 """
 
 from __future__ import annotations
@@ -103,15 +105,22 @@ def scopes(kind: ReviewKind, place: Place) -> list[tuple[str, str]]:
     ]
 
 
-def wanted(lines: Iterable[ReviewedLine], place: Place) -> set[tuple[str, str, str]]:
-    """Every (setting, code, scope) the reviews of these lines may need."""
-    keys: set[tuple[str, str, str]] = set()
+def chains(lines: Iterable[ReviewedLine], place: Place) -> list[list[tuple[str, str, str]]]:
+    """Per review of each comparable line, the (setting, code, scope) it may read, in widening order."""
+    out = []
     for line in lines:
         if line.code is None:
             continue
         for kind in ReviewKind:
-            keys.update((line.setting, line.code, scope) for scope, _ in scopes(kind, place))
-    return keys
+            chain = [(line.setting, line.code, scope) for scope, _ in scopes(kind, place)]
+            if chain:
+                out.append(chain)
+    return out
+
+
+def wanted(lines: Iterable[ReviewedLine], place: Place) -> set[tuple[str, str, str]]:
+    """Every (setting, code, scope) the reviews of these lines may need."""
+    return {key for chain in chains(lines, place) for key in chain}
 
 
 def median(values: Sequence[Decimal]) -> Decimal:

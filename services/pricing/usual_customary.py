@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.pricing.config import PricingSettings
 from services.pricing.inpatient import allocate, is_inpatient
 from services.pricing.models import Facility
-from services.pricing.observations import percentiles
 from services.pricing.quotes import LineQuote, priced, total_allowed, unpriced
-from services.pricing.reviews import Peers, Place, ReviewedLine, UcResult, review, wanted
+from services.pricing.reviews import Peers, Place, ReviewedLine, UcResult, chains, review
+from services.pricing.scope_figures import scope_figures
 from services.pricing.service_codes import cents, service_code, stay_code
 from shared.contracts import BillReceivedV1, ClaimType, FindingV2
 
@@ -77,15 +77,9 @@ async def usual_and_customary(
 ) -> UcResult:
     lines = reviewed_lines(bill, units)
     place = place_of(bill, facility)
-    figures = await percentiles(session, UC_KIND[basis], percentile, wanted(lines, place))
-    return review(
-        lines,
-        place,
-        figures,
-        percentile=percentile,
-        basis=basis,
-        min_observations=settings.uc_min_observations,
-    )
+    least = settings.uc_min_observations
+    figures = await scope_figures(session, UC_KIND[basis], percentile, least, chains(lines, place))
+    return review(lines, place, figures, percentile=percentile, basis=basis, min_observations=least)
 
 
 def _per_review(uc: UcResult, number: int) -> str:

@@ -25,6 +25,7 @@ import structlog
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.pricing import reference_cache
 from services.pricing.models import ReferenceLoad
 
 log = structlog.get_logger(__name__)
@@ -163,6 +164,7 @@ def parse_date(value: str | None, column: str) -> date | None:
 async def lock_loads(session: AsyncSession) -> None:
     """One reference load at a time across replicas and command-line runs."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK})
+    await reference_cache.bump(session)  # every load and unload: pricing processes drop cached reference data
 
 
 async def already_loaded(session: AsyncSession, dataset: str, year: int, target: str, digest: str) -> bool:

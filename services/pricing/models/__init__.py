@@ -3,7 +3,14 @@
 from services.pricing.models.base import Base, access, bus
 from services.pricing.models.edits import MueLimit, PtpEdit
 from services.pricing.models.inpatient import DrgWeight, IppsRate, WageIndex
-from services.pricing.models.medicare import Gpci, LocalityCounty, OppsRate, ReferenceLoad, RelativeValue
+from services.pricing.models.medicare import (
+    Gpci,
+    LocalityCounty,
+    OppsRate,
+    ReferenceLoad,
+    ReferenceVersion,
+    RelativeValue,
+)
 from services.pricing.models.observations import Facility, Observation, UcCell
 from services.pricing.models.pricings import Pricing, PricingLine, ReceivedBill
 from services.pricing.models.specialty import (
@@ -47,6 +54,7 @@ __all__ = [
     "PtpEdit",
     "ReceivedBill",
     "ReferenceLoad",
+    "ReferenceVersion",
     "RelativeValue",
     "UcCell",
     "WageIndex",

@@ -5,11 +5,12 @@ Every row belongs to a year; a load replaces that year's rows of its table in on
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, Integer, Numeric, Text, UniqueConstraint, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import CheckConstraint, DateTime, Integer, Numeric, Text, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.pricing.models.base import Base
@@ -93,3 +94,15 @@ class ReferenceLoad(Base):
     # What the person loading should know: an encoding fallback, the sheet read, values kept out and why.
     notes: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ReferenceVersion(Base):
+    """One row: a token replaced by every reference load and unload (``reference_cache.bump``), so each
+    pricing process knows when its cached reference data is stale."""
+
+    __tablename__ = "reference_version"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), server_default=text("gen_random_uuid()"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
