@@ -87,19 +87,22 @@ async def run_parley(
     conn = await asyncpg.connect(asyncpg_dsn(stack.superuser_url()))
     meter = CpuMeter(stack)
 
-    async def post(client: httpx.AsyncClient, n: int, due: float) -> None:
+    async def post(client: httpx.AsyncClient, n: int, due: float | None) -> None:
         async with gate:
+            due = due or time.perf_counter()  # closed loop: from when its turn came
             response = await client.post(f"{intake}/v1/bills", json=_bill(client_id, n))
             latencies.append(time.perf_counter() - due)
             response.raise_for_status()
 
+    sessions = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+    sessions_before = await conn.fetchval(sessions)
     cpu_before = meter.read()
     started = time.perf_counter()
     limits = httpx.Limits(max_connections=concurrency)
     auth = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(timeout=60, limits=limits, headers=auth) as client:
         if rate is None:
-            await asyncio.gather(*(post(client, n, time.perf_counter()) for n in range(bills)))
+            await asyncio.gather(*(post(client, n, None) for n in range(bills)))
         else:
             tasks = []
             for n in range(bills):
@@ -118,6 +121,7 @@ async def run_parley(
         await asyncio.sleep(0.05)
     flowed = time.perf_counter() - started
     cpu_after = meter.read()
+    connections = await conn.fetchval(sessions) - sessions_before
     rows = await conn.fetch(
         "SELECT extract(epoch FROM case_opened_at - received_at) AS opened,"
         " extract(epoch FROM updated_at - received_at) AS reported"
@@ -134,6 +138,7 @@ async def run_parley(
         "lag_s": flowed - accepted,
         "p50_ms": _percentile(latencies, 50) * 1000,
         "p99_ms": _percentile(latencies, 99) * 1000,
+        "connections_per_bill": connections / bills,
     }
     for name, values in (("opened", opened), ("reported", reported)):
         for q in (50, 95, 99):
@@ -271,6 +276,7 @@ def report(
     for name, what in (("opened", "received → case opened"), ("reported", "received → in reporting")):
         figures = ", ".join(f"p{q} {parley[f'{name}_p{q}_ms']:.0f}" for q in (50, 95, 99))
         print(f"  end to end, {what:24} {figures} ms")
+    print(f"  new database connections  {parley['connections_per_bill']:.2f} per bill")
     cpu = {k.split(":", 1)[1]: v for k, v in parley.items() if k.startswith("cpu_ms:")}
     print(f"  CPU per bill: {sum(cpu.values()):.1f} ms in all")
     for name, ms in sorted(cpu.items(), key=lambda item: -item[1]):
