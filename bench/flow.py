@@ -234,7 +234,7 @@ async def main(
         started = time.perf_counter()
         await stack.start_infrastructure()
         stack.start_services()
-        await stack.wait_ready()
+        await stack.wait_ready(timeout=600)  # a loaded machine: pricing loads its reference data first
         print(f"stack ready in {time.perf_counter() - started:.1f}s (embedded Postgres, Tansu, 5 services)")
         key = await partner_key(stack)
         await run_parley(stack, min(50, bills), concurrency, key)  # warm-up: connections, joins, caches

@@ -13,14 +13,12 @@ Internal routes (staff) use :func:`shared.auth.requires` like every other servic
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.intake.config import IntakeSettings
 from services.intake.keys import hash_secret, secret_matches, split_key
@@ -34,7 +32,6 @@ __all__ = ["CurrentPartner", "Forbidden", "Unauthorized", "authenticate", "requi
 
 # sha256(whole key) -> (identity, valid until). Only verified keys are cached, never failures.
 _verified: dict[str, tuple[Identity, float]] = {}
-_looking_up: dict[str, asyncio.Future[Identity]] = {}
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -59,31 +56,13 @@ async def authenticate(
     if cached is not None and cached[1] > now:
         request.state.identity = cached[0]
         return cached[0]
-    # One lookup per key at a time: when the cache expires under load, the requests that miss together
-    # wait for the first one's answer instead of each reading the key again.
-    lookup = _looking_up.get(cache_key)
-    if lookup is None:
-        lookup = asyncio.ensure_future(_verify(runtime.engine, key))
-        _looking_up[cache_key] = lookup
-        lookup.add_done_callback(lambda _: _looking_up.pop(cache_key, None))
-    identity = await asyncio.shield(lookup)
-    if ttl > 0:
-        if len(_verified) > 10_000:  # keys are few; this only bounds memory against odd traffic
-            _verified.clear()
-        _verified[cache_key] = (identity, now + ttl)
-    request.state.identity = identity
-    return identity
-
-
-async def _verify(engine: AsyncEngine, key: str) -> Identity:
-    """The partner identity of a key, read from the database; :class:`Unauthorized` if it opens nothing."""
     if key.startswith(USER_TOKEN_PREFIX + "_"):
         raise Unauthorized("a user token opens internal endpoints only; partner routes need a partner key")
     parts = split_key(key)
     if parts is None:
         raise Unauthorized("the API key is malformed")
     key_id, secret = parts
-    async with engine.connect() as conn:
+    async with runtime.engine.connect() as conn:
         row = (
             await conn.execute(
                 select(ApiKey.partner_id, ApiKey.clients, ApiKey.secret_hash, ApiKey.revoked_at).where(
@@ -95,7 +74,7 @@ async def _verify(engine: AsyncEngine, key: str) -> Identity:
         raise Unauthorized("the API key is not valid")
     if row.revoked_at is not None:
         raise Unauthorized("the API key was revoked")
-    return Identity(
+    identity = Identity(
         kind=IdentityKind.partner,
         subject=row.partner_id,
         name=row.partner_id,
@@ -103,6 +82,12 @@ async def _verify(engine: AsyncEngine, key: str) -> Identity:
         token_id=key_id,
         via=Via.partner_key,
     )
+    if ttl > 0:
+        if len(_verified) > 10_000:  # keys are few; this only bounds memory against odd traffic
+            _verified.clear()
+        _verified[cache_key] = (identity, now + ttl)
+    request.state.identity = identity
+    return identity
 
 
 CurrentPartner = Annotated[Identity, Depends(authenticate)]
