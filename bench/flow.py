@@ -243,9 +243,12 @@ async def main(
             async with statement_log(stack, counts):
                 parley = await run_parley(stack, bills, concurrency, key, rate)
         baseline = await run_baseline(stack, bills, concurrency)
-    finally:
+    except BaseException:
         stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        print(f"the run failed: the services' logs are kept in {stack.logs}")
+        raise
+    stack.stop()
+    shutil.rmtree(root, ignore_errors=True)
     report(parley, baseline, bills, concurrency, rate)
     if counts:
         print("  statements per bill (BEGIN and COMMIT included), and the most frequent:")
