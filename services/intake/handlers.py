@@ -6,10 +6,8 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from services.intake.repository import BillRepository
-from services.intake.schemas import BillSummary
+from services.intake.bill_status import record_status
 from services.intake.status import BillStatus
-from services.intake.webhooks import StatusChanged, enqueue
 from shared.bus.consumer import Handlers, PermanentError
 from shared.bus.outbox import Tx
 from shared.contracts import (
@@ -49,12 +47,9 @@ async def _record(
     agreed_amount: Decimal | None = None,
     reopen: bool = False,
 ) -> None:
-    repository = BillRepository(tx.session)
-    bill = await repository.lock(bill_id)
-    if bill is None:
-        raise PermanentError(f"{event.type} for unknown bill {bill_id}")
-    changed = await repository.record_status(
-        bill,
+    found = await record_status(
+        tx.session,
+        bill_id,
         status,
         detail=detail,
         event_id=event.id,
@@ -64,8 +59,8 @@ async def _record(
         agreed_amount=agreed_amount,
         reopen=reopen,
     )
-    if changed:  # the partner hears of each change it can see, in the order it happened here
-        await enqueue(tx.session, bill.partner_id, [StatusChanged(BillSummary.model_validate(bill), at)])
+    if not found:
+        raise PermanentError(f"{event.type} for unknown bill {bill_id}")
 
 
 def build_handlers(_: Settings) -> Handlers:

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from pydantic_core import to_json
@@ -29,7 +28,7 @@ from services.intake.models import (
     StatusHistory,
     WebhookDelivery,
 )
-from services.intake.status import REOPENABLE, BillStatus, advances
+from services.intake.status import BillStatus
 from services.intake.webhooks import NOTIFY_CHANNEL
 from shared.errors import Unprocessable
 
@@ -257,76 +256,6 @@ class BillRepository:
                 updated_at=at,
             )
         )
-
-    # --- status from downstream events ---------------------------------------------------------------
-
-    async def lock(self, bill_id: uuid.UUID) -> Bill | None:
-        """The bill row alone, locked for a status change."""
-        stmt = select(Bill).where(Bill.id == bill_id).with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def record_status(
-        self,
-        bill: Bill,
-        status: BillStatus,
-        *,
-        detail: str | None,
-        event_id: uuid.UUID,
-        at: datetime,
-        priced_amount: Decimal | None = None,
-        pricing_method: str | None = None,
-        agreed_amount: Decimal | None = None,
-        reopen: bool = False,
-    ) -> bool:
-        """Keep every change in the history (once, whichever events announce it); move the current status
-        only forward.
-
-        ``reopen`` (negotiation reopened the case) moves an agreed or repriced bill back to
-        ``in_negotiation`` explicitly; events that happened before a reopen no longer move the status.
-
-        True if what a partner sees of the bill changed: its status, or an amount or method that arrived
-        after a later status (events of one bill come over several topics, in no fixed order).
-        """
-        # One entry per change: two events may announce the same one (agreement.executed and a settled
-        # case.closed both say "settled"; case.opened and case.closed on the repriced route both say
-        # "repriced"). Every pricing is its own entry (a re-pricing is a change), and so is a reopen.
-        if reopen or status is BillStatus.priced or not await self._shown(bill, status, at):
-            self.session.add(
-                StatusHistory(bill_id=bill.id, status=status.value, detail=detail, event_id=event_id, at=at)
-            )
-        before = (bill.priced_amount, bill.pricing_method, bill.agreed_amount)
-        if priced_amount is not None:
-            bill.priced_amount = priced_amount
-            bill.pricing_method = pricing_method
-        if agreed_amount is not None:
-            bill.agreed_amount = agreed_amount
-        current = BillStatus(bill.status)
-        if reopen:
-            moved = current in REOPENABLE and (bill.reopened_at is None or at >= bill.reopened_at)
-            if moved:
-                bill.reopened_at, bill.agreed_amount = at, None
-        else:
-            stale = bill.reopened_at is not None and at < bill.reopened_at
-            moved = advances(current, status) and not stale
-        if moved:
-            bill.status = status.value
-            bill.status_detail = detail
-        bill.updated_at = datetime.now(UTC)
-        await self.session.flush()
-        return moved or before != (bill.priced_amount, bill.pricing_method, bill.agreed_amount)
-
-    async def _shown(self, bill: Bill, status: BillStatus, at: datetime) -> bool:
-        """Whether the history already shows ``status`` in the same round as ``at``: before the last
-        reopen, or since it (a case agreed, reopened and agreed again shows "agreed" twice)."""
-        stmt = select(StatusHistory.id).where(
-            StatusHistory.bill_id == bill.id, StatusHistory.status == status.value
-        )
-        if bill.reopened_at is not None:
-            since = at >= bill.reopened_at
-            stmt = stmt.where(
-                StatusHistory.at >= bill.reopened_at if since else StatusHistory.at < bill.reopened_at
-            )
-        return (await self.session.execute(stmt.limit(1))).first() is not None
 
 
 def _start_of(day: date) -> datetime:

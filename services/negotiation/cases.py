@@ -106,6 +106,10 @@ async def open_case(
         route_set_by=PARLEY,
         status=CaseStatus.open.value,
         opened_at=now,
+        # Written with the case, so that `suggest` leaving them empty (any route but negotiate) is no
+        # change and costs no UPDATE after the INSERT.
+        suggested_offer=None,
+        suggested_basis=None,
         offers=[],
         approvals=[],
         confirmations=[],

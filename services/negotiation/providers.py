@@ -20,19 +20,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import delete, func, select
+from pydantic_core import to_json
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.negotiation.models import (
     Case,
     Offer,
-    Provider,
     ProviderContact,
     ProviderNote,
-    ProviderNpi,
     ProviderPayment,
-    ProviderPrice,
 )
 from services.negotiation.strategy import PastPayment
 from shared.contracts import BillPricedV2, BillReceivedV1, PricingMethod, ProviderRef
@@ -40,74 +38,84 @@ from shared.contracts import BillPricedV2, BillReceivedV1, PricingMethod, Provid
 SHARE = Decimal("0.0001")
 
 
-async def observe_provider(session: AsyncSession, provider: ProviderRef, at: datetime) -> None:
+# Every sighting of a provider: its name and address when given (an address-less sighting writes JSON
+# null, as it always has), the latest time seen. The CTE of the two statements below.
+_PROVIDER = """
+    provider AS (
+        INSERT INTO negotiation.providers AS p (tin, name, address, first_seen_at, last_seen_at)
+        VALUES (:tin, :name, CAST(:address AS jsonb), CAST(:at AS timestamptz), CAST(:at AS timestamptz))
+        ON CONFLICT (tin) DO UPDATE SET
+            name = coalesce(EXCLUDED.name, p.name),
+            address = coalesce(EXCLUDED.address, p.address),
+            last_seen_at = greatest(p.last_seen_at, EXCLUDED.last_seen_at)
+        RETURNING tin
+    )
+"""
+
+# The provider and the NPIs seen on a bill (billing, and the facility's when given): one statement.
+_OBSERVE_BILL = text(
+    f"""
+    WITH {_PROVIDER}
+    INSERT INTO negotiation.provider_npis AS n (tin, npi, kind, name, state, zip, last_seen_at)
+    SELECT provider.tin, r.npi, r.kind, r.name, r.state, r.zip, CAST(:at AS timestamptz)
+    FROM provider, jsonb_to_recordset(CAST(:npis AS jsonb))
+         AS r(npi text, kind text, name text, state text, zip text)
+    ON CONFLICT (tin, npi, kind) DO UPDATE SET
+        name = coalesce(EXCLUDED.name, n.name), state = EXCLUDED.state, zip = EXCLUDED.zip,
+        last_seen_at = EXCLUDED.last_seen_at
+    """
+)
+
+# The provider and a bill's priced lines, replacing those of its earlier pricing: one statement.
+_OBSERVE_PRICING = text(
+    f"""
+    WITH {_PROVIDER}, gone AS (
+        DELETE FROM negotiation.provider_prices
+        WHERE tin = :tin AND bill_id = CAST(:bill_id AS uuid)
+          AND NOT (line_number = ANY(CAST(:line_numbers AS integer[])))
+    )
+    INSERT INTO negotiation.provider_prices AS x
+    SELECT r.* FROM provider,
+         jsonb_populate_recordset(NULL::negotiation.provider_prices, CAST(:rows AS jsonb)) AS r
+    ON CONFLICT (tin, bill_id, line_number) DO UPDATE SET
+        code = EXCLUDED.code, units = EXCLUDED.units, billed = EXCLUDED.billed,
+        uc_target = EXCLUDED.uc_target, allowed = EXCLUDED.allowed, method = EXCLUDED.method,
+        priced_at = EXCLUDED.priced_at
+    """
+)
+
+
+def _provider_params(provider: ProviderRef, at: datetime) -> dict[str, object]:
     address = provider.address.model_dump() if provider.address else None
-    stmt = pg_insert(Provider).values(
-        tin=provider.tin, name=provider.name, address=address, first_seen_at=at, last_seen_at=at
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Provider.tin],
-        set_={
-            "name": func.coalesce(stmt.excluded.name, Provider.name),
-            "address": func.coalesce(stmt.excluded.address, Provider.address),
-            "last_seen_at": func.greatest(Provider.last_seen_at, stmt.excluded.last_seen_at),
-        },
-    )
-    await session.execute(stmt)
-
-
-async def _observe_npi(
-    session: AsyncSession,
-    tin: str,
-    npi: str,
-    kind: str,
-    name: str | None,
-    state: str | None,
-    zip_code: str | None,
-    at: datetime,
-) -> None:
-    stmt = pg_insert(ProviderNpi).values(
-        tin=tin, npi=npi, kind=kind, name=name, state=state, zip=zip_code, last_seen_at=at
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[ProviderNpi.tin, ProviderNpi.npi, ProviderNpi.kind],
-        set_={
-            "name": func.coalesce(stmt.excluded.name, ProviderNpi.name),
-            "state": stmt.excluded.state,
-            "zip": stmt.excluded.zip,
-            "last_seen_at": stmt.excluded.last_seen_at,
-        },
-    )
-    await session.execute(stmt)
+    return {"tin": provider.tin, "name": provider.name, "address": to_json(address).decode(), "at": at}
 
 
 async def observe_bill(session: AsyncSession, bill: BillReceivedV1) -> None:
     """The provider, its billing NPI and the facility, from a received bill."""
-    provider = bill.provider
-    await observe_provider(session, provider, bill.received_at)
+    provider, facility = bill.provider, bill.facility
     address = provider.address
-    await _observe_npi(
-        session,
-        provider.tin,
-        provider.npi,
-        "billing",
-        provider.name,
-        address.state if address else None,
-        address.zip if address else None,
-        bill.received_at,
-    )
-    facility = bill.facility
+    npis = [
+        {
+            "npi": provider.npi,
+            "kind": "billing",
+            "name": provider.name,
+            "state": address.state if address else None,
+            "zip": address.zip if address else None,
+        }
+    ]
     if facility.npi:
-        await _observe_npi(
-            session,
-            provider.tin,
-            facility.npi,
-            "facility",
-            facility.name,
-            facility.state,
-            facility.zip,
-            bill.received_at,
+        npis.append(
+            {
+                "npi": facility.npi,
+                "kind": "facility",
+                "name": facility.name,
+                "state": facility.state,
+                "zip": facility.zip,
+            }
         )
+    await session.execute(
+        _OBSERVE_BILL, {**_provider_params(provider, bill.received_at), "npis": to_json(npis).decode()}
+    )
 
 
 def line_uc_target(priced: BillPricedV2, line_number: int) -> Decimal | None:
@@ -130,12 +138,6 @@ def line_uc_target(priced: BillPricedV2, line_number: int) -> Decimal | None:
 
 async def observe_pricing(session: AsyncSession, priced: BillPricedV2) -> None:
     """The bill's priced lines as the provider's charges and targets seen (the latest pricing wins)."""
-    await observe_provider(session, priced.provider, priced.priced_at)
-    await session.execute(
-        delete(ProviderPrice).where(
-            ProviderPrice.tin == priced.provider.tin, ProviderPrice.bill_id == priced.bill_id
-        )
-    )
     rows = [
         {
             "tin": priced.provider.tin,
@@ -152,8 +154,15 @@ async def observe_pricing(session: AsyncSession, priced: BillPricedV2) -> None:
         for line in priced.lines
         if line.code
     ]
-    if rows:
-        await session.execute(pg_insert(ProviderPrice), rows)
+    await session.execute(
+        _OBSERVE_PRICING,
+        {
+            **_provider_params(priced.provider, priced.priced_at),
+            "bill_id": priced.bill_id,
+            "line_numbers": [row["line_number"] for row in rows],
+            "rows": to_json(rows).decode(),
+        },
+    )
 
 
 async def history(

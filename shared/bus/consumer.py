@@ -4,11 +4,12 @@ For each message, in partition order:
 1. Parse the envelope and find the handler for its (type, version). A message that cannot be parsed or
    validated goes straight to the dead-letter topic; retrying would not change it. A type this group has
    no handler for is skipped.
-2. In one database transaction: insert the event id into the inbox (``ON CONFLICT DO NOTHING``); if it
-   was new, run the handler, which writes its effect and any outgoing events (outbox) in the same
-   transaction. A duplicate changes nothing. Consecutive events of one partition share a transaction
-   (up to ``consumer_batch_size``) because commits dominate the cost; if anything in the batch fails,
-   the batch rolls back and its events are applied one by one, so a failure is isolated to its event.
+2. In one database transaction: insert the event ids into the inbox (``ON CONFLICT DO NOTHING``, one
+   statement for the batch); for each id that was new, run the handler, which writes its effect and any
+   outgoing events (outbox) in the same transaction. A duplicate changes nothing. The events of one poll
+   share a transaction (up to ``consumer_batch_size``; each partition's in its order) because round trips
+   and commits dominate the cost; if anything in the batch fails, the batch rolls back and its events
+   are applied one by one, so a failure is isolated to its event.
 3. A failing handler is retried with exponential backoff. Infrastructure failures (database or network
    unreachable, serialization conflicts) are retried without limit, because dead-lettering every message
    during an outage would be worse than waiting; other errors get ``consumer_max_attempts`` tries, then
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -134,7 +135,7 @@ class EventConsumer:
                     self.assigned.set()
                 if not batches:
                     continue
-                await asyncio.gather(*(self._process_partition(msgs) for msgs in batches.values()))
+                await self._process_all(list(batches.values()))
                 offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items()}
                 try:
                     await consumer.commit(offsets)
@@ -145,28 +146,41 @@ class EventConsumer:
         finally:
             await consumer.stop()
 
-    async def _process_partition(self, messages: Iterable[ConsumerRecord[bytes, bytes]]) -> None:
-        batch: list[tuple[ConsumerRecord[bytes, bytes], _Parsed]] = []
-        for message in messages:
-            try:
-                parsed = self._parse(message)
-            except (ValidationError, UnknownEventError, ValueError) as exc:
-                await self._apply_batch(batch)
-                batch = []
-                await self._dead_letter(message, exc, attempts=0, event_type="unreadable")
-                continue
-            if parsed is None:
-                obs.EVENTS.labels(self._settings.service, self._group, "unhandled", "skipped").inc()
-                continue
-            batch.append((message, parsed))
-            if len(batch) >= self._settings.consumer_batch_size:
-                await self._apply_batch(batch)
-                batch = []
-        await self._apply_batch(batch)
+    async def _process_all(self, partitions: list[list[ConsumerRecord[bytes, bytes]]]) -> None:
+        """Apply what one poll returned: every partition's events together, in chunks of
+        ``consumer_batch_size`` per transaction (each partition's in its order). If a chunk fails, its
+        partitions' events are applied one at a time instead, the partitions side by side."""
+        parsed: list[list[tuple[ConsumerRecord[bytes, bytes], _Parsed]]] = []
+        for messages in partitions:
+            mine = []
+            for message in messages:
+                try:
+                    found = self._parse(message)
+                except (ValidationError, UnknownEventError, ValueError) as exc:
+                    # Nothing of it is applied, so it may leave before the events around it.
+                    await self._dead_letter(message, exc, attempts=0, event_type="unreadable")
+                    continue
+                if found is None:
+                    obs.EVENTS.labels(self._settings.service, self._group, "unhandled", "skipped").inc()
+                    continue
+                mine.append((message, found))
+            if mine:
+                parsed.append(mine)
+        size = self._settings.consumer_batch_size
+        chunk: list[list[tuple[ConsumerRecord[bytes, bytes], _Parsed]]] = []
+        for events in parsed:
+            for start in range(0, len(events), size):
+                part = events[start : start + size]
+                if chunk and sum(map(len, chunk)) + len(part) > size:
+                    await self._apply_batch(chunk)
+                    chunk = []
+                chunk.append(part)
+        if chunk:
+            await self._apply_batch(chunk)
 
-    async def _apply_batch(self, batch: list[tuple[ConsumerRecord[bytes, bytes], _Parsed]]) -> None:
-        if not batch:
-            return
+    async def _apply_batch(self, chunk: list[list[tuple[ConsumerRecord[bytes, bytes], _Parsed]]]) -> None:
+        """One transaction for the chunk's events (lists of one partition each, in order)."""
+        batch = [item for part in chunk for item in part]
         if len(batch) > 1:
             started = time.perf_counter()
             try:
@@ -178,23 +192,30 @@ class EventConsumer:
                 for (_, parsed), outcome in zip(batch, outcomes, strict=True):
                     self._count(parsed.envelope.event_type, outcome, share)
                 return
-        for message, parsed in batch:
+        await asyncio.gather(*(self._process_each(part) for part in chunk))
+
+    async def _process_each(self, part: list[tuple[ConsumerRecord[bytes, bytes], _Parsed]]) -> None:
+        for message, parsed in part:
             await self._process(message, parsed)
 
     async def _apply_together(self, batch: list[_Parsed]) -> list[str]:
-        outcomes = []
+        """Apply ``batch`` in one transaction: one inbox insert for all its events, then the handler of
+        each event seen for the first time, in order. Returns "processed" or "duplicate" per event."""
         async with self._sessions() as session, session.begin():
-            for parsed in batch:
+            first = await self._outbox.first_deliveries(
+                session, self._group, [parsed.envelope for parsed in batch]
+            )
+            tx = Tx(session, self._outbox, deferred=[])  # the batch's events: one outbox insert
+            for parsed, new in zip(batch, first, strict=True):
+                if not new:
+                    continue
                 envelope = parsed.envelope
                 with structlog.contextvars.bound_contextvars(
                     event_id=str(envelope.id), event_type=envelope.type, bill_id=envelope.subject
                 ):
-                    if await self._outbox.first_delivery(session, self._group, envelope):
-                        await parsed.handler(Tx(session, self._outbox), parsed.payload, envelope)
-                        outcomes.append("processed")
-                    else:
-                        outcomes.append("duplicate")
-        return outcomes
+                    await parsed.handler(tx, parsed.payload, envelope)
+            await tx.write_deferred()
+        return ["processed" if new else "duplicate" for new in first]
 
     def _count(self, event_type: str, outcome: str, seconds: float) -> None:
         obs.EVENT_SECONDS.labels(self._settings.service, event_type).observe(seconds)

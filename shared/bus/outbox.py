@@ -9,19 +9,15 @@ woken exactly when there is something committed to send.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import structlog
+from pydantic_core import to_json
 from sqlalchemy import TextClause, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus.tables import BusTables
 from shared.contracts import Envelope, Payload
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,6 +51,12 @@ class Outbox:
     async def add_many(self, session: AsyncSession, events: Sequence[tuple[Payload, str]]) -> list[Envelope]:
         """Write ``(payload, subject)`` events in their order, however many, in one round trip (an X12
         file of a thousand claims is a thousand events)."""
+        envelopes, rows = self.rows(events)
+        await self.write(session, rows)
+        return envelopes
+
+    def rows(self, events: Sequence[tuple[Payload, str]]) -> tuple[list[Envelope], list[dict[str, str]]]:
+        """The envelopes of ``(payload, subject)`` events and their outbox rows, in order."""
         envelopes = [
             Envelope.wrap(payload, source=self.source, subject=subject) for payload, subject in events
         ]
@@ -68,46 +70,79 @@ class Outbox:
             }
             for envelope, (payload, _) in zip(envelopes, events, strict=True)
         ]
+        return envelopes, rows
+
+    async def write(self, session: AsyncSession, rows: Sequence[dict[str, str]]) -> None:
+        """Insert outbox rows (from :meth:`rows`) in their order with the notification that wakes the
+        relay: one statement, nothing for no rows."""
         if rows:
-            # The rows (in order) and the transactional notification that wakes the relay: one statement.
             await session.execute(
-                self._insert_many, {"rows": json.dumps(rows), "channel": self.tables.notify_channel}
+                self._insert_many, {"rows": to_json(rows).decode(), "channel": self.tables.notify_channel}
             )
-        for envelope in envelopes:
-            log.info(
-                "event.recorded",
-                event_type=envelope.type,
-                event_id=str(envelope.id),
-                bill_id=envelope.subject,
-            )
-        return envelopes
 
-    async def first_delivery(self, session: AsyncSession, consumer_group: str, envelope: Envelope) -> bool:
-        """Record ``envelope`` as processed by ``consumer_group``; False if it already was.
-
-        Runs in the handler's transaction: if the handler fails, the inbox row rolls back with it, and
-        a concurrent duplicate blocks on the primary key until the first commits, then sees it.
-        """
-        inbox = self.tables.inbox
-        stmt = (
-            pg_insert(inbox)
-            .values(consumer_group=consumer_group, event_id=envelope.id, event_type=envelope.type)
-            .on_conflict_do_nothing()
-            .returning(inbox.c.event_id)
+    @functools.cached_property
+    def _inbox_many(self) -> TextClause:
+        table = f"{self.tables.schema}.{self.tables.inbox.name}"
+        return text(
+            f"""
+            INSERT INTO {table} (consumer_group, event_id, event_type)
+            SELECT :group, r.event_id, r.event_type
+            FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) AS r(event_id, event_type)
+            ON CONFLICT DO NOTHING
+            RETURNING event_id
+            """
         )
-        return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def first_deliveries(
+        self, session: AsyncSession, consumer_group: str, envelopes: Sequence[Envelope]
+    ) -> list[bool]:
+        """Record ``envelopes`` as processed by ``consumer_group``, in one statement; for each, True if
+        this is its first delivery (an id repeated within ``envelopes`` is first only once).
+
+        Runs in the handlers' transaction: if a handler fails, the inbox rows roll back with it, and a
+        concurrent duplicate blocks on the primary key until the first commits, then sees it.
+        """
+        unique = list(dict.fromkeys(e.id for e in envelopes))
+        types = {e.id: e.type for e in envelopes}
+        result = await session.execute(
+            self._inbox_many,
+            {"group": consumer_group, "ids": unique, "types": [types[i] for i in unique]},
+        )
+        new = {row.event_id for row in result}
+        first = []
+        for envelope in envelopes:
+            first.append(envelope.id in new)
+            new.discard(envelope.id)  # a repeat within the batch is a duplicate of the first
+        return first
 
 
 @dataclass(frozen=True)
 class Tx:
-    """One unit of work: a session inside an open transaction, and the outbox that writes into it."""
+    """One unit of work: a session inside an open transaction, and the outbox that writes into it.
+
+    With ``deferred`` (a list: the consumer's batches), emitted events are kept there in order and
+    written by one :meth:`write_deferred` just before the commit, instead of one statement per emit;
+    they commit with the batch or not at all either way.
+    """
 
     session: AsyncSession
     outbox: Outbox
+    deferred: list[dict[str, str]] | None = None
 
     async def emit(self, payload: Payload, *, subject: str) -> Envelope:
-        return await self.outbox.add(self.session, payload, subject=subject)
+        (envelope,) = await self.emit_many([(payload, subject)])
+        return envelope
 
     async def emit_many(self, events: Sequence[tuple[Payload, str]]) -> list[Envelope]:
         """``emit`` for many ``(payload, subject)`` events at once, in order."""
-        return await self.outbox.add_many(self.session, events)
+        if self.deferred is None:
+            return await self.outbox.add_many(self.session, events)
+        envelopes, rows = self.outbox.rows(events)
+        self.deferred.extend(rows)
+        return envelopes
+
+    async def write_deferred(self) -> None:
+        """Write the deferred events (if any) in the order they were emitted."""
+        if self.deferred:
+            await self.outbox.write(self.session, self.deferred)
+            self.deferred.clear()

@@ -168,8 +168,8 @@ class OutboxRelay:
                     log.exception("outbox.relay_error", failures=failures)
                     await asyncio.sleep(min(30.0, 0.5 * 2**failures))
                     continue
-                if published:
-                    continue
+                if published >= self._settings.outbox_batch_size or (published and self._wake.is_set()):
+                    continue  # more may be waiting; a short batch with no NOTIFY since means none is
                 if loop.time() >= next_prune:
                     next_prune = loop.time() + PRUNE_EVERY_SECONDS
                     with contextlib.suppress(Exception):
