@@ -61,7 +61,10 @@ class Settings(BaseSettings):
     consumer_heartbeat_interval_ms: int = Field(default=2_000, ge=100)
     consumer_max_records: int = Field(default=200, ge=1)
     consumer_batch_size: int = Field(
-        default=50, ge=1, le=1000, description="Events of one partition applied in one transaction."
+        default=50,
+        ge=1,
+        le=1000,
+        description="Events of one poll (all partitions) applied in one transaction.",
     )
 
     jobs_poll_seconds: float = Field(
