@@ -49,7 +49,7 @@ from shared.catalog import service
 from shared.contracts import BillLineV1, BillReceivedV1, ClaimType, FacilityRef, ProviderRef
 from shared.db import create_engine
 from shared.stack.bootstrap import PROJECT_ROOT
-from shared.stack.demo import STAY_LINES
+from shared.stack.demo_bills import STAY_LINES
 from shared.stack.devstack import DevStack
 
 STATES = [
