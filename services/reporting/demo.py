@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import exists, select, update
@@ -71,8 +71,9 @@ FINDINGS = [
 CENT = Decimal("0.01")
 
 
-def _money(value: float) -> Decimal:
-    return Decimal(str(round(value, 2))).quantize(CENT)
+def _share(amount: Decimal, factor: float) -> Decimal:
+    """``amount`` × a random factor, in dollars to the cent (the factor's decimal digits kept exactly)."""
+    return (amount * Decimal(repr(factor))).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _bill_events(n: int, rng: random.Random, now: datetime) -> list[Any]:
@@ -84,7 +85,7 @@ def _bill_events(n: int, rng: random.Random, now: datetime) -> list[Any]:
     bill_id = uuid.uuid5(NAMESPACE, f"bill-{n}")
     case_id = uuid.uuid5(NAMESPACE, f"case-{n}")
     received = now - timedelta(days=rng.uniform(0.5, 42))
-    billed = _money(min(max(rng.lognormvariate(6.6, 0.8), 80.0), 30_000.0))
+    billed = _share(Decimal(1), min(max(rng.lognormvariate(6.6, 0.8), 80.0), 30_000.0))
     code = rng.choice(["99213", "99214", "97110", "97140", "29881", "73030", "71046"])
     events: list[Any] = [
         BillReceivedV1(
@@ -112,7 +113,7 @@ def _bill_events(n: int, rng: random.Random, now: datetime) -> list[Any]:
     if priced_at > now:
         return events
     method = rng.choices(list(PricingMethod), [35, 15, 5, 45])[0]
-    allowed = _money(float(billed) * rng.uniform(0.4, 0.85))
+    allowed = _share(billed, rng.uniform(0.4, 0.85))
     findings = []
     lines = [
         PricedLineV2(
@@ -121,7 +122,7 @@ def _bill_events(n: int, rng: random.Random, now: datetime) -> list[Any]:
     ]
     if rng.random() < 0.35:
         rule, found_code, modifiers = rng.choice(FINDINGS)
-        amount = _money(rng.uniform(40, 600))
+        amount = _share(Decimal(1), rng.uniform(40, 600))
         lines.append(
             PricedLineV2(
                 line_number=2,
@@ -202,7 +203,7 @@ def _bill_events(n: int, rng: random.Random, now: datetime) -> list[Any]:
         )
     )
     quick = rng.random() < 0.4
-    qp = QuickPayTerms(discount_percent=Decimal(5), pay_within_days=10, amount=_money(float(allowed) * 0.95))
+    qp = QuickPayTerms(discount_percent=Decimal(5), pay_within_days=10, amount=_share(allowed, 0.95))
     first_offer = uuid.uuid5(NAMESPACE, f"offer-{n}-1")
     events.append(
         OfferMadeV2(
@@ -238,7 +239,7 @@ def _bill_events(n: int, rng: random.Random, now: datetime) -> list[Any]:
         return events
     if fate < 0.78 and agreed_at < now:
         accepted_first = rng.random() < 0.4
-        amount = allowed if accepted_first else min(_money(float(allowed) * rng.uniform(1.05, 1.3)), billed)
+        amount = allowed if accepted_first else min(_share(allowed, rng.uniform(1.05, 1.3)), billed)
         offer_id = first_offer
         if not accepted_first:
             offer_id = uuid.uuid5(NAMESPACE, f"offer-{n}-2")
