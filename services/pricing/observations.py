@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -232,9 +231,3 @@ async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: 
     await session.execute(text(statement), {"npis": list(npis)})
     if not add:
         await _drop_empty_cells(session)
-
-
-@dataclass(frozen=True)
-class ScopeFigure:
-    observations: int
-    value: Decimal | None  # the percentile's per-unit amount; None with no observations

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.pricing.observations import ScopeFigure
+from services.pricing.scope_figures import ScopeFigure
 from services.pricing.service_codes import cents
 from shared.contracts import (
     ReviewKind,

@@ -24,10 +24,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pricing.observations import ScopeFigure
+
+@dataclass(frozen=True)
+class ScopeFigure:
+    """One review scope's answer: how many observations it holds and its percentile per unit (dollars)."""
+
+    observations: int
+    value: Decimal | None  # None with no observations
+
 
 SCHEMA = "pricing"
 Key = tuple[str, str, str]  # (setting, code, scope)

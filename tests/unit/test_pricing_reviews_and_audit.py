@@ -8,8 +8,8 @@ from decimal import Decimal
 from services.pricing.audit import duplicates, mue, ncci
 from services.pricing.contract_terms import apply_contract
 from services.pricing.models import Contract, MueLimit, PtpEdit
-from services.pricing.observations import ScopeFigure
 from services.pricing.reviews import Peers, Place, ReviewedLine, median, review, wanted
+from services.pricing.scope_figures import ScopeFigure
 from services.pricing.service_codes import allowed_points, coded, service_code
 from shared.contracts import BillLineV1, BillReceivedV1, ClaimType, FacilityRef, ProviderRef, ReviewKind
 
