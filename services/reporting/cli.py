@@ -94,10 +94,11 @@ def demo_history(
             async with session_factory(engine)() as session, session.begin():
                 added = await load_history(session, settings, bills=bills)
                 if added:
-                    # The fold loop of the running service may not have folded yet: fold here.
+                    # Fold here rather than leave it to the running service's fold loop, which cannot
+                    # see these deltas before this transaction commits; wait out a fold in progress.
                     from services.reporting.cubes import fold_pending
 
-                    while await fold_pending(session):
+                    while await fold_pending(session, wait=True):
                         pass
                     week = week_of(last_week_start(datetime.now(UTC), settings))
                     for client in CLIENTS:

@@ -172,12 +172,15 @@ def _fold_statements() -> tuple[TextClause, ...]:
     )
 
 
-async def fold_pending(session: AsyncSession, limit: int = 20000) -> int:
+async def fold_pending(session: AsyncSession, limit: int = 20000, *, wait: bool = False) -> int:
     """Fold up to ``limit`` queued deltas of each queue into the KPI tables, in the caller's transaction.
 
-    Returns how many were folded; 0 when another instance is folding (it holds the lock)."""
-    locked = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": FOLD_LOCK})
-    if not locked:
+    Returns how many were folded; 0 when another instance is folding (it holds the lock), unless ``wait``:
+    then it waits for that fold to commit and folds what is left, so a command that queued deltas in
+    this transaction leaves none behind."""
+    if wait:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK})
+    elif not await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": FOLD_LOCK}):
         return 0
     folded = 0
     for statement in _fold_statements():
