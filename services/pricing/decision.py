@@ -201,8 +201,16 @@ async def _named_schedule(pricer: BillPricer, schedule_id: str) -> Multiplier | 
     return None if schedule is None else schedule_multiplier(schedule, pricer)[0]
 
 
-async def decide(session: AsyncSession, bill: BillReceivedV1, settings: PricingSettings) -> Decision:
-    reference = await ReferenceData.open(session)
+async def decide(
+    session: AsyncSession,
+    bill: BillReceivedV1,
+    settings: PricingSettings,
+    reference: ReferenceData | None = None,
+) -> Decision:
+    """``reference``: the decision's reference reads, when the caller has opened them already (the
+    received-bill path reads the reference version with the bill); else opened here."""
+    if reference is None:
+        reference = await ReferenceData.open(session)
     pricer = BillPricer(bill, settings, reference)
     units = comparison_units(bill.lines, await pricer.comparison_base_units())
     steps: list[DecisionStepV2] = []

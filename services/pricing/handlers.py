@@ -25,7 +25,8 @@ def build_handlers(settings: PricingSettings) -> Handlers:
 
     @handlers.on(BillReceivedV1)
     async def received(tx: Tx, bill: BillReceivedV1, _: Envelope) -> None:
-        if not await remember(tx, bill):
+        known = await remember(tx, bill)
+        if known is None:
             log.info("bill.stale_revision", revision=bill.revision)
             return
         replaced = bill.revision > 1 or bill.frequency is ClaimFrequency.replacement
@@ -33,6 +34,7 @@ def build_handlers(settings: PricingSettings) -> Handlers:
             tx,
             bill,
             settings,
+            known,
             trigger=f"replacement claim, revision {bill.revision}" if replaced else "bill received",
         )
 

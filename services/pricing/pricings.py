@@ -7,29 +7,45 @@ observations are taken out while it is priced and put back after, so a bill is n
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from services.pricing.anesthesia import comparison_units, is_anesthesia
 from services.pricing.config import PricingSettings
 from services.pricing.decision import Decision, decide
-from services.pricing.models import Pricing, PricingLine, ReceivedBill
+from services.pricing.models import Pricing, PricingLine
 from services.pricing.observations import ObservationIn, deposit, withdraw
 from services.pricing.quotes import total_allowed, unpriced_billed
 from services.pricing.reference import ReferenceData
-from services.pricing.repository import PricingRepository
+from services.pricing.reference_cache import CACHE
+from services.pricing.repository import KnownBill, PricingRepository
 from services.pricing.service_codes import cents, service_code, stay_code
 from services.pricing.statement import render, sha256
 from services.pricing.usual_customary import is_stay_review
 from shared.bus.outbox import Tx
-from shared.contracts import BillPricedV2, BillReceivedV1, ClaimType, PricedLineV2
+from shared.contracts import (
+    BillPricedV2,
+    BillReceivedV1,
+    ClaimType,
+    DecisionStepV2,
+    FindingV2,
+    PricedLineV2,
+)
 
 BILL_ORIGIN = "bill"
 PAYMENT_ORIGIN = "payment"
 # Kept out of pricing's copy of the bill: pricing never needs them (minimum necessary).
 NOT_KEPT = {"diagnoses", "patient"}
+# The JSONB columns of a pricing, serialised by pydantic as ``model_dump(mode="json")`` would give them.
+_STEPS = TypeAdapter(list[DecisionStepV2])
+_FINDINGS = TypeAdapter(list[FindingV2])
 
 
 def bill_observations(
@@ -93,47 +109,49 @@ def stored_bill(bill: BillReceivedV1) -> dict[str, object]:
     return bill.model_dump(mode="json", exclude=NOT_KEPT)
 
 
-async def remember(tx: Tx, bill: BillReceivedV1) -> bool:
-    """Keep the bill for re-pricing; False when a later revision of it is already known."""
-    repository = PricingRepository(tx.session)
-    known = await repository.bill(bill.bill_id, for_update=True)
-    if known is not None and known.revision > bill.revision:
-        return False
-    if known is None:
-        tx.session.add(
-            ReceivedBill(
-                bill_id=bill.bill_id,
-                revision=bill.revision,
-                client_id=bill.client_id,
-                payload=stored_bill(bill),
-                received_at=bill.received_at,
-                voided=False,
-            )
-        )
-    else:
-        known.revision, known.payload, known.received_at = bill.revision, stored_bill(bill), bill.received_at
-    await tx.session.flush()
-    return True
+async def remember(tx: Tx, bill: BillReceivedV1) -> KnownBill | None:
+    """Keep the bill for re-pricing, and what pricing knew of it; None when a later revision of it is
+    already known (then nothing changes). One statement (``PricingRepository.receive``)."""
+    # The same JSON as ``stored_bill``, serialised by pydantic in one call.
+    payload = bill.model_dump_json(exclude=NOT_KEPT)
+    return await PricingRepository(tx.session).receive(
+        bill.bill_id, bill.revision, bill.client_id, payload, bill.received_at
+    )
 
 
-async def price(tx: Tx, bill: BillReceivedV1, settings: PricingSettings, *, trigger: str) -> Pricing:
-    repository = PricingRepository(tx.session)
-    stored = await repository.bill(bill.bill_id)
-    await withdraw(tx.session, BILL_ORIGIN, str(bill.bill_id))
-    await withdraw(tx.session, PAYMENT_ORIGIN, str(bill.bill_id))
-    decision = await decide(tx.session, bill, settings)
-    revision = await repository.next_revision(bill.bill_id)
-    event = _event(bill, decision, uuid.uuid4(), revision, trigger)
+@dataclass(frozen=True)
+class Priced:
+    """A bill's new pricing revision as announced (``event``), with its decision and statement."""
+
+    event: BillPricedV2
+    decision: Decision
+    statement: str
+
+
+async def price(
+    tx: Tx, bill: BillReceivedV1, settings: PricingSettings, known: KnownBill, *, trigger: str
+) -> Priced:
+    """Price a bill ``remember`` (or ``PricingRepository.stored``) answered ``known`` for, store the
+    revision with its lines, announce it and put the bill's observations back."""
+    session, bill_id = tx.session, bill.bill_id
+    # A bill stored just now has no observations yet; payment ones exist only with an accepted payment.
+    if known.seen_before:
+        await withdraw(session, BILL_ORIGIN, str(bill_id))
+    if known.agreed_amount is not None:
+        await withdraw(session, PAYMENT_ORIGIN, str(bill_id))
+    reference = ReferenceData(session, CACHE.at(known.reference_token))
+    decision = await decide(session, bill, settings, reference)
+    event = _event(bill, decision, uuid.uuid4(), known.last_revision + 1, trigger)
     statement = render(event, bill)
     event = event.model_copy(update={"statement_sha256": sha256(statement)})
-    pricing = await repository.add(_record(event, decision, statement, bill))
-    await tx.emit(event, subject=str(bill.bill_id))
+    await PricingRepository(session).add(*_row(event, decision, statement, bill))
+    await tx.emit(event, subject=str(bill_id))
     units = decision.comparison_units
-    await deposit(tx.session, BILL_ORIGIN, bill.bill_id, bill_observations(bill, units=units))
-    if stored is not None and stored.agreed_amount is not None:
-        observed = bill_observations(bill, stored.agreed_amount, units)
-        await deposit(tx.session, PAYMENT_ORIGIN, bill.bill_id, observed)
-    return pricing
+    await deposit(session, BILL_ORIGIN, bill_id, bill_observations(bill, units=units))
+    if known.agreed_amount is not None:
+        observed = bill_observations(bill, known.agreed_amount, units)
+        await deposit(session, PAYMENT_ORIGIN, bill_id, observed)
+    return Priced(event, decision, statement)
 
 
 def _event(
@@ -176,6 +194,54 @@ def _event(
         statement_sha256="",
         priced_at=datetime.now(UTC),
     )
+
+
+def _row(
+    event: BillPricedV2, decision: Decision, statement: str, bill: BillReceivedV1
+) -> tuple[tuple[Any, ...], str]:
+    """The pricings row (``PricingRepository.add``'s column order) and its lines as JSON; the same
+    values as :func:`_record`'s."""
+    uc = event.usual_and_customary
+    pricing = (
+        event.pricing_id,
+        event.bill_id,
+        event.revision,
+        event.bill_revision,
+        event.trigger,
+        event.client_id,
+        event.method.value,
+        event.jurisdiction,
+        decision.locality.name if decision.locality else None,
+        decision.multiplier,
+        event.fee_schedule_id,
+        event.contract_id,
+        event.total_billed,
+        event.total_allowed,
+        event.unpriced_billed,
+        _STEPS.dump_json(event.decision).decode(),
+        None if uc is None else uc.model_dump_json(),
+        _FINDINGS.dump_json(event.findings).decode(),
+        statement,
+        event.statement_sha256,
+        event.priced_at,
+    )
+    dates = {line.line_number: line.service_date for line in bill.lines}
+    lines = [
+        {
+            "line_number": line.line_number,
+            "code": line.code,
+            "modifiers": list(line.modifiers),
+            "units": str(line.units or Decimal(1)),
+            "service_date": dates[line.line_number].isoformat(),
+            "billed": str(line.billed),
+            "method_amount": None if line.method_amount is None else str(line.method_amount),
+            "allowed": None if line.allowed is None else str(line.allowed),
+            "basis": line.basis,
+            "reason": line.reason,
+        }
+        for line in event.lines
+    ]
+    return pricing, json.dumps(lines)
 
 
 def _record(event: BillPricedV2, decision: Decision, statement: str, bill: BillReceivedV1) -> Pricing:
@@ -223,12 +289,16 @@ def _record(event: BillPricedV2, decision: Decision, statement: str, bill: BillR
 
 
 async def reprice(tx: Tx, bill_id: uuid.UUID, settings: PricingSettings, reason: str) -> Pricing | None:
-    """Price a known bill again (new reference data, a fixed contract…); None if pricing never saw it."""
-    stored = await PricingRepository(tx.session).bill(bill_id, for_update=True)
-    if stored is None:
+    """Price a known bill again (new reference data, a fixed contract…); None if pricing never saw it.
+
+    The answer is the stored revision as an unattached instance (nothing is added to the session)."""
+    found = await PricingRepository(tx.session).stored(bill_id)
+    if found is None:
         return None
-    bill = BillReceivedV1.model_validate(stored.payload)
-    return await price(tx, bill, settings, trigger=f"re-priced: {reason}")
+    payload, known = found
+    bill = BillReceivedV1.model_validate(payload)
+    priced = await price(tx, bill, settings, known, trigger=f"re-priced: {reason}")
+    return _record(priced.event, priced.decision, priced.statement, bill)
 
 
 async def payment_accepted(tx: Tx, bill_id: uuid.UUID, agreed: Decimal) -> bool:

@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 SCHEMA = "pricing"
 MISSING: Any = object()  # what ``CacheView.get`` answers for a key not cached
+# The reference version's token; usable as a scalar subquery of another statement (one round trip less).
+TOKEN_QUERY = f"SELECT token FROM {SCHEMA}.reference_version WHERE id = 1"
 
 
 async def bump(session: AsyncSession) -> None:
@@ -48,9 +50,12 @@ class ReferenceCache:
 
     async def view(self, session: AsyncSession) -> CacheView:
         """The cache as of the reference version the session sees now (emptied if that changed)."""
-        token = (
-            await session.execute(text(f"SELECT token FROM {SCHEMA}.reference_version WHERE id = 1"))
-        ).scalar_one()
+        token = (await session.execute(text(TOKEN_QUERY))).scalar_one()
+        return self.at(token)
+
+    def at(self, token: uuid.UUID) -> CacheView:
+        """The cache as of ``token``, read by the caller from the session that will use the view
+        (:data:`TOKEN_QUERY`, e.g. as part of another statement); emptied if the version changed."""
         if token != self.token:
             self.entries = {}
             self.token = token
