@@ -105,14 +105,10 @@ def bill_observations(
     return out
 
 
-def stored_bill(bill: BillReceivedV1) -> dict[str, object]:
-    return bill.model_dump(mode="json", exclude=NOT_KEPT)
-
-
 async def remember(tx: Tx, bill: BillReceivedV1) -> KnownBill | None:
     """Keep the bill for re-pricing, and what pricing knew of it; None when a later revision of it is
     already known (then nothing changes). One statement (``PricingRepository.receive``)."""
-    # The same JSON as ``stored_bill``, serialised by pydantic in one call.
+    # ``model_dump(mode="json")``'s document, serialised by pydantic in one call.
     payload = bill.model_dump_json(exclude=NOT_KEPT)
     return await PricingRepository(tx.session).receive(
         bill.bill_id, bill.revision, bill.client_id, payload, bill.received_at
@@ -134,8 +130,8 @@ async def price(
     """Price a bill ``remember`` (or ``PricingRepository.stored``) answered ``known`` for, store the
     revision with its lines, announce it and put the bill's observations back."""
     session, bill_id = tx.session, bill.bill_id
-    # A bill stored just now has no observations yet; payment ones exist only with an accepted payment.
-    if known.seen_before:
+    # A bill never priced has no observations yet; payment ones exist only with an accepted payment.
+    if known.priced_before:
         await withdraw(session, BILL_ORIGIN, str(bill_id))
     if known.agreed_amount is not None:
         await withdraw(session, PAYMENT_ORIGIN, str(bill_id))

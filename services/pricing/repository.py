@@ -27,10 +27,10 @@ from services.pricing.reference_cache import TOKEN_QUERY
 
 SCHEMA = "pricing"
 
-# What pricing knows of a bill besides its payload: whether it was stored before, its accepted
-# payment, its latest pricing revision (0: never priced) and the reference version, read in the
-# same statement so the decision needs no read of its own to open the reference cache.
-_KNOWN = f"""new.agreed_amount, ({TOKEN_QUERY}) AS token,
+# What pricing knows of a bill besides its payload (``b``: its row): its accepted payment, its latest
+# pricing revision (0: never priced) and the reference version, read in the same statement so the
+# decision needs no read of its own to open the reference cache. Plain PostgreSQL 17 (no RETURNING old).
+_KNOWN = f"""b.agreed_amount, ({TOKEN_QUERY}) AS token,
     (SELECT coalesce(max(p.revision), 0) FROM {SCHEMA}.pricings p WHERE p.bill_id = $1) AS last_revision"""
 
 # Stores a received bill unless a later revision of it is known (then no row: the bill is stale). The
@@ -41,13 +41,12 @@ VALUES ($1, $2, $3, CAST($4 AS jsonb), $5, false)
 ON CONFLICT (bill_id) DO UPDATE
     SET revision = EXCLUDED.revision, payload = EXCLUDED.payload, received_at = EXCLUDED.received_at
     WHERE b.revision <= EXCLUDED.revision
-RETURNING old.bill_id IS NOT NULL AS seen_before, {_KNOWN}
+RETURNING {_KNOWN}
 """
 
-# ``new``: the name :data:`_KNOWN` reads the bill's row by (as in ``_RECEIVE``'s RETURNING).
 _STORED = f"""
-SELECT new.payload, true AS seen_before, {_KNOWN}
-FROM {SCHEMA}.bills AS new WHERE new.bill_id = $1 FOR UPDATE OF new
+SELECT b.payload, {_KNOWN}
+FROM {SCHEMA}.bills b WHERE b.bill_id = $1 FOR UPDATE OF b
 """
 
 _LINE_COLUMNS = (
@@ -79,14 +78,22 @@ FROM pricing, jsonb_to_recordset(CAST($22 AS jsonb)) AS l({_LINE_COLUMNS})
 class KnownBill:
     """What pricing knows of a bill as it prices it (:meth:`PricingRepository.receive`)."""
 
-    seen_before: bool  # False: stored just now, so no earlier pricing or observation of it exists
     agreed_amount: Decimal | None  # the payment the provider accepted (case.agreed), if any
     last_revision: int  # its latest pricing revision; 0: never priced
     reference_token: uuid.UUID  # the reference version (``reference_cache``) read with the bill
 
+    @property
+    def priced_before(self) -> bool:
+        """Whether the bill may have observations already: they are only ever added with a pricing.
+
+        Read in the statement's snapshot: should another transaction price the bill meanwhile (two
+        first revisions at once), this transaction's pricing takes the same revision number and fails
+        on ``UNIQUE (bill_id, revision)``, so it is retried and never prices on a stale answer."""
+        return self.last_revision > 0
+
 
 def _known(row: Any) -> KnownBill:
-    return KnownBill(row["seen_before"], row["agreed_amount"], int(row["last_revision"]), row["token"])
+    return KnownBill(row["agreed_amount"], int(row["last_revision"]), row["token"])
 
 
 class PricingRepository:
