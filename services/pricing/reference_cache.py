@@ -5,9 +5,11 @@ schedules, contracts, networks, clients, the facility registry, NCCI and MUE edi
 reference load or unload (``importers.run_load`` and ``importers.unload``, under the load lock). Both call
 :func:`bump` in their own transaction, which replaces the token of the one row of
 ``pricing.reference_version``. Every decision starts with :meth:`ReferenceCache.view`: one read of that
-row (a primary-key lookup, about 0.1 ms); a token other than the one the cache was filled under empties the
-cache. So a decision started after a load committed never uses what it replaced, whichever process
-loaded it; a load rolled back leaves the old token, and the cache filled meanwhile is dropped again.
+row (a primary-key lookup, about 0.1 ms), or with :meth:`ReferenceCache.at` when the token was read in
+another statement of the decision's transaction (a received bill's: see ``repository``); a token other
+than the one the cache was filled under empties the cache. So a decision started after a load committed
+never uses what it replaced, whichever process loaded it; a load rolled back leaves the old token, and the
+cache filled meanwhile is dropped again.
 
 What may be cached: rows read from those tables, keyed by what was asked (``("rvu", 2025, "99213")``),
 including "nothing there". Never the U&C cells: they change with every folded bill.
