@@ -9,6 +9,7 @@ in its binary format.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -39,7 +40,9 @@ class Params:
         return f"${len(self.values)}::{cast}"
 
 
+@functools.cache
 def sql_type(table: FromClause, column: str) -> str:
+    """The column's type as SQL (``NUMERIC(12, 2)``), compiled once."""
     return str(table.c[column].type.compile(dialect=_DIALECT))
 
 
