@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, TextClause, insert, text
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.reporting.bulk import Params, driver, unnest
 from services.reporting.contributions import HIST, KPI, PATTERN, PIPELINE, Ledger
 from services.reporting.measures import (
     COUNTS,
@@ -75,22 +76,28 @@ def delta_rows(ledger: Ledger) -> dict[Table, list[dict[str, Any]]]:
     return rows
 
 
-async def queue_deltas(session: AsyncSession, ledger: Ledger, *, copy: bool = False) -> None:
-    """Queue a ledger of differences in the caller's transaction (``copy``: with COPY, for rebuilds that
-    queue millions of rows; an event's handful go by INSERT)."""
+def delta_inserts(p: Params, ledger: Ledger) -> list[str]:
+    """``INSERT INTO <queue> … SELECT … FROM unnest(…)`` for each queue the ledger of differences has rows
+    for (none for an empty ledger), to run as one statement (:func:`queue_deltas`, or a consumer batch's
+    write)."""
+    inserts = []
     for table, rows in delta_rows(ledger).items():
-        if not copy:
-            await session.execute(insert(table), rows)
-            continue
         columns = [c.name for c in table.columns if c.name != "id"]
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            table.name,
-            schema_name=SCHEMA,
-            columns=columns,
-            records=[tuple(row[c] for c in columns) for row in rows],
+        values = (tuple(row[c] for c in columns) for row in rows)
+        inserts.append(
+            f"INSERT INTO {SCHEMA}.{table.name} ({', '.join(columns)}) "
+            f"SELECT * FROM {unnest(p, table, columns, values)}"
         )
+    return inserts
+
+
+async def queue_deltas(session: AsyncSession, ledger: Ledger) -> None:
+    """Queue a ledger of differences in the caller's transaction, one statement for every queue."""
+    p = Params()
+    inserts = delta_inserts(p, ledger)
+    if inserts:
+        ctes = ", ".join(f"q{i} AS ({sql})" for i, sql in enumerate(inserts))
+        await (await driver(session)).execute(f"WITH {ctes} SELECT 1", *p.values)
 
 
 def _upsert(

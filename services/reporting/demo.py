@@ -76,7 +76,8 @@ def _share(amount: Decimal, factor: float) -> Decimal:
     return (amount * Decimal(repr(factor))).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _bill_events(n: int, rng: random.Random, now: datetime) -> list[Any]:
+def bill_events(n: int, rng: random.Random, now: datetime) -> list[Any]:
+    """The events of demo bill ``n`` up to ``now``, in the order they happened (received first)."""
     client = rng.choice(sorted(CLIENTS))
     lob, states = CLIENTS[client]
     state = rng.choice(states)
@@ -364,7 +365,7 @@ async def load_history(
     tx = Tx(session, Outbox(bus, source="/parley/reporting/demo"))
     ids = []
     for n in range(bills):
-        events = _bill_events(n, rng, now)
+        events = bill_events(n, rng, now)
         ids.append(events[0].bill_id)
         for payload in events:
             envelope = Envelope.wrap(payload, source="/parley/reporting/demo", subject=str(payload.bill_id))

@@ -1,9 +1,10 @@
-"""A bill's facts, changed by one event at a time, with the KPI tables kept in step.
+"""A bill's facts as the event handlers change them, and the rules that make the order of events not matter.
 
-:func:`bill_facts` locks the bill's row (creating it on its first event), takes the bill's contribution,
-lets the handler change the facts, works out the fee of a settled or repriced bill, and queues the change
-in contribution, all in the handler's transaction. Events of one bill come from several topics in no set
-order, so each handler only sets what its event knows, and the rules below make the order not matter:
+A handler gets a bill's state (:func:`services.reporting.fact_batch.bill_facts`): its facts row, findings
+and approvals, read and locked once per consumer batch and written back, with the fee of a settled or
+repriced bill and the change in the bill's KPI contribution, once per batch just before the commit.
+Events of one bill come from several topics in no set order, so each handler only sets what its event
+knows, and the rules below make the order not matter:
 
 - the first ``received_at`` and ``priced_at`` count (turnaround); billed follows the latest bill revision
   and the method, allowed amount and findings follow the highest pricing revision;
@@ -13,51 +14,122 @@ order, so each handler only sets what its event knows, and the rules below make 
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
+import operator
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.reporting.contributions import RESOLVED, Approval, Finding, contribution, day_of
-from services.reporting.cubes import queue_deltas
-from services.reporting.fees import client_lock_key, fee_for, terms_on
-from services.reporting.models import BillApproval, BillFact, BillFinding
-from services.reporting.repository import fee_history
+from services.reporting.contributions import RESOLVED, Approval, Finding, Ledger, day_of
+from services.reporting.fees import FeeTerms, fee_for, terms_on
+from services.reporting.models import BillFact
 
 
 def earliest(current: datetime | None, new: datetime) -> datetime:
     return new if current is None or new < current else current
 
 
+@dataclass(slots=True)
+class FactRow:
+    """One ``bill_facts`` row in memory: every column the handlers keep (not ``demo``, set by the demo
+    loader, nor ``updated_at``, the database's clock). Defaults are the table's, as a new row has them."""
+
+    bill_id: uuid.UUID
+    client_id: str | None = None
+    partner_claim_id: str | None = None
+    claim_type: str | None = None
+    provider_npi: str | None = None
+    provider_tin: str | None = None
+    provider_name: str | None = None
+    state: str | None = None
+    line_of_business: str | None = None
+    received_at: datetime | None = None
+    bill_revision: int | None = None
+    billed: Decimal | None = None
+    priced_at: datetime | None = None
+    pricing_revision: int | None = None
+    method: str | None = None
+    allowed: Decimal | None = None
+    unpriced_billed: Decimal | None = None
+    findings_at_stake: Decimal | None = None
+    case_id: uuid.UUID | None = None
+    case_opened_at: datetime | None = None
+    route: str | None = None
+    opening_offer: Decimal | None = None
+    first_offer_id: uuid.UUID | None = None
+    first_offer_at: datetime | None = None
+    offers: int = 0
+    quick_pay_offered: bool = False
+    not_negotiated_at: datetime | None = None
+    not_negotiated_reason: str | None = None
+    agreed_at: datetime | None = None
+    agreed_amount: Decimal | None = None
+    agreed_offer_id: uuid.UUID | None = None
+    first_offer_accepted: bool | None = None
+    quick_pay_agreed: bool = False
+    signed_at: datetime | None = None
+    executed_at: datetime | None = None
+    outcome: str | None = None
+    outcome_reason: str | None = None
+    closed_at: datetime | None = None
+    resolved_amount: Decimal | None = None
+    savings: Decimal | None = None
+    fee: Decimal | None = None
+    net_savings: Decimal | None = None
+    fee_terms_id: uuid.UUID | None = None
+    voided_at: datetime | None = None
+
+    def values(self) -> tuple[object, ...]:
+        """The columns' values in :data:`FACT_COLUMNS` order."""
+        return _values(self)
+
+
+FACT_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FactRow))
+_values = operator.attrgetter(*FACT_COLUMNS)
+# The row type must follow the table: a column added to one and not the other would be lost silently.
+assert set(FACT_COLUMNS) == {c.name for c in BillFact.__table__.columns} - {"demo", "updated_at"}
+
+
+@dataclass(slots=True)
+class ApprovalRow:
+    """A supervisor approval of the bill's case, as ``bill_approvals`` keeps it."""
+
+    approval_id: uuid.UUID
+    requested_at: datetime | None = None
+    decided_at: datetime | None = None
+    approved: bool | None = None
+
+
 @dataclass
 class BillState:
-    """The bill being changed: its facts row, and its findings and approvals."""
+    """The bill being changed in this batch: its facts row, findings and approvals, and how they were
+    read (to write back only what changed, and to queue the difference in the bill's contribution)."""
 
-    fact: BillFact
+    fact: FactRow
     findings: list[Finding]
-    approvals: dict[uuid.UUID, BillApproval]
+    approvals: dict[uuid.UUID, ApprovalRow]
+    created: bool = False  # the batch inserted the row (it did not exist)
     new_findings: list[tuple[int | None, Finding]] | None = None
-    _session: AsyncSession | None = field(default=None, repr=False)
+    stored_findings: int = 0  # findings rows as read
+    loaded: tuple[object, ...] = ()  # the facts as read
+    loaded_approvals: dict[uuid.UUID, tuple[object, ...]] = field(default_factory=dict)
+    before: Ledger | None = None  # the bill's contribution as read; None until a handler touches it
 
     def replace_findings(self, findings: list[tuple[int | None, Finding]]) -> None:
         """The latest pricing's findings, as (line number, finding)."""
         self.new_findings = findings
         self.findings = [finding for _, finding in findings]
 
-    def approval(self, approval_id: uuid.UUID) -> BillApproval:
+    def approval(self, approval_id: uuid.UUID) -> ApprovalRow:
         found = self.approvals.get(approval_id)
         if found is None:
-            found = BillApproval(approval_id=approval_id, bill_id=self.fact.bill_id)
-            assert self._session is not None
-            self._session.add(found)
-            self.approvals[approval_id] = found
+            found = self.approvals[approval_id] = ApprovalRow(approval_id)
         return found
+
+    def approval_facts(self) -> list[Approval]:
+        return [Approval(a.requested_at, a.decided_at, a.approved) for a in self.approvals.values()]
 
     def case_matches(self, case_id: uuid.UUID) -> bool:
         """Whether an event of ``case_id`` is about this bill's case."""
@@ -76,7 +148,7 @@ class BillState:
         return True
 
 
-def _forget_case(fact: BillFact) -> None:
+def _forget_case(fact: FactRow) -> None:
     for name in (
         "case_opened_at",
         "route",
@@ -100,67 +172,24 @@ def _forget_case(fact: BillFact) -> None:
     fact.quick_pay_agreed = False
 
 
-def _approvals(state: BillState) -> list[Approval]:
-    return [Approval(a.requested_at, a.decided_at, a.approved) for a in state.approvals.values()]
-
-
-@contextlib.asynccontextmanager
-async def bill_facts(session: AsyncSession, bill_id: uuid.UUID, zone: ZoneInfo) -> AsyncIterator[BillState]:
-    """Lock the bill's facts for a change; on exit, work out its fee and queue the KPI differences."""
-    await session.execute(pg_insert(BillFact).values(bill_id=bill_id).on_conflict_do_nothing())
-    fact = await session.get(BillFact, bill_id, with_for_update=True, populate_existing=True)
-    assert fact is not None
-    findings = [
-        Finding(row.rule, row.code, row.modifiers, row.amount)
-        for row in await session.scalars(
-            select(BillFinding).where(BillFinding.bill_id == bill_id).order_by(BillFinding.n)
-        )
-    ]
-    approvals = {
-        row.approval_id: row
-        for row in await session.scalars(select(BillApproval).where(BillApproval.bill_id == bill_id))
-    }
-    state = BillState(fact, findings, approvals, _session=session)
-    before = contribution(fact, findings, _approvals(state), zone)
-    yield state
-    if state.new_findings is not None:
-        await session.execute(delete(BillFinding).where(BillFinding.bill_id == bill_id))
-        session.add_all(
-            BillFinding(
-                bill_id=bill_id,
-                n=n,
-                line_number=line,
-                rule=f.rule,
-                code=f.code,
-                modifiers=f.modifiers,
-                amount=f.amount,
-            )
-            for n, (line, f) in enumerate(state.new_findings, start=1)
-        )
-    await settle_fee(session, fact, zone)
-    after = contribution(fact, state.findings, _approvals(state), zone)
-    await session.flush()
-    await queue_deltas(session, after.minus(before))
-
-
-async def settle_fee(session: AsyncSession, fact: BillFact, zone: ZoneInfo) -> None:
-    """Savings, fee and net savings of a settled or repriced bill (None otherwise).
-
-    Takes the client's fee lock in shared mode, so terms being changed at the same moment either are seen
-    here or re-work this bill after it commits (:func:`services.reporting.repository.add_fee_terms`)."""
-    if fact.outcome not in RESOLVED or fact.closed_at is None or fact.resolved_amount is None:
+def settle_fee(fact: FactRow, zone: ZoneInfo, history: list[FeeTerms]) -> None:
+    """Savings, fee and net savings of a settled or repriced bill (None otherwise), under the client's
+    fee terms in force (``history``, read under the client's fee lock: see
+    :func:`services.reporting.fact_batch.FactsBatch.write`)."""
+    closed_at, amount = fact.closed_at, fact.resolved_amount
+    if fact.outcome not in RESOLVED or closed_at is None or amount is None:
         fact.savings = fact.fee = fact.net_savings = None
         fact.fee_terms_id = None
         return
-    savings = (fact.billed or fact.resolved_amount) - fact.resolved_amount
-    terms = None
-    if fact.client_id is not None:
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": client_lock_key(fact.client_id)}
-        )
-        terms = terms_on(await fee_history(session, fact.client_id), day_of(fact.closed_at, zone))
+    savings = (fact.billed or amount) - amount
+    terms = terms_on(history, day_of(closed_at, zone)) if fact.client_id is not None else None
     fee = fee_for(terms, savings)
     fact.savings = savings
     fact.fee = fee
     fact.net_savings = savings - fee
     fact.fee_terms_id = terms.id if terms is not None else None
+
+
+def is_resolved(fact: FactRow) -> bool:
+    """Settled or repriced, with the amount and day: a bill that carries a fee."""
+    return fact.outcome in RESOLVED and fact.closed_at is not None and fact.resolved_amount is not None

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from services.reporting.config import ReportingSettings
 from services.reporting.contributions import RESOLVED, Finding
-from services.reporting.facts import BillState, bill_facts, earliest
+from services.reporting.fact_batch import batch_scope, bill_facts
+from services.reporting.facts import BillState, earliest
 from shared.bus.consumer import Handlers
 from shared.bus.outbox import Tx
 from shared.contracts import (
@@ -68,8 +69,9 @@ def _billed(state: BillState, billed: Decimal) -> None:
 
 
 def build_handlers(settings: ReportingSettings) -> Handlers:
-    handlers = Handlers()
     zone: ZoneInfo = settings.zone
+    # A batch's bills are read before its handlers and written after them, once per table.
+    handlers = Handlers(batch_scope=batch_scope(zone))
 
     # --- bills --------------------------------------------------------------------------------------
 

@@ -9,7 +9,11 @@ For each message, in partition order:
    outgoing events (outbox) in the same transaction. A duplicate changes nothing. The events of one poll
    share a transaction (up to ``consumer_batch_size``; each partition's in its order) because round trips
    and commits dominate the cost; if anything in the batch fails, the batch rolls back and its events
-   are applied one by one, so a failure is isolated to its event.
+   are applied one by one, so a failure is isolated to its event. A group may also wrap each
+   transaction's handlers in a *batch scope* (:class:`Handlers`, ``batch_scope``): entered with the
+   transaction's new events before the first handler runs, left after the last, so handlers can share
+   reads and have their writes made once per table for the whole batch, just before the outbox insert
+   and the commit. An event applied on its own is a batch of one.
 3. A failing handler is retried with exponential backoff. Infrastructure failures (database or network
    unreachable, serialization conflicts) are retried without limit, because dead-lettering every message
    during an outage would be worse than waiting; other errors get ``consumer_max_attempts`` tries, then
@@ -20,9 +24,10 @@ For each message, in partition order:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -44,6 +49,8 @@ log = structlog.get_logger(__name__)
 
 P = TypeVar("P", bound=Payload)
 Handler = Callable[[Tx, Any, Envelope], Awaitable[None]]
+# (tx, the batch's new events as (payload, envelope), in order) -> a context around their handlers.
+BatchScope = Callable[[Tx, Sequence[tuple[Payload, Envelope]]], contextlib.AbstractAsyncContextManager[None]]
 
 # SQLSTATE classes that say "try again later", not "this message is bad".
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "40001", "40P01", "53", "57P", "55P03")
@@ -72,10 +79,18 @@ def is_transient(exc: BaseException) -> bool:
 
 
 class Handlers:
-    """Which function handles which event contract, for one consumer group."""
+    """Which function handles which event contract, for one consumer group.
 
-    def __init__(self) -> None:
+    ``batch_scope`` (optional) is entered around the handlers of every transaction that has new events,
+    with those events: what it does on entry (one read for the whole batch) the handlers can use, and
+    what it does after its ``yield`` (one write per table for the whole batch) commits with them. It is
+    left by the exception when a handler fails: nothing after its ``yield`` runs, and the transaction
+    rolls back. It finds the batch's state where it put it, e.g. in ``tx.session.info`` (a session is
+    one transaction here)."""
+
+    def __init__(self, batch_scope: BatchScope | None = None) -> None:
         self._by_key: dict[tuple[str, int], tuple[type[Payload], Handler]] = {}
+        self.batch_scope = batch_scope
 
     def on(self, payload_cls: type[P]) -> Callable[[Callable[[Tx, P, Envelope], Awaitable[None]]], Handler]:
         def register(fn: Callable[[Tx, P, Envelope], Awaitable[None]]) -> Handler:
@@ -206,14 +221,19 @@ class EventConsumer:
                 session, self._group, [parsed.envelope for parsed in batch]
             )
             tx = Tx(session, self._outbox, deferred=[])  # the batch's events: one outbox insert
-            for parsed, new in zip(batch, first, strict=True):
-                if not new:
-                    continue
-                envelope = parsed.envelope
-                with structlog.contextvars.bound_contextvars(
-                    event_id=str(envelope.id), event_type=envelope.type, bill_id=envelope.subject
-                ):
-                    await parsed.handler(tx, parsed.payload, envelope)
+            fresh = [parsed for parsed, new in zip(batch, first, strict=True) if new]
+            scope = self._handlers.batch_scope
+            async with (
+                scope(tx, [(p.payload, p.envelope) for p in fresh])
+                if scope is not None and fresh
+                else contextlib.nullcontext()
+            ):
+                for parsed in fresh:
+                    envelope = parsed.envelope
+                    with structlog.contextvars.bound_contextvars(
+                        event_id=str(envelope.id), event_type=envelope.type, bill_id=envelope.subject
+                    ):
+                        await parsed.handler(tx, parsed.payload, envelope)
             await tx.write_deferred()
         return ["processed" if new else "duplicate" for new in first]
 

@@ -2,7 +2,8 @@
 
 The services use exactly these classes; here they are driven directly so each guarantee can be forced:
 per-key order across concurrent relays, lease expiry after a relay dies, NOTIFY wake-up, duplicates,
-bounded retries ending in the dead-letter topic, and transient errors that never dead-letter.
+bounded retries ending in the dead-letter topic, transient errors that never dead-letter, and a batch scope
+whose writes commit with its batch.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,7 +26,7 @@ from shared.bus.kafka import ensure_topics, make_producer
 from shared.bus.outbox import Outbox, Tx
 from shared.bus.relay import OutboxRelay
 from shared.bus.tables import BusTables, add_bus_tables
-from shared.contracts import AgreementSignedV1, Envelope, dead_letter_topic
+from shared.contracts import AgreementSignedV1, Envelope, Payload, dead_letter_topic
 from shared.settings import Settings
 
 
@@ -372,3 +373,58 @@ async def test_replay_sends_a_dead_letter_back_to_its_group(consumer_under_test)
 
 async def _returned(calls: dict[str, int], name: str, times: int) -> bool:
     return calls.get(name, 0) >= times
+
+
+async def test_a_batch_scope_writes_for_its_transaction_and_a_poison_event_still_fails_alone(
+    consumer_under_test,
+) -> None:  # type: ignore[no-untyped-def]
+    """Handlers that only collect, and a batch scope that writes what they collected once, at its end:
+    each good event's effect is written exactly once (a duplicate is not given to the scope), the poison
+    event's batch rolls back with everything its scope collected, and the poison alone dead-letters."""
+    # Its schema and producer, and a consumer group of this test's own; that fixture's group sees these
+    # events too and notes each by name, so this one notes "scoped:<name>".
+    scratch, _, _ = consumer_under_test
+    group = f"bustest-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(scratch.settings, [dead_letter_topic(group)])
+    run = uuid.uuid4().hex[:8]
+    seen: list[list[str]] = []
+
+    @contextlib.asynccontextmanager
+    async def scope(tx: Tx, events: Sequence[tuple[Payload, Envelope]]) -> AsyncIterator[None]:
+        collected: list[dict[str, str]] = []
+        tx.session.info["collected"] = collected
+        seen.append([getattr(payload, "signer_name", "") for payload, _ in events])
+        yield
+        if collected:
+            await tx.session.execute(insert(scratch.effects), collected)
+
+    handlers = Handlers(batch_scope=scope)
+
+    @handlers.on(AgreementSignedV1)
+    async def handle(tx: Tx, e: AgreementSignedV1, event: Envelope) -> None:
+        if e.signer_name == f"bad-{run}":
+            raise RuntimeError("cannot handle it")
+        tx.session.info["collected"].append({"event_id": str(event.id), "note": f"scoped:{e.signer_name}"})
+
+    quick = scratch.settings.model_copy(update={"consumer_max_attempts": 3, "consumer_backoff_seconds": 0.01})
+    consumer = EventConsumer(quick, group, handlers, scratch.sessions, scratch.outbox(), scratch.producer)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await asyncio.wait_for(consumer.assigned.wait(), timeout=30)
+        subject = str(uuid.uuid4())
+        first = Envelope.wrap(_signed(f"first-{run}"), source="/tests", subject=subject)
+        poison = Envelope.wrap(_signed(f"bad-{run}"), source="/tests", subject=subject)
+        last = Envelope.wrap(_signed(f"last-{run}"), source="/tests", subject=subject)
+        for envelope in (first, first, poison, last):
+            await _publish(scratch, envelope)
+        await _wait(lambda: _effects(scratch, f"scoped:last-{run}"))
+        assert await _effects(scratch, f"scoped:first-{run}") == 1
+        assert await _effects(scratch, f"scoped:bad-{run}") == 0
+        letters = await _wait(lambda: _letters_for(scratch.settings, group, str(poison.id)), timeout=15)
+        assert letters[0].attempts == 3
+        mine = [[n for n in names if n.endswith(run)] for names in seen]
+        assert all(names.count(f"first-{run}") <= 1 for names in mine)  # the duplicate never reaches it
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
