@@ -119,6 +119,15 @@ async def _create(
         event_id = uuid.uuid4()
         body = body_of(event_id, StatusChanged(summaries[sub.index], now))
         webhooks.append({"id": event_id, "bill_id": row["id"], "event_type": EVENT_TYPE, "body": body})
+    # The events travel in the insert's statement, each joined to its bill: a claim skipped as a
+    # duplicate emits nothing, and the bills and their events commit together.
+    bill_ids = [rows[sub.index]["id"] for sub, _ in originals]
+    _, events = tx.outbox.rows(
+        [
+            (received_event(bill_id, principal.subject, claim, revision=1, received_at=now), str(bill_id))
+            for bill_id, (_, claim) in zip(bill_ids, originals, strict=True)
+        ]
+    )
     inserted = await repository.insert_new(
         bills=list(rows.values()),
         lines=lines,
@@ -126,22 +135,14 @@ async def _create(
         revisions=revisions,
         history=history,
         webhooks=webhooks,
+        events=[{**event, "bill_id": bill_id} for bill_id, event in zip(bill_ids, events, strict=True)],
     )
-    stored = [(sub, claim, rows[sub.index]) for sub, claim in originals if rows[sub.index]["id"] in inserted]
-    await tx.emit_many(
-        [
-            (
-                received_event(row["id"], principal.subject, claim, revision=1, received_at=now),
-                str(row["id"]),
-            )
-            for _, claim, row in stored
-        ]
-    )
+    stored = [(sub, claim) for sub, claim in originals if rows[sub.index]["id"] in inserted]
     results = [
         Received(
             sub.index, claim.partner_claim_id, "created", 201, summaries[sub.index], warnings=sub.warnings
         )
-        for sub, claim, _ in stored
+        for sub, claim in stored
     ]
     lost = [(sub, claim) for sub, claim in originals if rows[sub.index]["id"] not in inserted]
     existing = await repository.ids_of(principal.subject, [claim_key(c) for _, c in lost])

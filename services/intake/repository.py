@@ -27,6 +27,7 @@ from services.intake.models import (
     Partner,
     StatusHistory,
     WebhookDelivery,
+    bus,
 )
 from services.intake.status import BillStatus
 from services.intake.webhooks import NOTIFY_CHANNEL
@@ -94,8 +95,21 @@ _INSERT_NEW = text(
         RETURNING 1
     ), woken AS (
         SELECT pg_notify(:channel, '') FROM (SELECT 1 FROM webhooks LIMIT 1) AS any_queued
+    ), events AS (
+        INSERT INTO intake.outbox (event_id, topic, key, event_type, body)
+        SELECT r.event_id, r.topic, r.key, r.event_type, r.body
+        FROM ROWS FROM (
+            jsonb_to_recordset(CAST(:events AS jsonb))
+            AS (bill_id uuid, event_id uuid, topic text, key text, event_type text, body text)
+        ) WITH ORDINALITY AS r(bill_id, event_id, topic, key, event_type, body, n)
+        JOIN new ON new.id = r.bill_id
+        ORDER BY r.n  -- ids in the order given: the relay publishes a bill's events by id
+        RETURNING 1
+    ), relay_woken AS (
+        SELECT pg_notify(:outbox_channel, '') FROM (SELECT 1 FROM events LIMIT 1) AS any_emitted
     )
-    SELECT new.id, (SELECT count(*) FROM woken) AS woken FROM new
+    SELECT new.id, (SELECT count(*) FROM woken) AS woken, (SELECT count(*) FROM relay_woken) AS relay_woken
+    FROM new
     """
 )
 
@@ -189,12 +203,17 @@ class BillRepository:
         revisions: Sequence[Mapping[str, Any]],
         history: Sequence[Mapping[str, Any]],
         webhooks: Sequence[Mapping[str, Any]],
+        events: Sequence[Mapping[str, Any]],
     ) -> set[uuid.UUID]:
-        """Insert new bills with everything that belongs to them, in one statement however many.
+        """Insert new bills with everything that belongs to them, their ``bill.received`` outbox rows
+        included, in one statement however many.
 
-        A claim that another request inserted meanwhile is skipped (with its lines, history…): the
-        ids returned are the bills this call inserted. Webhook deliveries are queued only if the
-        partner has a webhook. Rows travel as JSON and are typed by the tables' own row types.
+        A claim that another request inserted meanwhile is skipped (with its lines, history, event…):
+        the ids returned are the bills this call inserted. Webhook deliveries are queued only if the
+        partner has a webhook. Rows travel as JSON and are typed by the tables' own row types;
+        ``events`` are outbox rows (:meth:`shared.bus.outbox.Outbox.rows`) each with its ``bill_id``.
+        Being one statement, it is atomic on its own: a request that writes nothing else needs no
+        transaction around it.
         """
         if not bills:
             return set()
@@ -207,9 +226,11 @@ class BillRepository:
                 ("revisions", revisions),
                 ("history", history),
                 ("webhooks", webhooks),
+                ("events", events),
             )
         }
-        result = await self.session.execute(_INSERT_NEW, {**params, "channel": NOTIFY_CHANNEL})
+        channels = {"channel": NOTIFY_CHANNEL, "outbox_channel": bus.notify_channel}
+        result = await self.session.execute(_INSERT_NEW, {**params, **channels})
         return {row.id for row in result}
 
     async def insert_details(
