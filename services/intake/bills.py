@@ -29,12 +29,21 @@ from services.intake.webhooks import EVENT_TYPE, StatusChanged, body_of, enqueue
 from shared.auth import Identity
 from shared.bus.outbox import Tx
 from shared.contracts import ClaimFrequency
+from shared.idempotency import KeyClaim
 
 
 async def receive(
-    tx: Tx, principal: Identity, submissions: Sequence[Submission], *, source: Source
+    tx: Tx,
+    principal: Identity,
+    submissions: Sequence[Submission],
+    *,
+    source: Source,
+    key: KeyClaim | None = None,
 ) -> list[Received]:
-    """Answer every claim of a request, in its order: stored (created, replaced, voided) or rejected."""
+    """Answer every claim of a request, in its order: stored (created, replaced, voided) or rejected.
+
+    ``key``: the Idempotency-Key of a request of one original bill, claimed by the statement that
+    stores it (with the bill as the response to replay)."""
     results: dict[int, Received] = {}
     originals: list[tuple[Submission, BillIn]] = []
     changes: list[tuple[Submission, BillIn]] = []
@@ -73,7 +82,7 @@ async def receive(
         )
         if results[sub.index].bill is not None:
             notices.append(StatusChanged(results[sub.index].bill, now))  # type: ignore[arg-type]
-    for received in await _create(tx, repository, principal, originals, source, now):
+    for received in await _create(tx, repository, principal, originals, source, now, key):
         results[received.index] = received  # their webhooks were queued with them
     await enqueue(tx.session, principal.subject, notices)
     return [results[i] for i in sorted(results)]
@@ -86,7 +95,9 @@ async def _create(
     originals: list[tuple[Submission, BillIn]],
     source: Source,
     now: datetime,
+    key: KeyClaim | None = None,
 ) -> list[Received]:
+    assert key is None or len(originals) <= 1, "an Idempotency-Key is claimed here for one bill only"
     rows = {
         sub.index: {
             "id": uuid.uuid4(),
@@ -136,6 +147,9 @@ async def _create(
         history=history,
         webhooks=webhooks,
         events=[{**event, "bill_id": bill_id} for bill_id, event in zip(bill_ids, events, strict=True)],
+        key=key,
+        # What the key replays if this succeeds: the bill as stored (201), as the endpoint answers.
+        response=next((s.model_dump(mode="json") for s in summaries.values()), None),
     )
     stored = [(sub, claim) for sub, claim in originals if rows[sub.index]["id"] in inserted]
     results = [
