@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         "consumer and other background loops.",
     )
     http_queue_seconds: float = Field(
-        default=2.0,
+        default=10.0,
         gt=0,
         description="How long a request waits for its turn (`http_db_slots`) before it is answered "
         "503 Service Unavailable with `Retry-After` (overload: nothing was done, retry later).",
