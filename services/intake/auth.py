@@ -61,10 +61,18 @@ async def authenticate(
     if lookup is None:
         lookup = asyncio.ensure_future(_verify(runtime_of(request), key, cache_key))
         _looking_up[cache_key] = lookup
-        lookup.add_done_callback(lambda _: _looking_up.pop(cache_key, None))
+        lookup.add_done_callback(lambda done: _forget(cache_key, done))
     identity = await asyncio.shield(lookup)  # a request that goes away does not cancel the others' lookup
     request.state.identity = identity
     return identity
+
+
+def _forget(cache_key: str, lookup: asyncio.Future[Identity]) -> None:
+    """A finished lookup makes way for the next; its failure is read here too, so one whose requests
+    all went away is not reported as never retrieved (each waiting request gets it from the await)."""
+    _looking_up.pop(cache_key, None)
+    if not lookup.cancelled():
+        lookup.exception()
 
 
 async def _verify(runtime: Runtime, key: str, cache_key: str) -> Identity:
