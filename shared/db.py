@@ -44,6 +44,7 @@ def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncE
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=settings.db_pool_pre_ping,
+        pool_timeout=settings.db_pool_timeout,
         # Error messages and logs must not carry a statement's parameters: they may be patient data.
         hide_parameters=True,
         connect_args={"server_settings": {"application_name": f"parley-{settings.service}"}},

@@ -52,3 +52,11 @@ class Forbidden(ProblemError):
 
     status_code = 403
     title = "Forbidden"
+
+
+class ServiceUnavailable(ProblemError):
+    """Overloaded (or the database unreachable): nothing was done; the same request may be retried."""
+
+    status_code = 503
+    title = "Service unavailable"
+    headers = {"Retry-After": "1"}

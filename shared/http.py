@@ -12,6 +12,7 @@ import contextlib
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +22,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import observability as obs
 from shared.db import ping
-from shared.errors import PayloadTooLarge, ProblemError
+from shared.errors import PayloadTooLarge, ProblemError, ServiceUnavailable
 
 if TYPE_CHECKING:
     from shared.service import Runtime
@@ -123,15 +125,23 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
         return problem(exc.status_code, title, detail, headers=dict(exc.headers or {}))
 
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
+        log.warning("http.pool_exhausted", error=repr(exc))
+        return unavailable("Too busy to take the request now; nothing was done, retry later.")
+
     @app.exception_handler(OperationalError)
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
         log.error("http.database_unavailable", error=repr(exc))
-        return problem(503, "Service unavailable", "The database is not reachable; retry later.")
+        return unavailable("The database is not reachable; retry later.")
 
     @app.exception_handler(DBAPIError)
     async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
-            return problem(503, "Service unavailable", "The database connection was lost; retry later.")
+            return unavailable("The database connection was lost; retry later.")
+        if str(getattr(exc.orig, "sqlstate", "")).startswith(OVERLOADED):
+            log.warning("http.database_overloaded", error=repr(exc))
+            return unavailable("The database is too busy to take the request now; retry later.")
         if getattr(exc.orig, "sqlstate", None) in NUL_REFUSED:
             errors = [
                 {"field": field, "message": "contains the NUL character (U+0000)", "type": "nul_character"}
@@ -148,6 +158,47 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         log.exception("http.database_error", error=repr(exc))
         return problem(500, "Internal error", "The request could not be completed; nothing was saved.")
+
+
+# Postgres is out of resources (class 53: too many connections, out of memory or disk) or not yet
+# accepting connections (57P03, starting up): the request may succeed later, so 503, not 500.
+OVERLOADED = ("53", "57P03")
+
+
+def unavailable(detail: str) -> JSONResponse:
+    """503 with ``Retry-After``: nothing was done and the same request may be sent again."""
+    return problem(
+        ServiceUnavailable.status_code, ServiceUnavailable.title, detail, headers=ServiceUnavailable.headers
+    )
+
+
+class RequestSlots:
+    """How many requests hold a database transaction at once; the rest wait their turn, in order, for
+    at most ``wait`` seconds and are then answered 503 with ``Retry-After`` (nothing done).
+
+    Without it, an overloaded service queued requests on its connection pool for the pool's timeout
+    (30 s) and then answered 500. The slots are fewer than the pool, so the relay and the consumer keep
+    connections of their own and are not starved by a burst of requests.
+    """
+
+    def __init__(self, slots: int, wait: float) -> None:
+        self.wait = wait
+        self._free = asyncio.Semaphore(slots)
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        try:
+            await asyncio.wait_for(self._free.acquire(), self.wait)
+        except TimeoutError:
+            log.warning("http.overloaded", waited_seconds=self.wait)
+            raise ServiceUnavailable(
+                "Too busy to take the request now; nothing was done, retry after the time given in "
+                "Retry-After."
+            ) from None
+        try:
+            yield
+        finally:
+            self._free.release()
 
 
 # Postgres refuses U+0000 in text (22021 character_not_in_repertoire) and in jsonb (22P05

@@ -71,6 +71,19 @@ def fingerprint(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
+@dataclass
+class KeyClaim:
+    """An Idempotency-Key to claim in the statement that performs the request's effect (see intake's
+    single bill), with the response that statement's success means. ``claimed`` is set by that
+    statement: False when the key was already used (:meth:`Idempotency.replay` answers instead), None
+    while no statement tried (the request was refused before writing anything)."""
+
+    scope: str
+    key: str
+    request_hash: str
+    claimed: bool | None = None
+
+
 @dataclass(frozen=True)
 class Idempotency:
     table: Table
@@ -98,26 +111,9 @@ class Idempotency:
             )
         ).first()
         if claimed is None:
-            row = (
-                await session.execute(
-                    select(table.c.request_hash, table.c.status_code, table.c.response).where(
-                        table.c.scope == scope, table.c.key == key
-                    )
-                )
-            ).one()
-            if row.request_hash != request_hash:
-                raise Unprocessable(
-                    "Idempotency-Key was already used with a different request; use a new key for a new "
-                    "request.",
-                    errors=[
-                        {
-                            "field": "header:Idempotency-Key",
-                            "message": "reused with a different body",
-                            "type": "idempotency_key_reused",
-                        }
-                    ],
-                )
-            return _response(row.status_code, row.response, replayed=True)
+            replayed = await self.replay(session, KeyClaim(scope, key, request_hash))
+            assert replayed is not None  # the key row exists: it made the insert conflict
+            return replayed
         status, model = await action()
         body: Any = model.model_dump(mode="json")
         await session.execute(
@@ -125,10 +121,37 @@ class Idempotency:
             .where(table.c.scope == scope, table.c.key == key)
             .values(status_code=status, response=body)
         )
-        return _response(status, body, replayed=False)
+        return response(status, body, replayed=False)
+
+    async def replay(self, session: AsyncSession, claim: KeyClaim) -> JSONResponse | None:
+        """The stored answer to a key used before (422 if it was used with a different request); None
+        if the key was not used."""
+        table = self.table
+        row = (
+            await session.execute(
+                select(table.c.request_hash, table.c.status_code, table.c.response).where(
+                    table.c.scope == claim.scope, table.c.key == claim.key
+                )
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        if row.request_hash != claim.request_hash:
+            raise Unprocessable(
+                "Idempotency-Key was already used with a different request; use a new key for a new request.",
+                errors=[
+                    {
+                        "field": "header:Idempotency-Key",
+                        "message": "reused with a different body",
+                        "type": "idempotency_key_reused",
+                    }
+                ],
+            )
+        return response(row.status_code, row.response, replayed=True)
 
 
-def _response(status: int, body: Any, *, replayed: bool) -> JSONResponse:
+def response(status: int, body: Any, *, replayed: bool) -> JSONResponse:
+    """An answer under an Idempotency-Key, saying whether it is a replay."""
     response = JSONResponse(body, status_code=status)
     response.headers[REPLAYED_HEADER] = "true" if replayed else "false"
     return response

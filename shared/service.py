@@ -38,7 +38,13 @@ from shared.bus.outbox import Outbox, Tx
 from shared.bus.relay import OutboxRelay
 from shared.bus.tables import BusTables
 from shared.db import create_engine, session_factory
-from shared.http import BodyLimitMiddleware, RequestMiddleware, health_router, install_error_handlers
+from shared.http import (
+    BodyLimitMiddleware,
+    RequestMiddleware,
+    RequestSlots,
+    health_router,
+    install_error_handlers,
+)
 from shared.jobs import JobHandlers, JobRunner
 from shared.observability import configure_logging
 from shared.settings import Settings
@@ -90,6 +96,7 @@ class Runtime:
     outbox: Outbox
     relay: OutboxRelay
     authenticator: Authenticator
+    slots: RequestSlots
     consumer: EventConsumer | None = None
     jobs: JobRunner | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -145,6 +152,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
             outbox=outbox,
             relay=OutboxRelay(settings, engine, definition.bus, producer),
             authenticator=Authenticator(settings, engine, definition.access.tokens),
+            slots=RequestSlots(http_slots(settings), settings.http_queue_seconds),
         )
         app.state.authenticator = runtime.authenticator
         if definition.on_startup is not None:
@@ -196,20 +204,32 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     return app
 
 
+def http_slots(settings: Settings) -> int:
+    """Requests holding a transaction at once: the setting, else the pool less two connections kept
+    for the relay, the consumer and the other background loops."""
+    if settings.http_db_slots is not None:
+        return settings.http_db_slots
+    return max(1, settings.db_pool_size + settings.db_max_overflow - 2)
+
+
 def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
 async def transaction(request: Request) -> AsyncIterator[Tx]:
-    """One transaction per request, committed when the endpoint returns and before the response is sent."""
+    """One transaction per request, committed when the endpoint returns and before the response is sent.
+
+    Under overload the request waits its turn (:class:`shared.http.RequestSlots`) and is answered 503
+    with ``Retry-After`` if it does not come soon enough."""
     runtime = runtime_of(request)
-    async with runtime.sessions() as session, session.begin():
+    async with runtime.slots.turn(), runtime.sessions() as session, session.begin():
         yield Tx(session, runtime.outbox)
 
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with runtime_of(request).sessions() as session:
+    runtime = runtime_of(request)
+    async with runtime.slots.turn(), runtime.sessions() as session:
         yield session
 
 

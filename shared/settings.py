@@ -45,6 +45,28 @@ class Settings(BaseSettings):
         "retry it) and SQLAlchemy renews the pool.",
     )
 
+    db_pool_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a task waits for a pooled connection before failing. An HTTP request that "
+        "still fails this way is answered 503 with Retry-After; requests first queue on "
+        "`http_db_slots` (below), which answers them sooner.",
+    )
+    http_db_slots: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="HTTP requests holding a database transaction at once; more wait their turn in "
+        "order. Default: the pool (`db_pool_size` + `db_max_overflow`) less two for the relay, the "
+        "consumer and other background loops.",
+    )
+    http_queue_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a request waits for its turn (`http_db_slots`) before it is answered "
+        "503 Service Unavailable with `Retry-After` (overload: nothing was done, retry later).",
+    )
+
     kafka_bootstrap: str = "127.0.0.1:19092"
     topic_partitions: int = Field(default=12, ge=1, le=256)
     topic_replication: int = Field(default=1, ge=1, le=5)

@@ -13,6 +13,7 @@ Internal routes (staff) use :func:`shared.auth.requires` like every other servic
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated
 
@@ -26,12 +27,14 @@ from services.intake.models import ApiKey
 from shared.auth import Identity, IdentityKind, Via
 from shared.auth.tokens import USER_TOKEN_PREFIX
 from shared.errors import Forbidden, Unauthorized
-from shared.service import runtime_of
+from shared.service import Runtime, runtime_of
 
 __all__ = ["CurrentPartner", "Forbidden", "Unauthorized", "authenticate", "require_client"]
 
 # sha256(whole key) -> (identity, valid until). Only verified keys are cached, never failures.
 _verified: dict[str, tuple[Identity, float]] = {}
+# sha256(whole key) -> the lookup in progress for it.
+_looking_up: dict[str, asyncio.Future[Identity]] = {}
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -47,22 +50,41 @@ async def authenticate(
     if credentials is None:
         raise Unauthorized("send your API key as `Authorization: Bearer prly_…`")
     key = credentials.credentials
-    runtime = runtime_of(request)
-    settings = runtime.settings
-    ttl = settings.intake_auth_cache_seconds if isinstance(settings, IntakeSettings) else 0.0
     cache_key = hash_secret(key)
-    now = time.monotonic()
     cached = _verified.get(cache_key)
-    if cached is not None and cached[1] > now:
+    if cached is not None and cached[1] > time.monotonic():
         request.state.identity = cached[0]
         return cached[0]
+    # One lookup per key at a time: the requests of a burst that all miss (at the start, or when the
+    # cached entry expires) share it instead of each taking a connection for the same row.
+    lookup = _looking_up.get(cache_key)
+    if lookup is None:
+        lookup = asyncio.ensure_future(_verify(runtime_of(request), key, cache_key))
+        _looking_up[cache_key] = lookup
+        lookup.add_done_callback(lambda done: _forget(cache_key, done))
+    identity = await asyncio.shield(lookup)  # a request that goes away does not cancel the others' lookup
+    request.state.identity = identity
+    return identity
+
+
+def _forget(cache_key: str, lookup: asyncio.Future[Identity]) -> None:
+    """A finished lookup makes way for the next; its failure is read here too, so one whose requests
+    all went away is not reported as never retrieved (each waiting request gets it from the await)."""
+    _looking_up.pop(cache_key, None)
+    if not lookup.cancelled():
+        lookup.exception()
+
+
+async def _verify(runtime: Runtime, key: str, cache_key: str) -> Identity:
     if key.startswith(USER_TOKEN_PREFIX + "_"):
         raise Unauthorized("a user token opens internal endpoints only; partner routes need a partner key")
     parts = split_key(key)
     if parts is None:
         raise Unauthorized("the API key is malformed")
     key_id, secret = parts
+    # One read, so no transaction around it (BEGIN and ROLLBACK would be two more round trips).
     async with runtime.engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         row = (
             await conn.execute(
                 select(ApiKey.partner_id, ApiKey.clients, ApiKey.secret_hash, ApiKey.revoked_at).where(
@@ -82,11 +104,12 @@ async def authenticate(
         token_id=key_id,
         via=Via.partner_key,
     )
+    settings = runtime.settings
+    ttl = settings.intake_auth_cache_seconds if isinstance(settings, IntakeSettings) else 0.0
     if ttl > 0:
         if len(_verified) > 10_000:  # keys are few; this only bounds memory against odd traffic
             _verified.clear()
-        _verified[cache_key] = (identity, now + ttl)
-    request.state.identity = identity
+        _verified[cache_key] = (identity, time.monotonic() + ttl)
     return identity
 
 

@@ -29,12 +29,21 @@ from services.intake.webhooks import EVENT_TYPE, StatusChanged, body_of, enqueue
 from shared.auth import Identity
 from shared.bus.outbox import Tx
 from shared.contracts import ClaimFrequency
+from shared.idempotency import KeyClaim
 
 
 async def receive(
-    tx: Tx, principal: Identity, submissions: Sequence[Submission], *, source: Source
+    tx: Tx,
+    principal: Identity,
+    submissions: Sequence[Submission],
+    *,
+    source: Source,
+    key: KeyClaim | None = None,
 ) -> list[Received]:
-    """Answer every claim of a request, in its order: stored (created, replaced, voided) or rejected."""
+    """Answer every claim of a request, in its order: stored (created, replaced, voided) or rejected.
+
+    ``key``: the Idempotency-Key of a request of one original bill, claimed by the statement that
+    stores it (with the bill as the response to replay)."""
     results: dict[int, Received] = {}
     originals: list[tuple[Submission, BillIn]] = []
     changes: list[tuple[Submission, BillIn]] = []
@@ -73,7 +82,7 @@ async def receive(
         )
         if results[sub.index].bill is not None:
             notices.append(StatusChanged(results[sub.index].bill, now))  # type: ignore[arg-type]
-    for received in await _create(tx, repository, principal, originals, source, now):
+    for received in await _create(tx, repository, principal, originals, source, now, key):
         results[received.index] = received  # their webhooks were queued with them
     await enqueue(tx.session, principal.subject, notices)
     return [results[i] for i in sorted(results)]
@@ -86,7 +95,9 @@ async def _create(
     originals: list[tuple[Submission, BillIn]],
     source: Source,
     now: datetime,
+    key: KeyClaim | None = None,
 ) -> list[Received]:
+    assert key is None or len(originals) <= 1, "an Idempotency-Key is claimed here for one bill only"
     rows = {
         sub.index: {
             "id": uuid.uuid4(),
@@ -119,6 +130,15 @@ async def _create(
         event_id = uuid.uuid4()
         body = body_of(event_id, StatusChanged(summaries[sub.index], now))
         webhooks.append({"id": event_id, "bill_id": row["id"], "event_type": EVENT_TYPE, "body": body})
+    # The events travel in the insert's statement, each joined to its bill: a claim skipped as a
+    # duplicate emits nothing, and the bills and their events commit together.
+    bill_ids = [rows[sub.index]["id"] for sub, _ in originals]
+    _, events = tx.outbox.rows(
+        [
+            (received_event(bill_id, principal.subject, claim, revision=1, received_at=now), str(bill_id))
+            for bill_id, (_, claim) in zip(bill_ids, originals, strict=True)
+        ]
+    )
     inserted = await repository.insert_new(
         bills=list(rows.values()),
         lines=lines,
@@ -126,22 +146,17 @@ async def _create(
         revisions=revisions,
         history=history,
         webhooks=webhooks,
+        events=[{**event, "bill_id": bill_id} for bill_id, event in zip(bill_ids, events, strict=True)],
+        key=key,
+        # What the key replays if this succeeds: the bill as stored (201), as the endpoint answers.
+        response=next((s.model_dump(mode="json") for s in summaries.values()), None),
     )
-    stored = [(sub, claim, rows[sub.index]) for sub, claim in originals if rows[sub.index]["id"] in inserted]
-    await tx.emit_many(
-        [
-            (
-                received_event(row["id"], principal.subject, claim, revision=1, received_at=now),
-                str(row["id"]),
-            )
-            for _, claim, row in stored
-        ]
-    )
+    stored = [(sub, claim) for sub, claim in originals if rows[sub.index]["id"] in inserted]
     results = [
         Received(
             sub.index, claim.partner_claim_id, "created", 201, summaries[sub.index], warnings=sub.warnings
         )
-        for sub, claim, _ in stored
+        for sub, claim in stored
     ]
     lost = [(sub, claim) for sub, claim in originals if rows[sub.index]["id"] not in inserted]
     existing = await repository.ids_of(principal.subject, [claim_key(c) for _, c in lost])

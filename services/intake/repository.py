@@ -27,10 +27,12 @@ from services.intake.models import (
     Partner,
     StatusHistory,
     WebhookDelivery,
+    bus,
 )
 from services.intake.status import BillStatus
 from services.intake.webhooks import NOTIFY_CHANNEL
 from shared.errors import Unprocessable
+from shared.idempotency import KeyClaim
 
 ClaimKey = tuple[str, str]  # (client id, partner claim id)
 
@@ -62,9 +64,19 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 _INSERT_NEW = text(
     """
-    WITH new AS (
+    WITH claimed AS (
+        INSERT INTO intake.idempotency_keys (scope, key, request_hash, status_code, response)
+        SELECT k.scope, k.key, k.request_hash, k.status_code, k.response
+        FROM jsonb_to_record(CAST(:key AS jsonb))
+             AS k(scope text, key text, request_hash text, status_code integer, response jsonb)
+        WHERE k.key IS NOT NULL
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+    ), new AS (
         INSERT INTO intake.bills
         SELECT * FROM jsonb_populate_recordset(NULL::intake.bills, CAST(:bills AS jsonb))
+        -- Under an Idempotency-Key, only if the key was free: else the request was made before.
+        WHERE CAST(:key AS jsonb) ->> 'key' IS NULL OR EXISTS (SELECT 1 FROM claimed)
         ON CONFLICT (partner_id, client_id, partner_claim_id) DO NOTHING
         RETURNING id, partner_id
     ), lines AS (
@@ -94,8 +106,22 @@ _INSERT_NEW = text(
         RETURNING 1
     ), woken AS (
         SELECT pg_notify(:channel, '') FROM (SELECT 1 FROM webhooks LIMIT 1) AS any_queued
+    ), events AS (
+        INSERT INTO intake.outbox (event_id, topic, key, event_type, body)
+        SELECT r.event_id, r.topic, r.key, r.event_type, r.body
+        FROM ROWS FROM (
+            jsonb_to_recordset(CAST(:events AS jsonb))
+            AS (bill_id uuid, event_id uuid, topic text, key text, event_type text, body text)
+        ) WITH ORDINALITY AS r(bill_id, event_id, topic, key, event_type, body, n)
+        JOIN new ON new.id = r.bill_id
+        ORDER BY r.n  -- ids in the order given: the relay publishes a bill's events by id
+        RETURNING 1
+    ), relay_woken AS (
+        SELECT pg_notify(:outbox_channel, '') FROM (SELECT 1 FROM events LIMIT 1) AS any_emitted
     )
-    SELECT new.id, (SELECT count(*) FROM woken) AS woken FROM new
+    SELECT new.id, (SELECT count(*) FROM claimed) AS claimed,
+        (SELECT count(*) FROM woken) AS woken, (SELECT count(*) FROM relay_woken) AS relay_woken
+    FROM (SELECT 1) AS always LEFT JOIN new ON true
     """
 )
 
@@ -189,12 +215,23 @@ class BillRepository:
         revisions: Sequence[Mapping[str, Any]],
         history: Sequence[Mapping[str, Any]],
         webhooks: Sequence[Mapping[str, Any]],
+        events: Sequence[Mapping[str, Any]],
+        key: KeyClaim | None = None,
+        response: Any = None,
     ) -> set[uuid.UUID]:
-        """Insert new bills with everything that belongs to them, in one statement however many.
+        """Insert new bills with everything that belongs to them, their ``bill.received`` outbox rows
+        included, in one statement however many.
 
-        A claim that another request inserted meanwhile is skipped (with its lines, history…): the
-        ids returned are the bills this call inserted. Webhook deliveries are queued only if the
-        partner has a webhook. Rows travel as JSON and are typed by the tables' own row types.
+        A claim that another request inserted meanwhile is skipped (with its lines, history, event…):
+        the ids returned are the bills this call inserted. Webhook deliveries are queued only if the
+        partner has a webhook. Rows travel as JSON and are typed by the tables' own row types;
+        ``events`` are outbox rows (:meth:`shared.bus.outbox.Outbox.rows`) each with its ``bill_id``.
+        Being one statement, it is atomic on its own: a request that writes nothing else needs no
+        transaction around it.
+
+        With ``key``, the statement first claims the Idempotency-Key with ``response`` (201, the bill's
+        JSON) and inserts only if it was free; ``key.claimed`` says which. A claimed key whose bill was
+        not inserted must be rolled back by the caller's transaction (the claim is answered 409).
         """
         if not bills:
             return set()
@@ -207,10 +244,19 @@ class BillRepository:
                 ("revisions", revisions),
                 ("history", history),
                 ("webhooks", webhooks),
+                ("events", events),
             )
         }
-        result = await self.session.execute(_INSERT_NEW, {**params, "channel": NOTIFY_CHANNEL})
-        return {row.id for row in result}
+        claim: dict[str, Any] = {}  # no key: {} claims nothing
+        if key is not None:
+            claim = {"scope": key.scope, "key": key.key, "request_hash": key.request_hash}
+            claim |= {"status_code": 201, "response": response}
+        params["key"] = to_json(claim).decode()
+        channels = {"channel": NOTIFY_CHANNEL, "outbox_channel": bus.notify_channel}
+        rows = (await self.session.execute(_INSERT_NEW, {**params, **channels})).all()
+        if key is not None:
+            key.claimed = rows[0].claimed > 0
+        return {row.id for row in rows if row.id is not None}
 
     async def insert_details(
         self,

@@ -119,8 +119,10 @@ async def open_case(
     if routing.route is CaseRoute.repriced:
         case.status, case.outcome, case.closed_at = CaseStatus.closed.value, CaseOutcome.repriced.value, now
         case.close_reason = routing.reason
+    # Not flushed here: the case and its history are inserted with the other cases the consumer's batch
+    # opens, one statement per table (a read through the ORM, such as the provider's history, flushes
+    # first).
     tx.session.add(case)
-    await tx.session.flush()
     await suggest(tx.session, case, settings)
     log(tx.session, case, PARLEY, "routed", f"{routing.route.value}: {routing.reason}", now)
     await tx.emit(events.opened(case, priced.provider), subject=str(case.bill_id))

@@ -128,7 +128,12 @@ DEFAULTS = Settings()
 async def settings_for(session: AsyncSession, client_id: str) -> Settings:
     """The client's settings, defaults where it set nothing."""
     row = await session.get(ClientSettingsRow, client_id)
-    return Settings.model_validate(row.settings) if row is not None else DEFAULTS
+    return settings_of(row.settings if row is not None else None)
+
+
+def settings_of(stored: dict[str, Any] | None) -> Settings:
+    """Settings from a client's stored overrides (None: the client set nothing)."""
+    return Settings.model_validate(stored) if stored is not None else DEFAULTS
 
 
 async def stored_overrides(

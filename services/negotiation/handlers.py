@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 
 import structlog
 
-from services.negotiation import authority, cases, offers, providers
-from services.negotiation.client_settings import settings_for
+from services.negotiation import authority, cases, offers
+from services.negotiation.client_settings import settings_for, settings_of
 from services.negotiation.models import Case
 from services.negotiation.repository import CaseRepository
 from services.negotiation.routing import route_for
@@ -56,16 +56,20 @@ async def _case(tx: Tx, case_id: uuid.UUID, what: str) -> Case:
 
 async def on_priced(tx: Tx, priced: BillPricedV2) -> None:
     repository = CaseRepository(tx.session)
-    await providers.observe_pricing(tx.session, priced)
-    settings = await settings_for(tx.session, priced.client_id)
+    if any(isinstance(o, Case) and o.bill_id == priced.bill_id for o in tx.session.new):
+        await tx.session.flush()  # this batch opened the bill's case: the read below must see it
+    context = await repository.observe_pricing(priced)
+    settings = settings_of(context.settings)
     routing = route_for(priced, settings.audit_threshold, priced.client_id)
     now = datetime.now(UTC)
-    case = await repository.for_bill(priced.bill_id)
+    # A bill's first pricing (the usual case) finds no case and locks nothing; a later one locks and
+    # loads its case. Two first pricings at once cannot both open one: cases.bill_id is unique.
+    case = await repository.for_bill(priced.bill_id) if context.case_id is not None else None
     if case is not None:
         if priced.revision > case.pricing_revision:
             await cases.revise(tx, case, priced, routing, settings, now)
         return  # an older or repeated pricing changes nothing
-    if await repository.is_voided(priced.bill_id):
+    if context.voided:
         return  # priced before the void reached pricing: there is nothing to negotiate
     if routing.route is None:
         assert routing.not_opened is not None
@@ -115,8 +119,7 @@ def build_handlers(_: Settings) -> Handlers:
 
     @handlers.on(BillReceivedV1)
     async def received(tx: Tx, bill: BillReceivedV1, _: Envelope) -> None:
-        await CaseRepository(tx.session).record_facts(bill)
-        await providers.observe_bill(tx.session, bill)
+        await CaseRepository(tx.session).record_received(bill)
 
     @handlers.on(BillPricedV1)
     async def priced_v1(tx: Tx, priced: BillPricedV1, event: Envelope) -> None:

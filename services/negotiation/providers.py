@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic_core import to_json
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,10 +52,10 @@ _PROVIDER = """
     )
 """
 
-# The provider and the NPIs seen on a bill (billing, and the facility's when given): one statement.
-_OBSERVE_BILL = text(
-    f"""
-    WITH {_PROVIDER}
+# The NPIs seen on a bill (billing, and the facility's when given), after the provider CTE: with it,
+# the statement that records a received bill (CaseRepository.record_received).
+OBSERVE_BILL = f"""
+    {_PROVIDER}
     INSERT INTO negotiation.provider_npis AS n (tin, npi, kind, name, state, zip, last_seen_at)
     SELECT provider.tin, r.npi, r.kind, r.name, r.state, r.zip, CAST(:at AS timestamptz)
     FROM provider, jsonb_to_recordset(CAST(:npis AS jsonb))
@@ -63,26 +63,25 @@ _OBSERVE_BILL = text(
     ON CONFLICT (tin, npi, kind) DO UPDATE SET
         name = coalesce(EXCLUDED.name, n.name), state = EXCLUDED.state, zip = EXCLUDED.zip,
         last_seen_at = EXCLUDED.last_seen_at
-    """
-)
+"""
 
-# The provider and a bill's priced lines, replacing those of its earlier pricing: one statement.
-_OBSERVE_PRICING = text(
-    f"""
-    WITH {_PROVIDER}, gone AS (
+# The provider and a bill's priced lines, replacing those of its earlier pricing: CTEs that the
+# statement reading what the pricing meets begins with (CaseRepository.observe_pricing).
+OBSERVE_PRICING = f"""
+    {_PROVIDER}, gone AS (
         DELETE FROM negotiation.provider_prices
         WHERE tin = :tin AND bill_id = CAST(:bill_id AS uuid)
           AND NOT (line_number = ANY(CAST(:line_numbers AS integer[])))
+    ), prices AS (
+        INSERT INTO negotiation.provider_prices AS x
+        SELECT r.* FROM provider,
+             jsonb_populate_recordset(NULL::negotiation.provider_prices, CAST(:rows AS jsonb)) AS r
+        ON CONFLICT (tin, bill_id, line_number) DO UPDATE SET
+            code = EXCLUDED.code, units = EXCLUDED.units, billed = EXCLUDED.billed,
+            uc_target = EXCLUDED.uc_target, allowed = EXCLUDED.allowed, method = EXCLUDED.method,
+            priced_at = EXCLUDED.priced_at
     )
-    INSERT INTO negotiation.provider_prices AS x
-    SELECT r.* FROM provider,
-         jsonb_populate_recordset(NULL::negotiation.provider_prices, CAST(:rows AS jsonb)) AS r
-    ON CONFLICT (tin, bill_id, line_number) DO UPDATE SET
-        code = EXCLUDED.code, units = EXCLUDED.units, billed = EXCLUDED.billed,
-        uc_target = EXCLUDED.uc_target, allowed = EXCLUDED.allowed, method = EXCLUDED.method,
-        priced_at = EXCLUDED.priced_at
-    """
-)
+"""
 
 
 def _provider_params(provider: ProviderRef, at: datetime) -> dict[str, object]:
@@ -90,8 +89,8 @@ def _provider_params(provider: ProviderRef, at: datetime) -> dict[str, object]:
     return {"tin": provider.tin, "name": provider.name, "address": to_json(address).decode(), "at": at}
 
 
-async def observe_bill(session: AsyncSession, bill: BillReceivedV1) -> None:
-    """The provider, its billing NPI and the facility, from a received bill."""
+def bill_params(bill: BillReceivedV1) -> dict[str, object]:
+    """The parameters of :data:`OBSERVE_BILL`: the provider, its billing NPI and the facility."""
     provider, facility = bill.provider, bill.facility
     address = provider.address
     npis = [
@@ -113,9 +112,7 @@ async def observe_bill(session: AsyncSession, bill: BillReceivedV1) -> None:
                 "zip": facility.zip,
             }
         )
-    await session.execute(
-        _OBSERVE_BILL, {**_provider_params(provider, bill.received_at), "npis": to_json(npis).decode()}
-    )
+    return {**_provider_params(provider, bill.received_at), "npis": to_json(npis).decode()}
 
 
 def line_uc_target(priced: BillPricedV2, line_number: int) -> Decimal | None:
@@ -136,8 +133,9 @@ def line_uc_target(priced: BillPricedV2, line_number: int) -> Decimal | None:
     return Decimal(statistics.median(allowances)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-async def observe_pricing(session: AsyncSession, priced: BillPricedV2) -> None:
-    """The bill's priced lines as the provider's charges and targets seen (the latest pricing wins)."""
+def pricing_params(priced: BillPricedV2) -> dict[str, object]:
+    """The parameters of :data:`OBSERVE_PRICING`: the bill's priced lines as the provider's charges and
+    targets seen (the latest pricing wins)."""
     rows = [
         {
             "tin": priced.provider.tin,
@@ -154,15 +152,12 @@ async def observe_pricing(session: AsyncSession, priced: BillPricedV2) -> None:
         for line in priced.lines
         if line.code
     ]
-    await session.execute(
-        _OBSERVE_PRICING,
-        {
-            **_provider_params(priced.provider, priced.priced_at),
-            "bill_id": priced.bill_id,
-            "line_numbers": [row["line_number"] for row in rows],
-            "rows": to_json(rows).decode(),
-        },
-    )
+    return {
+        **_provider_params(priced.provider, priced.priced_at),
+        "bill_id": priced.bill_id,
+        "line_numbers": [row["line_number"] for row in rows],
+        "rows": to_json(rows).decode(),
+    }
 
 
 async def history(

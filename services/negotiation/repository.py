@@ -8,18 +8,52 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from pydantic_core import to_json
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.negotiation import providers
 from services.negotiation.confirmations import facts_row
 from services.negotiation.models import Approval, BillFacts, Case, CaseHistory, Offer, VoidedBill
-from shared.contracts import BillReceivedV1
+from shared.contracts import BillPricedV2, BillReceivedV1
 from shared.errors import NotFound
 
 Scope = frozenset[str] | None
+
+_FACT_COLUMNS = [c.name for c in BillFacts.__table__.columns if c.name != "bill_id"]
+# A received bill: its facts (the latest revision's), then the provider and its NPIs.
+_RECEIVED = text(
+    f"""
+    WITH facts AS (
+        INSERT INTO negotiation.bill_facts AS f
+        SELECT * FROM jsonb_populate_record(NULL::negotiation.bill_facts, CAST(:facts AS jsonb))
+        ON CONFLICT (bill_id) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in _FACT_COLUMNS)}
+        WHERE f.revision <= EXCLUDED.revision
+    ), {providers.OBSERVE_BILL}
+    """
+)
+# A pricing of a bill: the provider and its priced lines, then what the pricing meets.
+_OBSERVE_PRICING = text(
+    f"""
+    WITH {providers.OBSERVE_PRICING}
+    SELECT
+        (SELECT id FROM negotiation.cases WHERE bill_id = CAST(:bill_id AS uuid)) AS case_id,
+        EXISTS (SELECT 1 FROM negotiation.voided_bills WHERE bill_id = CAST(:bill_id AS uuid)) AS voided,
+        (SELECT settings FROM negotiation.client_settings WHERE client_id = :client_id) AS settings
+    """
+)
+
+
+@dataclass(frozen=True)
+class PricingContext:
+    case_id: uuid.UUID | None
+    voided: bool
+    settings: dict[str, Any] | None  # the client's stored overrides; None: it set nothing
 
 
 async def snapshot(session: AsyncSession) -> None:
@@ -71,19 +105,20 @@ class CaseRepository:
         stmt = pg_insert(VoidedBill).values(bill_id=bill_id, reason=reason, voided_at=at)
         await self.session.execute(stmt.on_conflict_do_nothing())
 
-    async def is_voided(self, bill_id: uuid.UUID) -> bool:
-        return await self.session.get(VoidedBill, bill_id) is not None
-
-    async def record_facts(self, bill: BillReceivedV1) -> None:
-        """Keep the latest revision's facts (an older revision arriving late changes nothing)."""
-        row = facts_row(bill)
-        stmt = pg_insert(BillFacts).values(**row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[BillFacts.bill_id],
-            set_={k: stmt.excluded[k] for k in row if k != "bill_id"},
-            where=BillFacts.revision <= stmt.excluded.revision,
+    async def record_received(self, bill: BillReceivedV1) -> None:
+        """Keep the latest revision's facts (an older revision arriving late changes nothing), and the
+        provider with the NPIs the bill names: one statement."""
+        await self.session.execute(
+            _RECEIVED, {"facts": to_json(facts_row(bill)).decode(), **providers.bill_params(bill)}
         )
-        await self.session.execute(stmt)
+
+    async def observe_pricing(self, priced: BillPricedV2) -> PricingContext:
+        """Record the bill's priced lines with its provider (:func:`providers.pricing_params`) and read
+        what the pricing meets: its case (id only, unlocked), whether the bill was voided, and the
+        client's stored settings. One statement."""
+        params = {**providers.pricing_params(priced), "client_id": priced.client_id}
+        row = (await self.session.execute(_OBSERVE_PRICING, params)).one()
+        return PricingContext(row.case_id, row.voided, row.settings)
 
     async def search(
         self,
