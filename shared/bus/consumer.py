@@ -37,6 +37,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import observability as obs
@@ -66,6 +67,8 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, OSError | ConnectionError | TimeoutError | KafkaError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, PoolTimeout):  # every connection busy: the message is fine, the moment is not
         return True
     cause: BaseException | None = exc
     while cause is not None:

@@ -32,6 +32,11 @@ async def test_a_redelivered_bill_received_is_priced_once(
         lambda: db.fetchval("SELECT count(*) FROM pricing.pricings WHERE bill_id = $1", uuid.UUID(bill_id)),
         what="first pricing",
     )
+    # The case from the first delivery, before the copies: afterwards it must still be the only one.
+    await wait_until(
+        lambda: db.fetchval("SELECT count(*) FROM negotiation.cases WHERE bill_id = $1", uuid.UUID(bill_id)),
+        what="the case opened",
+    )
     duplicates = (
         r'parley_events_total\{event_type="bill.received",group="pricing",'
         r'outcome="duplicate",service="pricing"\}'

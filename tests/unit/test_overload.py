@@ -68,3 +68,13 @@ def test_requests_leave_two_pooled_connections_to_the_background_loops() -> None
     assert http_slots(Settings()) == 8  # pool 5 + overflow 5
     assert http_slots(Settings(db_pool_size=1, db_max_overflow=0)) == 1
     assert http_slots(Settings(http_db_slots=3)) == 3
+
+
+def test_a_consumer_retries_an_exhausted_pool_instead_of_dead_lettering() -> None:
+    """A pool timeout says nothing about the message: the consumer waits and retries (no dead letter),
+    while a plain handler error still counts towards dead-lettering."""
+    from shared.bus.consumer import PermanentError, is_transient
+
+    assert is_transient(PoolTimeout("QueuePool limit of size 5 overflow 5 reached, connection timed out"))
+    assert not is_transient(ValueError("the bill has no lines"))
+    assert not is_transient(PermanentError("unknown case"))
