@@ -1,19 +1,33 @@
 """Charge and allowance observations: adding them and taking them back.
 
-The reviews read the cells in :mod:`services.pricing.scope_figures`.
+The reviews read the folded figures in :mod:`services.pricing.scope_figures`.
+
+Storage (one place = a state, ZIP3 and facility NPI, :data:`PLACE`):
+- ``uc_place_cells`` (kind, setting, code, place, amount, n): for every folded observation, its weight
+  once, at its place and amount. A hospital's file is one place, so a file of any size writes one cell
+  per distinct (kind, setting, code, amount) it holds, not one per scope (issue 13's profile: the seven
+  scope upserts per amount were the whole cost of an import);
+- ``uc_place_scopes`` (place, scope): the scopes a place's observations count under: ``US`` (always: it
+  also marks the place as known), its state, its ZIP3 and, for a registered facility, its peer group at
+  four widening levels (P4 = type|beds|teaching|trauma, P3 = type|beds|teaching, P2 = type|beds,
+  P1 = type);
+- ``uc_totals`` (kind, setting, code, scope, n): each scope's summed weight.
 
 Invariants:
-- ``uc_cells`` holds, for every folded observation, its weight under each scope it belongs to (national,
-  its state, its ZIP3, and its facility's peer group at four widening levels). Folding and withdrawing
-  keep that exact: a cell's ``n`` is always the summed weight of the folded observations it describes.
+- A place cell's ``n`` is the summed weight of the folded observations it describes; a total's ``n`` is
+  the summed weight of the folded observations of its (kind, setting, code) whose place counts under its
+  scope. Folding and withdrawing keep both exact; a count that falls to 0 is deleted.
+- Peer scopes follow the facility registry: :func:`refold_facilities` moves the peer mappings and
+  totals of a facility's places around a change of its credentials (its cells stay where they are).
 - File loads stage rows with COPY and fold them in their own transaction. In-house observations (bill
   lines, accepted payments) are inserted unfolded by event handlers and folded by :func:`fold_pending`,
-  which one loop at a time runs (an advisory lock), so concurrent consumers never queue on a hot cell.
+  which one loop at a time runs (an advisory lock), so concurrent consumers never queue on a hot total.
 - A bill's own observations are withdrawn while the bill is priced, so no bill is its own evidence.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 import zlib
 from collections.abc import Iterable, Sequence
@@ -27,39 +41,59 @@ from sqlalchemy.ext.asyncio import AsyncSession
 SCHEMA = "pricing"
 FOLD_LOCK = zlib.crc32(b"pricing.uc_fold")
 
-# The scopes one observation is counted under. Peer levels drop a credential at each step:
-# P4 = type|beds|teaching|trauma, P3 = type|beds|teaching, P2 = type|beds, P1 = type.
-_SCOPES_SQL = """
-    unnest(ARRAY[
-        'US', 'ST:' || o.state, 'Z3:' || o.zip3,
-        'P1:' || f.facility_type,
-        'P2:' || f.facility_type || '|' || f.bed_band,
-        'P3:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching,
-        'P4:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching || '|' || f.trauma_level
-    ]) AS s(scope)
+# Where an observation ``o`` was seen, as one key: "state|zip3|npi" (a part empty when unknown).
+PLACE = "concat_ws('|', coalesce(o.state, ''), coalesce(o.zip3, ''), coalesce(o.facility_npi, ''))"
+# The scopes of a place ``p.place``, with its facility ``f`` (NULLs where unknown: dropped).
+_PEER_SCOPES = """
+    'P1:' || f.facility_type,
+    'P2:' || f.facility_type || '|' || f.bed_band,
+    'P3:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching,
+    'P4:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching || '|' || f.trauma_level
 """
+_SCOPES = f"""unnest(ARRAY['US', 'ST:' || nullif(split_part(p.place, '|', 1), ''),
+    'Z3:' || nullif(split_part(p.place, '|', 2), ''), {_PEER_SCOPES}])"""
+_FACILITY = f"LEFT JOIN {SCHEMA}.facilities f ON f.npi = nullif(split_part(p.place, '|', 3), '')"
 
-ADD_TO_CELLS = f"""
-    INSERT INTO {SCHEMA}.uc_cells (kind, setting, code, scope, amount, n)
-    SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight)
-    FROM {{rows}} o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
-    CROSS JOIN LATERAL {_SCOPES_SQL}
-    WHERE s.scope IS NOT NULL {{only}}
-    GROUP BY 1, 2, 3, 4, 5
-    ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (kind, setting, code, scope, amount) DO UPDATE SET n = {SCHEMA}.uc_cells.n + EXCLUDED.n
+# Make the places of ``{rows}`` known: their scopes, from the registry as it is now.
+_ADD_PLACES = f"""
+    INSERT INTO {SCHEMA}.uc_place_scopes (place, scope)
+    SELECT p.place, s.scope FROM (SELECT DISTINCT {PLACE} AS place FROM {{rows}} o) p {_FACILITY}
+    CROSS JOIN LATERAL {_SCOPES} AS s(scope)
+    WHERE s.scope IS NOT NULL
+    ON CONFLICT DO NOTHING
 """
-
-_TAKE_FROM_CELLS = f"""
-    UPDATE {SCHEMA}.uc_cells c SET n = c.n - d.n
-    FROM (
-        SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight) AS n
-        FROM {{rows}} o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
-        CROSS JOIN LATERAL {_SCOPES_SQL}
-        WHERE s.scope IS NOT NULL {{only}}
-        GROUP BY 1, 2, 3, 4, 5
-    ) d
-    WHERE (c.kind, c.setting, c.code, c.scope, c.amount) = (d.kind, d.setting, d.code, d.scope, d.amount)
+# Per place and amount: the weights of ``{rows}``.
+_CELL_DELTAS = f"""
+    SELECT o.kind, o.setting, o.code, {PLACE} AS place, o.amount, sum(o.weight) AS n
+    FROM {{rows}} o GROUP BY 1, 2, 3, 4, 5
+"""
+# Per scope: the weights of ``{rows}``, through their places' scopes (``{scopes}`` narrows them).
+_TOTAL_DELTAS = f"""
+    SELECT r.kind, r.setting, r.code, s.scope, sum(r.n) AS n
+    FROM (SELECT o.kind, o.setting, o.code, {PLACE} AS place, sum(o.weight) AS n
+          FROM {{rows}} o GROUP BY 1, 2, 3, 4) r
+    JOIN {SCHEMA}.uc_place_scopes s ON s.place = r.place {{scopes}}
+    GROUP BY 1, 2, 3, 4
+"""
+ADD_CELLS = f"""
+    INSERT INTO {SCHEMA}.uc_place_cells (kind, setting, code, place, amount, n)
+    {_CELL_DELTAS} ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (kind, setting, code, place, amount) DO UPDATE SET n = {SCHEMA}.uc_place_cells.n + EXCLUDED.n
+"""
+ADD_TOTALS = f"""
+    INSERT INTO {SCHEMA}.uc_totals (kind, setting, code, scope, n)
+    {_TOTAL_DELTAS} ORDER BY 1, 2, 3, 4
+    ON CONFLICT (kind, setting, code, scope) DO UPDATE SET n = {SCHEMA}.uc_totals.n + EXCLUDED.n
+"""
+_TAKE_CELLS = f"""
+    UPDATE {SCHEMA}.uc_place_cells c SET n = c.n - d.n FROM ({_CELL_DELTAS}) d
+    WHERE (c.kind, c.setting, c.code, c.place, c.amount) = (d.kind, d.setting, d.code, d.place, d.amount)
+    RETURNING c.kind, c.setting, c.code, c.place, c.amount, c.n
+"""
+_TAKE_TOTALS = f"""
+    UPDATE {SCHEMA}.uc_totals t SET n = t.n - d.n FROM ({_TOTAL_DELTAS}) d
+    WHERE (t.kind, t.setting, t.code, t.scope) = (d.kind, d.setting, d.code, d.scope)
+    RETURNING t.kind, t.setting, t.code, t.scope, t.n
 """
 
 COLUMNS = (
@@ -125,6 +159,13 @@ async def copy_rows(
         await driver.copy_records_to_table(table, records=records, schema_name=schema, columns=columns)
 
 
+async def fold(session: AsyncSession, rows: str, params: dict[str, Any] | None = None) -> None:
+    """Count the observations ``rows`` (SQL: a table or a parenthesised query, aliased by the caller's
+    statement) into the place cells and the scope totals: three set-wise statements."""
+    for statement in (_ADD_PLACES, ADD_CELLS, ADD_TOTALS):
+        await session.execute(text(statement.format(rows=rows, scopes="")), params or {})
+
+
 async def create_staging(session: AsyncSession) -> None:
     """A temporary table (this transaction only, no WAL, no index) where a file load stages its
     observations (:data:`STAGED`) before :func:`fold_staged` keeps and counts them all at once."""
@@ -147,9 +188,9 @@ async def fold_staged(session: AsyncSession, origin: str, origin_ref: str) -> No
     the whole load, then empty the staging table (a manifest may load several files in one transaction).
 
     One set-wise fold at the end writes each distinct cell once; folding per batch would rewrite the
-    popular cells (a national scope of a common code) again for every batch.
+    popular cells and totals again for every batch.
     """
-    # The hash aggregate over every scope and the sort before the cell writes stay in memory up to this.
+    # The hash aggregates and the sort before the cell writes stay in memory up to this.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
     # A temporary table is never auto-analysed: without counts the planner sorts instead of hashing.
     await session.execute(text("ANALYZE obs_staging"))
@@ -161,7 +202,7 @@ async def fold_staged(session: AsyncSession, origin: str, origin_ref: str) -> No
         ),
         {"origin": origin, "ref": origin_ref},
     )
-    await session.execute(text(ADD_TO_CELLS.format(rows="obs_staging", only="")))
+    await fold(session, "obs_staging")
     await session.execute(text("TRUNCATE obs_staging"))
 
 
@@ -178,25 +219,51 @@ async def deposit(
     return len(records)
 
 
+def _emptied(taken: str, key: str) -> str:
+    """SQL: the keys (JSON arrays) of the rows of ``taken`` (an UPDATE … RETURNING) now at 0 or less."""
+    return (
+        f"(SELECT coalesce(json_agg(json_build_array(kind, setting, code, {key})), '[]') "
+        f"FROM {taken} WHERE n <= 0)"
+    )
+
+
+async def _drop_emptied(session: AsyncSession, cells: Any, totals: Any) -> None:
+    """Delete the cells and totals a withdrawal brought to 0 (JSON lists of keys), and only those."""
+    if cells and cells != "[]":
+        await session.execute(
+            text(
+                f"DELETE FROM {SCHEMA}.uc_place_cells c USING json_array_elements(CAST(:keys AS json)) e "
+                "WHERE (c.kind, c.setting, c.code, c.place, c.amount) = "
+                "(e->>0, e->>1, e->>2, e->>3, CAST(e->>4 AS numeric)) AND c.n <= 0"
+            ),
+            {"keys": cells if isinstance(cells, str) else json.dumps(cells)},
+        )
+    if totals and totals != "[]":
+        await session.execute(
+            text(
+                f"DELETE FROM {SCHEMA}.uc_totals t USING json_array_elements(CAST(:keys AS json)) e "
+                "WHERE (t.kind, t.setting, t.code, t.scope) = (e->>0, e->>1, e->>2, e->>3) AND t.n <= 0"
+            ),
+            {"keys": totals if isinstance(totals, str) else json.dumps(totals)},
+        )
+
+
 async def withdraw(session: AsyncSession, origin: str, origin_ref: str) -> int:
-    """Remove every observation of (origin, ref) and take the folded ones out of the cells."""
+    """Remove every observation of (origin, ref) and take the folded ones out of the cells and totals."""
+    rows = "(SELECT * FROM gone WHERE folded)"
     gone = await session.execute(
         text(
             f"WITH gone AS (DELETE FROM {SCHEMA}.observations WHERE origin = :origin AND origin_ref = :ref "
-            "RETURNING *), "
-            f"taken AS ({_TAKE_FROM_CELLS.format(rows='gone', only='AND o.folded')} RETURNING 1) "
-            "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM taken)"
+            f"RETURNING *), cells AS ({_TAKE_CELLS.format(rows=rows)}), "
+            f"totals AS ({_TAKE_TOTALS.format(rows=rows, scopes='')}) "
+            f"SELECT (SELECT count(*) FROM gone), {_emptied('cells', 'place, amount')}, "
+            f"{_emptied('totals', 'scope')}"
         ),
         {"origin": origin, "ref": origin_ref},
     )
-    removed, _ = gone.one()
-    if removed:
-        await _drop_empty_cells(session)
+    removed, cells, totals = gone.one()
+    await _drop_emptied(session, cells, totals)
     return int(removed)
-
-
-async def _drop_empty_cells(session: AsyncSession) -> None:
-    await session.execute(text(f"DELETE FROM {SCHEMA}.uc_cells WHERE n <= 0"))
 
 
 async def fold_pending(session: AsyncSession, limit: int = 5000) -> int:
@@ -204,30 +271,60 @@ async def fold_pending(session: AsyncSession, limit: int = 5000) -> int:
     locked = await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": FOLD_LOCK})
     if not locked.scalar_one():
         return 0
+    pending = f"(SELECT * FROM {SCHEMA}.observations WHERE NOT folded ORDER BY id LIMIT {int(limit)})"
+    await session.execute(text(_ADD_PLACES.format(rows=pending)))
+    # Only observations whose place is known now (its ``US`` mapping): one deposited after the statement
+    # above waits for the next round, so no total misses a scope.
     result = await session.execute(
         text(
             f"WITH moved AS (UPDATE {SCHEMA}.observations SET folded = true WHERE id IN ("
-            f"SELECT id FROM {SCHEMA}.observations WHERE NOT folded ORDER BY id LIMIT :limit "
-            "FOR UPDATE SKIP LOCKED) RETURNING *), "
-            f"added AS ({ADD_TO_CELLS.format(rows='moved', only='')} RETURNING 1) "
-            "SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM added)"
+            f"SELECT o.id FROM {SCHEMA}.observations o WHERE NOT o.folded AND EXISTS ("
+            f"SELECT 1 FROM {SCHEMA}.uc_place_scopes k WHERE k.place = {PLACE} AND k.scope = 'US') "
+            "ORDER BY o.id LIMIT :limit FOR UPDATE OF o SKIP LOCKED) RETURNING *), "
+            f"cells AS ({ADD_CELLS.format(rows='moved')} RETURNING 1), "
+            f"totals AS ({ADD_TOTALS.format(rows='moved', scopes='')} RETURNING 1) "
+            "SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM cells), (SELECT count(*) FROM totals)"
         ),
         {"limit": limit},
     )
-    moved, _ = result.one()
+    moved, _, _ = result.one()
     return int(moved)
 
 
 async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: bool) -> None:
-    """Take out (``add=False``) or put back the peer-group cells of these facilities' observations.
-
-    Called around a change of their credentials, so peer cells always follow the registry.
-    """
+    """Take out (``add=False``) or put back the peer scopes of these facilities' places, with their
+    observations' peer totals. Called around a change of their credentials, so peer scopes always
+    follow the registry (the place cells do not move: a place is its state, ZIP3 and NPI)."""
     if not npis:
         return
     rows = f"(SELECT * FROM {SCHEMA}.observations WHERE folded AND facility_npi = ANY(:npis))"
-    only_peers = "AND left(s.scope, 1) = 'P'"
-    statement = (ADD_TO_CELLS if add else _TAKE_FROM_CELLS).format(rows=rows, only=only_peers)
-    await session.execute(text(statement), {"npis": list(npis)})
+    peers = "AND left(s.scope, 1) = 'P'"
+    params = {"npis": list(npis)}
     if not add:
-        await _drop_empty_cells(session)
+        taken = await session.execute(
+            text(
+                f"WITH totals AS ({_TAKE_TOTALS.format(rows=rows, scopes=peers)}) "
+                f"SELECT {_emptied('totals', 'scope')}"
+            ),
+            params,
+        )
+        await _drop_emptied(session, None, taken.scalar_one())
+        await session.execute(
+            text(
+                f"DELETE FROM {SCHEMA}.uc_place_scopes WHERE left(scope, 1) = 'P' "
+                "AND split_part(place, '|', 3) = ANY(:npis)"
+            ),
+            params,
+        )
+        return
+    await session.execute(
+        text(
+            f"INSERT INTO {SCHEMA}.uc_place_scopes (place, scope) SELECT p.place, s.scope FROM "
+            f"(SELECT place FROM {SCHEMA}.uc_place_scopes WHERE scope = 'US' "
+            f"AND split_part(place, '|', 3) = ANY(:npis)) p {_FACILITY} "
+            f"CROSS JOIN LATERAL unnest(ARRAY[{_PEER_SCOPES}]) AS s(scope) WHERE s.scope IS NOT NULL "
+            "ON CONFLICT DO NOTHING"
+        ),
+        params,
+    )
+    await session.execute(text(ADD_TOTALS.format(rows=rows, scopes=peers)), params)

@@ -11,7 +11,7 @@ from services.pricing.models.medicare import (
     ReferenceVersion,
     RelativeValue,
 )
-from services.pricing.models.observations import Facility, Observation, UcCell
+from services.pricing.models.observations import Facility, Observation, UcPlaceCell, UcPlaceScope, UcTotal
 from services.pricing.models.pricings import Pricing, PricingLine, ReceivedBill
 from services.pricing.models.specialty import (
     AnesthesiaBaseUnit,
@@ -56,7 +56,9 @@ __all__ = [
     "ReferenceLoad",
     "ReferenceVersion",
     "RelativeValue",
-    "UcCell",
+    "UcPlaceCell",
+    "UcPlaceScope",
+    "UcTotal",
     "WageIndex",
     "ZipLocality",
     "access",
