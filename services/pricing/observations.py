@@ -4,18 +4,22 @@ The reviews read the folded figures in :mod:`services.pricing.scope_figures`.
 
 Storage (one place = a state, ZIP3 and facility NPI, :data:`PLACE`):
 - ``uc_place_cells`` (kind, setting, code, place, amount, n): for every folded observation, its weight
-  once, at its place and amount. A hospital's file is one place, so a file of any size writes one cell
-  per distinct (kind, setting, code, amount) it holds, not one per scope (issue 13's profile: the seven
-  scope upserts per amount were the whole cost of an import);
+  once, at its place and amount. A hospital's file is one place, so a file of any size writes one place
+  cell per distinct (kind, setting, code, amount) it holds;
+- ``uc_scope_cells`` (kind, setting, code, scope, amount, n): the same weights per amount for the wide
+  scopes only, national (``US``) and the state (``ST:…``), which hold too many places to be read place by
+  place; the narrow ones (ZIP3, peer groups) are read from the place cells of their places. Issue 13's
+  profile: the seven per-scope upserts per amount the cells took before were the whole cost of an import;
+  two of them stay, and the reviews read no scope slower than before;
 - ``uc_place_scopes`` (place, scope): the scopes a place's observations count under: ``US`` (always: it
   also marks the place as known), its state, its ZIP3 and, for a registered facility, its peer group at
   four widening levels (P4 = type|beds|teaching|trauma, P3 = type|beds|teaching, P2 = type|beds,
   P1 = type);
-- ``uc_totals`` (kind, setting, code, scope, n): each scope's summed weight.
+- ``uc_totals`` (kind, setting, code, scope, n): each scope's summed weight, one probe for a review.
 
 Invariants:
-- A place cell's ``n`` is the summed weight of the folded observations it describes; a total's ``n`` is
-  the summed weight of the folded observations of its (kind, setting, code) whose place counts under its
+- A place or scope cell's ``n`` is the summed weight of the folded observations it describes; a total's
+  ``n`` is the summed weight of the folded observations of its (kind, setting, code) whose place counts under its
   scope. Folding and withdrawing keep both exact; a count that falls to 0 is deleted.
 - Peer scopes follow the facility registry: :func:`refold_facilities` moves the peer mappings and
   totals of a facility's places around a change of its credentials (its cells stay where they are).
@@ -67,6 +71,13 @@ _CELL_DELTAS = f"""
     SELECT o.kind, o.setting, o.code, {PLACE} AS place, o.amount, sum(o.weight) AS n
     FROM {{rows}} o GROUP BY 1, 2, 3, 4, 5
 """
+# Per wide scope (national, state) and amount: the weights of ``{rows}``.
+WIDE_SCOPES = "ARRAY['US', 'ST:' || nullif(o.state, '')]"
+_SCOPE_CELL_DELTAS = f"""
+    SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight) AS n
+    FROM {{rows}} o CROSS JOIN LATERAL unnest({WIDE_SCOPES}) AS s(scope)
+    WHERE s.scope IS NOT NULL GROUP BY 1, 2, 3, 4, 5
+"""
 # Per scope: the weights of ``{rows}``, through their places' scopes (``{scopes}`` narrows them).
 _TOTAL_DELTAS = f"""
     SELECT r.kind, r.setting, r.code, s.scope, sum(r.n) AS n
@@ -80,6 +91,11 @@ ADD_CELLS = f"""
     {_CELL_DELTAS} ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (kind, setting, code, place, amount) DO UPDATE SET n = {SCHEMA}.uc_place_cells.n + EXCLUDED.n
 """
+ADD_SCOPE_CELLS = f"""
+    INSERT INTO {SCHEMA}.uc_scope_cells (kind, setting, code, scope, amount, n)
+    {_SCOPE_CELL_DELTAS} ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (kind, setting, code, scope, amount) DO UPDATE SET n = {SCHEMA}.uc_scope_cells.n + EXCLUDED.n
+"""
 ADD_TOTALS = f"""
     INSERT INTO {SCHEMA}.uc_totals (kind, setting, code, scope, n)
     {_TOTAL_DELTAS} ORDER BY 1, 2, 3, 4
@@ -89,6 +105,11 @@ _TAKE_CELLS = f"""
     UPDATE {SCHEMA}.uc_place_cells c SET n = c.n - d.n FROM ({_CELL_DELTAS}) d
     WHERE (c.kind, c.setting, c.code, c.place, c.amount) = (d.kind, d.setting, d.code, d.place, d.amount)
     RETURNING c.kind, c.setting, c.code, c.place, c.amount, c.n
+"""
+_TAKE_SCOPE_CELLS = f"""
+    UPDATE {SCHEMA}.uc_scope_cells c SET n = c.n - d.n FROM ({_SCOPE_CELL_DELTAS}) d
+    WHERE (c.kind, c.setting, c.code, c.scope, c.amount) = (d.kind, d.setting, d.code, d.scope, d.amount)
+    RETURNING c.kind, c.setting, c.code, c.scope, c.amount, c.n
 """
 _TAKE_TOTALS = f"""
     UPDATE {SCHEMA}.uc_totals t SET n = t.n - d.n FROM ({_TOTAL_DELTAS}) d
@@ -161,8 +182,8 @@ async def copy_rows(
 
 async def fold(session: AsyncSession, rows: str, params: dict[str, Any] | None = None) -> None:
     """Count the observations ``rows`` (SQL: a table or a parenthesised query, aliased by the caller's
-    statement) into the place cells and the scope totals: three set-wise statements."""
-    for statement in (_ADD_PLACES, ADD_CELLS, ADD_TOTALS):
+    statement) into the place cells, the wide scopes' cells and the totals: four set-wise statements."""
+    for statement in (_ADD_PLACES, ADD_CELLS, ADD_SCOPE_CELLS, ADD_TOTALS):
         await session.execute(text(statement.format(rows=rows, scopes="")), params or {})
 
 
@@ -227,25 +248,25 @@ def _emptied(taken: str, key: str) -> str:
     )
 
 
-async def _drop_emptied(session: AsyncSession, cells: Any, totals: Any) -> None:
-    """Delete the cells and totals a withdrawal brought to 0 (JSON lists of keys), and only those."""
-    if cells and cells != "[]":
-        await session.execute(
-            text(
-                f"DELETE FROM {SCHEMA}.uc_place_cells c USING json_array_elements(CAST(:keys AS json)) e "
-                "WHERE (c.kind, c.setting, c.code, c.place, c.amount) = "
-                "(e->>0, e->>1, e->>2, e->>3, CAST(e->>4 AS numeric)) AND c.n <= 0"
-            ),
-            {"keys": cells if isinstance(cells, str) else json.dumps(cells)},
-        )
-    if totals and totals != "[]":
-        await session.execute(
-            text(
-                f"DELETE FROM {SCHEMA}.uc_totals t USING json_array_elements(CAST(:keys AS json)) e "
-                "WHERE (t.kind, t.setting, t.code, t.scope) = (e->>0, e->>1, e->>2, e->>3) AND t.n <= 0"
-            ),
-            {"keys": totals if isinstance(totals, str) else json.dumps(totals)},
-        )
+_DROP = {
+    "cells": f"""DELETE FROM {SCHEMA}.uc_place_cells c USING json_array_elements(CAST(:keys AS json)) e
+        WHERE (c.kind, c.setting, c.code, c.place, c.amount) =
+        (e->>0, e->>1, e->>2, e->>3, CAST(e->>4 AS numeric)) AND c.n <= 0""",
+    "wide": f"""DELETE FROM {SCHEMA}.uc_scope_cells c USING json_array_elements(CAST(:keys AS json)) e
+        WHERE (c.kind, c.setting, c.code, c.scope, c.amount) =
+        (e->>0, e->>1, e->>2, e->>3, CAST(e->>4 AS numeric)) AND c.n <= 0""",
+    "totals": f"""DELETE FROM {SCHEMA}.uc_totals t USING json_array_elements(CAST(:keys AS json)) e
+        WHERE (t.kind, t.setting, t.code, t.scope) = (e->>0, e->>1, e->>2, e->>3) AND t.n <= 0""",
+}
+
+
+async def _drop_emptied(session: AsyncSession, cells: Any, wide: Any, totals: Any) -> None:
+    """Delete the place cells, scope cells and totals a withdrawal brought to 0 (JSON lists of keys),
+    and only those (no scan of the tables)."""
+    for name, keys in (("cells", cells), ("wide", wide), ("totals", totals)):
+        if keys and keys != "[]":
+            text_keys = keys if isinstance(keys, str) else json.dumps(keys)
+            await session.execute(text(_DROP[name]), {"keys": text_keys})
 
 
 async def withdraw(session: AsyncSession, origin: str, origin_ref: str) -> int:
@@ -255,14 +276,15 @@ async def withdraw(session: AsyncSession, origin: str, origin_ref: str) -> int:
         text(
             f"WITH gone AS (DELETE FROM {SCHEMA}.observations WHERE origin = :origin AND origin_ref = :ref "
             f"RETURNING *), cells AS ({_TAKE_CELLS.format(rows=rows)}), "
+            f"wide AS ({_TAKE_SCOPE_CELLS.format(rows=rows)}), "
             f"totals AS ({_TAKE_TOTALS.format(rows=rows, scopes='')}) "
             f"SELECT (SELECT count(*) FROM gone), {_emptied('cells', 'place, amount')}, "
-            f"{_emptied('totals', 'scope')}"
+            f"{_emptied('wide', 'scope, amount')}, {_emptied('totals', 'scope')}"
         ),
         {"origin": origin, "ref": origin_ref},
     )
-    removed, cells, totals = gone.one()
-    await _drop_emptied(session, cells, totals)
+    removed, cells, wide, totals = gone.one()
+    await _drop_emptied(session, cells, wide, totals)
     return int(removed)
 
 
@@ -282,19 +304,22 @@ async def fold_pending(session: AsyncSession, limit: int = 5000) -> int:
             f"SELECT 1 FROM {SCHEMA}.uc_place_scopes k WHERE k.place = {PLACE} AND k.scope = 'US') "
             "ORDER BY o.id LIMIT :limit FOR UPDATE OF o SKIP LOCKED) RETURNING *), "
             f"cells AS ({ADD_CELLS.format(rows='moved')} RETURNING 1), "
+            f"wide AS ({ADD_SCOPE_CELLS.format(rows='moved')} RETURNING 1), "
             f"totals AS ({ADD_TOTALS.format(rows='moved', scopes='')} RETURNING 1) "
-            "SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM cells), (SELECT count(*) FROM totals)"
+            "SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM cells), "
+            "(SELECT count(*) FROM wide), (SELECT count(*) FROM totals)"
         ),
         {"limit": limit},
     )
-    moved, _, _ = result.one()
+    moved, *_ = result.one()
     return int(moved)
 
 
 async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: bool) -> None:
     """Take out (``add=False``) or put back the peer scopes of these facilities' places, with their
     observations' peer totals. Called around a change of their credentials, so peer scopes always
-    follow the registry (the place cells do not move: a place is its state, ZIP3 and NPI)."""
+    follow the registry (no cell moves: a place is its state, ZIP3 and NPI, and the wide scopes, national
+    and state, do not depend on the registry)."""
     if not npis:
         return
     rows = f"(SELECT * FROM {SCHEMA}.observations WHERE folded AND facility_npi = ANY(:npis))"
@@ -308,7 +333,7 @@ async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: 
             ),
             params,
         )
-        await _drop_emptied(session, None, taken.scalar_one())
+        await _drop_emptied(session, None, None, taken.scalar_one())
         await session.execute(
             text(
                 f"DELETE FROM {SCHEMA}.uc_place_scopes WHERE left(scope, 1) = 'P' "

@@ -7,11 +7,11 @@ reached: how many observations (its row in ``uc_totals``: one probe); for the on
 (enough observations): the nearest-rank percentile, the smallest amount at or below which ``percentile``%
 of the observations lie (the same value as Postgres' ``percentile_disc``).
 
-The percentile walks the scope's place cells (``uc_place_cells``: a weight per place and amount, see
-``observations``) in amount order from the nearer end only, stopping at the answer: from the top for the
-50th percentile and above (≈ 20% of the weight at the default 80th), from the bottom below it. National:
-every place's cells of the code, in the order of their (kind, setting, code, amount) index. A narrower
-scope: the cells of its places (``uc_place_scopes``), sorted.
+The percentile walks the scope's cells in amount order from the nearer end only, stopping at the answer:
+from the top for the 50th percentile and above (≈ 20% of the weight at the default 80th), from the bottom
+below it. National and a state: their own cells (``uc_scope_cells``, one ordered index range). A narrower
+scope (a ZIP3, a peer group): the place cells (``uc_place_cells``) of its places (``uc_place_scopes``),
+sorted (see ``observations``).
 
 From the top, the answer is the first amount ``a`` (largest first) where the weight at or above ``a``,
 ``D(a)``, satisfies ``D(a) × 100 > total × (100 − percentile)``: with ``cum(a)`` the weight at or below
@@ -67,7 +67,9 @@ _PERCENTILE = """
     ORDER BY x.amount {order}
     LIMIT 1
 """
-_NATIONAL = "{schema}.uc_place_cells c"
+_WIDE = "{schema}.uc_scope_cells c"
+# National and a state: their own cells (see ``observations.WIDE_SCOPES``); the others: their places'.
+_IS_WIDE = "(t.scope = 'US' OR left(t.scope, 3) = 'ST:')"
 _LOCAL = (
     "{schema}.uc_place_scopes p JOIN {schema}.uc_place_cells c ON c.place = p.place AND p.scope = t.scope"
 )
@@ -87,7 +89,7 @@ WITH RECURSIVE w AS (
 )
 SELECT t.setting, t.code, t.scope, t.total, coalesce(n.amount, l.amount) AS amount
 FROM t
-LEFT JOIN LATERAL ({national}) n ON true
+LEFT JOIN LATERAL ({wide}) n ON true
 LEFT JOIN LATERAL ({local}) l ON true
 """
 
@@ -98,8 +100,8 @@ def _statement(order: str, passes: str) -> str:
 
     return _STATEMENT.format(
         total=_TOTAL,
-        national=walk(_NATIONAL, "t.scope = 'US'"),
-        local=walk(_LOCAL, "t.scope <> 'US'"),
+        wide=walk(_WIDE, f"{_IS_WIDE} AND c.scope = t.scope"),
+        local=walk(_LOCAL, f"NOT {_IS_WIDE}"),
     ).replace("{schema}", SCHEMA)
 
 

@@ -11,7 +11,14 @@ from services.pricing.models.medicare import (
     ReferenceVersion,
     RelativeValue,
 )
-from services.pricing.models.observations import Facility, Observation, UcPlaceCell, UcPlaceScope, UcTotal
+from services.pricing.models.observations import (
+    Facility,
+    Observation,
+    UcPlaceCell,
+    UcPlaceScope,
+    UcScopeCell,
+    UcTotal,
+)
 from services.pricing.models.pricings import Pricing, PricingLine, ReceivedBill
 from services.pricing.models.specialty import (
     AnesthesiaBaseUnit,
@@ -58,6 +65,7 @@ __all__ = [
     "RelativeValue",
     "UcPlaceCell",
     "UcPlaceScope",
+    "UcScopeCell",
     "UcTotal",
     "WageIndex",
     "ZipLocality",

@@ -4,6 +4,7 @@
 payment line, with a weight). The same data folded for fast percentiles
 (see ``services.pricing.observations``): ``uc_place_cells``, per kind, setting, code and place (a state,
 ZIP3 and facility), how many observations (summed weights) had each exact per-unit amount;
+``uc_scope_cells``, the same per wide scope (national, a state);
 ``uc_place_scopes``, the scopes (national, a state, a ZIP3, a peer group at each widening level) each
 place counts under; ``uc_totals``, each scope's count. A percentile is then an ordered walk over a
 scope's cells instead of a sort of its observations. ``uc_cells`` is a view of the per-scope cells.
@@ -72,12 +73,24 @@ class UcPlaceCell(Base):
     """The summed weight of the folded observations of one place at one per-unit amount."""
 
     __tablename__ = "uc_place_cells"
-    __table_args__ = (Index("ix_uc_place_cells_amount", "kind", "setting", "code", "amount"),)
 
     kind: Mapped[str] = mapped_column(Text, primary_key=True)
     setting: Mapped[str] = mapped_column(Text, primary_key=True)
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     place: Mapped[str] = mapped_column(Text, primary_key=True)  # "state|zip3|npi", a part empty if unknown
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class UcScopeCell(Base):
+    """The same weights per amount for the wide scopes only: national (``US``) and a state (``ST:ID``)."""
+
+    __tablename__ = "uc_scope_cells"
+
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    setting: Mapped[str] = mapped_column(Text, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
 

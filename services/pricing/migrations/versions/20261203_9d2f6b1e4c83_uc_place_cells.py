@@ -7,6 +7,8 @@ Now:
 - ``uc_place_cells`` (kind, setting, code, place, amount, n): the summed weight of the observations of
   one place (its state, ZIP3 and facility NPI, ``place_key``) at one per-unit amount. A hospital's
   price file is one place: each distinct amount of the file is one cell;
+- ``uc_scope_cells`` (kind, setting, code, scope, amount, n): the per-amount weights of the wide scopes
+  only (national, a state): too many places to read place by place;
 - ``uc_place_scopes`` (place, scope): the scopes a place's observations count under (always ``US``; its
   state, its ZIP3 and, for a registered facility, its four peer levels);
 - ``uc_totals`` (kind, setting, code, scope, n): each scope's summed weight, so a review counts a scope
@@ -61,8 +63,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("kind", "setting", "code", "place", "amount", name=op.f("pk_uc_place_cells")),
         schema=SCHEMA,
     )
-    op.create_index(
-        "ix_uc_place_cells_amount", "uc_place_cells", ["kind", "setting", "code", "amount"], schema=SCHEMA
+    op.create_table(
+        "uc_scope_cells",
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("setting", sa.Text(), nullable=False),
+        sa.Column("code", sa.Text(), nullable=False),
+        sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("kind", "setting", "code", "scope", "amount", name=op.f("pk_uc_scope_cells")),
+        schema=SCHEMA,
     )
     op.create_table(
         "uc_place_scopes",
@@ -95,6 +105,12 @@ def upgrade() -> None:
         "GROUP BY 1, 2, 3, 4, 5"
     )
     op.execute(
+        f"INSERT INTO {SCHEMA}.uc_scope_cells (kind, setting, code, scope, amount, n) "
+        f"SELECT c.kind, c.setting, c.code, s.scope, c.amount, sum(c.n) FROM {SCHEMA}.uc_place_cells c "
+        f"JOIN {SCHEMA}.uc_place_scopes s ON s.place = c.place AND (s.scope = 'US' OR left(s.scope, 3) = 'ST:') "
+        "GROUP BY 1, 2, 3, 4, 5"
+    )
+    op.execute(
         f"INSERT INTO {SCHEMA}.uc_totals (kind, setting, code, scope, n) "
         f"SELECT c.kind, c.setting, c.code, s.scope, sum(c.n) FROM {SCHEMA}.uc_place_cells c "
         f"JOIN {SCHEMA}.uc_place_scopes s ON s.place = c.place GROUP BY 1, 2, 3, 4"
@@ -106,6 +122,7 @@ def downgrade() -> None:
     op.execute(f"CREATE TABLE {SCHEMA}.uc_cells_table AS SELECT * FROM {SCHEMA}.uc_cells")
     op.execute(f"DROP VIEW {SCHEMA}.uc_cells")
     op.drop_table("uc_totals", schema=SCHEMA)
+    op.drop_table("uc_scope_cells", schema=SCHEMA)
     op.drop_table("uc_place_scopes", schema=SCHEMA)
     op.drop_table("uc_place_cells", schema=SCHEMA)
     op.execute(f"ALTER TABLE {SCHEMA}.uc_cells_table RENAME TO uc_cells")
