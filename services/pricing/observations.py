@@ -18,9 +18,9 @@ Storage (one place = a state, ZIP3 and facility NPI, :data:`PLACE`):
 - ``uc_totals`` (kind, setting, code, scope, n): each scope's summed weight, one probe for a review.
 
 Invariants:
-- A place or scope cell's ``n`` is the summed weight of the folded observations it describes; a total's
-  ``n`` is the summed weight of the folded observations of its (kind, setting, code) whose place counts under its
-  scope. Folding and withdrawing keep both exact; a count that falls to 0 is deleted.
+- A place or scope cell's ``n`` is the summed weight of the folded observations it describes; a
+  total's ``n`` is the summed weight of the folded observations of its (kind, setting, code) whose place
+  counts under its scope. Folding and withdrawing keep both exact; a count that falls to 0 is deleted.
 - Peer scopes follow the facility registry: :func:`refold_facilities` moves the peer mappings and
   totals of a facility's places around a change of its credentials (its cells stay where they are).
 - File loads stage rows with COPY and fold them in their own transaction. In-house observations (bill

@@ -55,10 +55,12 @@ _WALK = {
 }
 _PASSES = {"down": "x.running * 100 > t.total * (100 - $3)", "up": "x.running * 100 >= t.total * $3"}
 
-# The walk over ``{cells}`` (aliased c), read only for a scope that ends its chain (``{which}``).
+# The walk over ``{cells}`` (aliased c), read only for a scope that ends its chain (``{which}``). The
+# running sum is a float8: exact for whole numbers below 2**53 (every count here), and summed natively,
+# where a bigint's sum is a numeric, added and multiplied digit by digit on every row walked.
 _PERCENTILE = """
     SELECT x.amount FROM (
-        SELECT c.amount, sum(c.n) OVER (ORDER BY c.amount {order} ROWS UNBOUNDED PRECEDING) AS running
+        SELECT c.amount, sum(c.n::float8) OVER (ORDER BY c.amount {order} ROWS UNBOUNDED PRECEDING) AS running
         FROM {cells}
         WHERE t.total >= $4 AND {which} AND c.kind = $2 AND c.setting = t.setting AND c.code = t.code
         ORDER BY c.amount {order}
