@@ -2,7 +2,7 @@
 
 The reviews read the folded figures in :mod:`services.pricing.scope_figures`.
 
-Storage (one place = a state, ZIP3 and facility NPI, :data:`PLACE`):
+Storage (one place = a state, ZIP3 and registered facility, :data:`PLACE`):
 - ``uc_place_cells`` (kind, setting, code, place, amount, n): for every folded observation, its weight
   once, at its place and amount. A hospital's file is one place, so a file of any size writes one place
   cell per distinct (kind, setting, code, amount) it holds;
@@ -21,8 +21,8 @@ Invariants:
 - A place or scope cell's ``n`` is the summed weight of the folded observations it describes; a
   total's ``n`` is the summed weight of the folded observations of its (kind, setting, code) whose place
   counts under its scope. Folding and withdrawing keep both exact; a count that falls to 0 is deleted.
-- Peer scopes follow the facility registry: :func:`refold_facilities` moves the peer mappings and
-  totals of a facility's places around a change of its credentials (its cells stay where they are).
+- Places and peer scopes follow the facility registry: :func:`refold_facilities` moves a facility's
+  place cells, peer mappings and peer totals around a change to it in the registry.
 - File loads stage rows with COPY and fold them in their own transaction. In-house observations (bill
   lines, accepted payments) are inserted unfolded by event handlers and folded by :func:`fold_pending`,
   which one loop at a time runs (an advisory lock), so concurrent consumers never queue on a hot total.
@@ -47,8 +47,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 SCHEMA = "pricing"
 FOLD_LOCK = zlib.crc32(b"pricing.uc_fold")
 
-# Where an observation ``o`` was seen, as one key: "state|zip3|npi" (a part empty when unknown).
-PLACE = "concat_ws('|', coalesce(o.state, ''), coalesce(o.zip3, ''), coalesce(o.facility_npi, ''))"
+# Where an observation ``o`` was seen, as one key: "state|zip3|npi" (a part empty when unknown). The NPI
+# only when the registry holds it (``pf``, :data:`_REGISTERED`): only a registered facility has peers, and
+# the observations of the many providers no registry knows (a payer's rates for thousands of them) then
+# share one place per state and ZIP3, so a rate common to them all is one cell, not one per provider.
+PLACE = "concat_ws('|', coalesce(o.state, ''), coalesce(o.zip3, ''), coalesce(pf.npi, ''))"
+_REGISTERED = f"LEFT JOIN {SCHEMA}.facilities pf ON pf.npi = o.facility_npi"
 # The scopes of a place ``p.place``, with its facility ``f`` (NULLs where unknown: dropped).
 _PEER_SCOPES = """
     'P1:' || f.facility_type,
@@ -63,7 +67,8 @@ _FACILITY = f"LEFT JOIN {SCHEMA}.facilities f ON f.npi = nullif(split_part(p.pla
 # Make the places of ``{rows}`` known: their scopes, from the registry as it is now.
 _ADD_PLACES = f"""
     INSERT INTO {SCHEMA}.uc_place_scopes (place, scope)
-    SELECT p.place, s.scope FROM (SELECT DISTINCT {PLACE} AS place FROM {{rows}} o) p {_FACILITY}
+    SELECT p.place, s.scope FROM (SELECT DISTINCT {PLACE} AS place FROM {{rows}} o {_REGISTERED}) p
+    {_FACILITY}
     CROSS JOIN LATERAL {_SCOPES} AS s(scope)
     WHERE s.scope IS NOT NULL
     ON CONFLICT DO NOTHING
@@ -71,7 +76,7 @@ _ADD_PLACES = f"""
 # Per place and amount: the weights of ``{rows}``.
 _CELL_DELTAS = f"""
     SELECT o.kind, o.setting, o.code, {PLACE} AS place, o.amount, sum(o.weight) AS n
-    FROM {{rows}} o GROUP BY 1, 2, 3, 4, 5
+    FROM {{rows}} o {_REGISTERED} GROUP BY 1, 2, 3, 4, 5
 """
 # Per wide scope (national, state) and amount: the weights of ``{rows}``.
 WIDE_SCOPES = "ARRAY['US', 'ST:' || nullif(o.state, '')]"
@@ -84,7 +89,7 @@ _SCOPE_CELL_DELTAS = f"""
 _TOTAL_DELTAS = f"""
     SELECT r.kind, r.setting, r.code, s.scope, sum(r.n) AS n
     FROM (SELECT o.kind, o.setting, o.code, {PLACE} AS place, sum(o.weight) AS n
-          FROM {{rows}} o GROUP BY 1, 2, 3, 4) r
+          FROM {{rows}} o {_REGISTERED} GROUP BY 1, 2, 3, 4) r
     JOIN {SCHEMA}.uc_place_scopes s ON s.place = r.place {{scopes}}
     GROUP BY 1, 2, 3, 4
 """
@@ -315,7 +320,7 @@ async def fold_pending(session: AsyncSession, limit: int = 5000) -> int:
     result = await session.execute(
         text(
             f"WITH moved AS (UPDATE {SCHEMA}.observations SET folded = true WHERE id IN ("
-            f"SELECT o.id FROM {SCHEMA}.observations o WHERE NOT o.folded AND EXISTS ("
+            f"SELECT o.id FROM {SCHEMA}.observations o {_REGISTERED} WHERE NOT o.folded AND EXISTS ("
             f"SELECT 1 FROM {SCHEMA}.uc_place_scopes k WHERE k.place = {PLACE} AND k.scope = 'US') "
             "ORDER BY o.id LIMIT :limit FOR UPDATE OF o SKIP LOCKED) RETURNING *), "
             f"cells AS ({ADD_CELLS.format(rows='moved')} RETURNING 1), "
@@ -331,10 +336,11 @@ async def fold_pending(session: AsyncSession, limit: int = 5000) -> int:
 
 
 async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: bool) -> None:
-    """Take out (``add=False``) or put back the peer scopes of these facilities' places, with their
-    observations' peer totals. Called around a change of their credentials, so peer scopes always
-    follow the registry (no cell moves: a place is its state, ZIP3 and NPI, and the wide scopes, national
-    and state, do not depend on the registry)."""
+    """Take out (``add=False``) or put back these facilities' observations under the registry as it is:
+    their place cells (a registered NPI is part of the place), the peer scopes of their places and
+    their peer totals. Called before and after a change to these facilities in the registry (new,
+    changed credentials, removed), so places and peer scopes always follow it. National and state
+    cells and totals do not depend on the registry and stay."""
     if not npis:
         return
     rows = f"(SELECT * FROM {SCHEMA}.observations WHERE folded AND facility_npi = ANY(:npis))"
@@ -343,12 +349,14 @@ async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: 
     if not add:
         taken = await session.execute(
             text(
-                f"WITH totals AS ({_TAKE_TOTALS.format(rows=rows, scopes=peers)}) "
-                f"SELECT {_emptied('totals', 'scope')}"
+                f"WITH cells AS ({_TAKE_CELLS.format(rows=rows)}), "
+                f"totals AS ({_TAKE_TOTALS.format(rows=rows, scopes=peers)}) "
+                f"SELECT {_emptied('cells', 'place, amount')}, {_emptied('totals', 'scope')}"
             ),
             params,
         )
-        await _drop_emptied(session, None, None, taken.scalar_one())
+        cells, totals = taken.one()
+        await _drop_emptied(session, cells, None, totals)
         await session.execute(
             text(
                 f"DELETE FROM {SCHEMA}.uc_place_scopes WHERE left(scope, 1) = 'P' "
@@ -357,14 +365,5 @@ async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: 
             params,
         )
         return
-    await session.execute(
-        text(
-            f"INSERT INTO {SCHEMA}.uc_place_scopes (place, scope) SELECT p.place, s.scope FROM "
-            f"(SELECT place FROM {SCHEMA}.uc_place_scopes WHERE scope = 'US' "
-            f"AND split_part(place, '|', 3) = ANY(:npis)) p {_FACILITY} "
-            f"CROSS JOIN LATERAL unnest(ARRAY[{_PEER_SCOPES}]) AS s(scope) WHERE s.scope IS NOT NULL "
-            "ON CONFLICT DO NOTHING"
-        ),
-        params,
-    )
-    await session.execute(text(ADD_TOTALS.format(rows=rows, scopes=peers)), params)
+    for statement in (_ADD_PLACES, ADD_CELLS, ADD_TOTALS):
+        await session.execute(text(statement.format(rows=rows, scopes=peers)), params)

@@ -139,10 +139,14 @@ async def test_storage_follows_loads_folds_registry_changes_and_withdrawals(sess
         ObservationIn("charge", "professional", a, D("100.00"), 1, *hospital),
         ObservationIn("charge", "professional", a, D("300.00"), 1, "ID", "837", npis[1]),
         ObservationIn("charge", "professional", b, D("40.00"), 1, "WY", "820", None),
+        ObservationIn("charge", "professional", b, D("40.00"), 2, "WY", "820", f"8{tag}0000"[:10]),
     ]
     await deposit(session, "bill", bill, in_house)
     await _fold_all(session)
     await _assert_consistent(session, codes)
+    # Two unregistered providers at one state and ZIP3 share a place: one cell of their common amount.
+    shared = "SELECT n FROM pricing.uc_place_cells WHERE code = :code AND place = 'WY|820|'"
+    assert (await session.execute(text(shared), {"code": b})).scalar_one() == 3
 
     # A facility's credentials change: its peer scopes follow.
     await refold_facilities(session, [npis[0]], add=False)
@@ -151,6 +155,22 @@ async def test_storage_follows_loads_folds_registry_changes_and_withdrawals(sess
         {"npi": npis[0]},
     )
     await refold_facilities(session, [npis[0]], add=True)
+    await _assert_consistent(session, codes)
+
+    # A provider is registered (it gets a place and peers of its own), another one leaves the registry.
+    await refold_facilities(session, [npis[2]], add=False)
+    await session.execute(
+        text(
+            "INSERT INTO pricing.facilities (npi, name, facility_type, bed_band, teaching, trauma_level, "
+            "state, zip) VALUES (:npi, 'T', 'physician group', '1-99', 'none', 'none', 'MT', '59001')"
+        ),
+        {"npi": npis[2]},
+    )
+    await refold_facilities(session, [npis[2]], add=True)
+    await _assert_consistent(session, codes)
+    await refold_facilities(session, [npis[1]], add=False)
+    await session.execute(text("DELETE FROM pricing.facilities WHERE npi = :npi"), {"npi": npis[1]})
+    await refold_facilities(session, [npis[1]], add=True)
     await _assert_consistent(session, codes)
 
     # The reviews' figures: the nearest-rank percentile of each scope, as plain SQL computes it.
@@ -171,8 +191,10 @@ async def test_storage_follows_loads_folds_registry_changes_and_withdrawals(sess
             assert figure.value == (plain if figure.observations >= 3 else None), (percentile, scope)
 
     # The bill is priced: its own observations go, exactly; then the file is unloaded.
-    assert await withdraw(session, "bill", str(bill)) == 3
+    assert await withdraw(session, "bill", str(bill)) == len(in_house)
     await _assert_consistent(session, codes)
+    place_cells = "SELECT count(*) FROM pricing.uc_place_cells WHERE code = :code AND place = 'WY|820|'"
+    assert (await session.execute(text(place_cells), {"code": b})).scalar_one() == 0  # withdrawn
     assert await withdraw(session, "file", f"test-{tag}") == len(file_rows)
     await _assert_consistent(session, codes)
     for table in ("uc_place_cells", "uc_scope_cells", "uc_totals"):

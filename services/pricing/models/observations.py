@@ -77,7 +77,8 @@ class UcPlaceCell(Base):
     kind: Mapped[str] = mapped_column(Text, primary_key=True)
     setting: Mapped[str] = mapped_column(Text, primary_key=True)
     code: Mapped[str] = mapped_column(Text, primary_key=True)
-    place: Mapped[str] = mapped_column(Text, primary_key=True)  # "state|zip3|npi", a part empty if unknown
+    # "state|zip3|npi", a part empty if unknown (the NPI unless the registry holds it)
+    place: Mapped[str] = mapped_column(Text, primary_key=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
 

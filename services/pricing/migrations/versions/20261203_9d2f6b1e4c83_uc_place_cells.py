@@ -5,7 +5,7 @@ four peer levels): seven upserts per distinct amount, the bound of every referen
 Now:
 
 - ``uc_place_cells`` (kind, setting, code, place, amount, n): the summed weight of the observations of
-  one place (its state, ZIP3 and facility NPI, ``place_key``) at one per-unit amount. A hospital's
+  one place (its state, ZIP3 and, when the registry holds it, facility NPI) at one per-unit amount. A hospital's
   price file is one place: each distinct amount of the file is one cell;
 - ``uc_scope_cells`` (kind, setting, code, scope, amount, n): the per-amount weights of the wide scopes
   only (national, a state): too many places to read place by place;
@@ -34,7 +34,8 @@ depends_on: str | Sequence[str] | None = None
 
 SCHEMA = "pricing"
 # The same expressions as services.pricing.observations (a migration keeps its own copy: code moves on).
-PLACE = "concat_ws('|', coalesce(o.state, ''), coalesce(o.zip3, ''), coalesce(o.facility_npi, ''))"
+PLACE = "concat_ws('|', coalesce(o.state, ''), coalesce(o.zip3, ''), coalesce(pf.npi, ''))"
+REGISTERED = f"LEFT JOIN {SCHEMA}.facilities pf ON pf.npi = o.facility_npi"
 SCOPES = """unnest(ARRAY['US', 'ST:' || nullif(split_part(p.place, '|', 1), ''),
     'Z3:' || nullif(split_part(p.place, '|', 2), ''),
     'P1:' || f.facility_type,
@@ -95,13 +96,13 @@ def upgrade() -> None:
     folded = f"(SELECT * FROM {SCHEMA}.observations WHERE folded)"
     op.execute(
         f"INSERT INTO {SCHEMA}.uc_place_scopes (place, scope) "
-        f"SELECT p.place, s.scope FROM (SELECT DISTINCT {PLACE} AS place FROM {folded} o) p "
+        f"SELECT p.place, s.scope FROM (SELECT DISTINCT {PLACE} AS place FROM {folded} o {REGISTERED}) p "
         f"LEFT JOIN {SCHEMA}.facilities f ON f.npi = nullif(split_part(p.place, '|', 3), '') "
         f"CROSS JOIN LATERAL {SCOPES} AS s(scope) WHERE s.scope IS NOT NULL"
     )
     op.execute(
         f"INSERT INTO {SCHEMA}.uc_place_cells (kind, setting, code, place, amount, n) "
-        f"SELECT o.kind, o.setting, o.code, {PLACE}, o.amount, sum(o.weight) FROM {folded} o "
+        f"SELECT o.kind, o.setting, o.code, {PLACE}, o.amount, sum(o.weight) FROM {folded} o {REGISTERED} "
         "GROUP BY 1, 2, 3, 4, 5"
     )
     op.execute(
