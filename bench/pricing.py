@@ -252,6 +252,12 @@ async def bench_import(
     path.unlink()
 
 
+async def analyze_uc(session: AsyncSession) -> None:
+    """Fresh statistics on the folded U&C tables after a bulk fold (autovacuum would take a while)."""
+    for table in ("uc_place_cells", "uc_scope_cells", "uc_place_scopes", "uc_totals"):
+        await session.execute(text(f"ANALYZE {SCHEMA}.{table}"))
+
+
 async def load_observations(
     sessions: async_sessionmaker[AsyncSession],
     n: int,
@@ -295,8 +301,7 @@ async def load_observations(
         copied = time.perf_counter() - started
         await fold(session, f"(SELECT * FROM {SCHEMA}.observations WHERE origin = 'bench')")
         await session.execute(text(f"ANALYZE {SCHEMA}.observations"))
-        await session.execute(text(f"ANALYZE {SCHEMA}.uc_place_cells"))
-        await session.execute(text(f"ANALYZE {SCHEMA}.uc_totals"))
+        await analyze_uc(session)
         cells = (await session.execute(text(f"SELECT count(*) FROM {SCHEMA}.uc_place_cells"))).scalar_one()
     print(
         f"observations (SYNTHETIC): {n:,} copied in {copied:.0f}s, folded into {cells:,} U&C place cells in "
@@ -344,9 +349,7 @@ async def load_stays(
             done += len(batch)
         only = f"(SELECT * FROM {SCHEMA}.observations WHERE origin = 'bench-stays')"
         await fold(session, only)
-        await session.execute(text(f"ANALYZE {SCHEMA}.uc_place_cells"))
-        await session.execute(text(f"ANALYZE {SCHEMA}.uc_place_scopes"))
-        await session.execute(text(f"ANALYZE {SCHEMA}.uc_totals"))
+        await analyze_uc(session)
     print(
         f"stays (SYNTHETIC): {n:,} whole-stay observations of {len(drgs)} MS-DRGs copied and folded in "
         f"{time.perf_counter() - started:.0f}s"
