@@ -343,6 +343,9 @@ async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: 
     cells and totals do not depend on the registry and stay."""
     if not npis:
         return
+    # The fold loop's lock, held to the end of the registry change: an observation the loop folded
+    # meanwhile would keep the place it had before the change, and no withdrawal would find it there.
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FOLD_LOCK})
     rows = f"(SELECT * FROM {SCHEMA}.observations WHERE folded AND facility_npi = ANY(:npis))"
     peers = "AND left(s.scope, 1) = 'P'"
     params = {"npis": list(npis)}
