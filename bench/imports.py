@@ -332,7 +332,7 @@ async def bench_format(
                 {"o": origin, "r": name},
             )
         ).scalar_one()
-        cells = (await session.execute(text("SELECT count(*) FROM pricing.uc_cells"))).scalar_one()
+        cells = (await session.execute(text("SELECT count(*) FROM pricing.uc_place_cells"))).scalar_one()
     base = await baseline_copy(sessions, origin, name, folder / "dump.bin")
     (folder / "dump.bin").unlink()
     loaded = summary.rows_loaded
@@ -346,7 +346,7 @@ async def bench_format(
         f"{'':15} CPU per row: Python {1e6 * python / loaded:6.1f} µs + Postgres "
         f"{1e6 * database / loaded:6.1f} µs = {loaded / (python + database):>7,.0f} rows/s of CPU | "
         f"baseline COPY {1e6 * base.cpu / loaded:5.1f} µs, ratio {base.cpu / (python + database):.3f} | "
-        f"U&C cells now {cells:,}",
+        f"U&C place cells now {cells:,}",
         flush=True,
     )
     path.unlink()

@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.pricing.config import PricingSettings
 from services.pricing.decision import decide
 from services.pricing.importers import load_cms, run_load
-from services.pricing.observations import ADD_TO_CELLS, COLUMNS, SCHEMA
+from services.pricing.observations import COLUMNS, SCHEMA, fold
 from services.pricing.service_codes import stay_code
 from shared.catalog import service
 from shared.contracts import BillLineV1, BillReceivedV1, ClaimType, FacilityRef, ProviderRef
@@ -252,6 +252,12 @@ async def bench_import(
     path.unlink()
 
 
+async def analyze_uc(session: AsyncSession) -> None:
+    """Fresh statistics on the folded U&C tables after a bulk fold (autovacuum would take a while)."""
+    for table in ("uc_place_cells", "uc_scope_cells", "uc_place_scopes", "uc_totals"):
+        await session.execute(text(f"ANALYZE {SCHEMA}.{table}"))
+
+
 async def load_observations(
     sessions: async_sessionmaker[AsyncSession],
     n: int,
@@ -293,18 +299,12 @@ async def load_observations(
             )
             done += len(batch)
         copied = time.perf_counter() - started
-        await session.execute(
-            text(
-                ADD_TO_CELLS.format(
-                    rows=f"(SELECT * FROM {SCHEMA}.observations WHERE origin = 'bench')", only=""
-                )
-            )
-        )
+        await fold(session, f"(SELECT * FROM {SCHEMA}.observations WHERE origin = 'bench')")
         await session.execute(text(f"ANALYZE {SCHEMA}.observations"))
-        await session.execute(text(f"ANALYZE {SCHEMA}.uc_cells"))
-        cells = (await session.execute(text(f"SELECT count(*) FROM {SCHEMA}.uc_cells"))).scalar_one()
+        await analyze_uc(session)
+        cells = (await session.execute(text(f"SELECT count(*) FROM {SCHEMA}.uc_place_cells"))).scalar_one()
     print(
-        f"observations (SYNTHETIC): {n:,} copied in {copied:.0f}s, folded into {cells:,} U&C cells in "
+        f"observations (SYNTHETIC): {n:,} copied in {copied:.0f}s, folded into {cells:,} U&C place cells in "
         f"{time.perf_counter() - started - copied:.0f}s"
     )
 
@@ -348,8 +348,8 @@ async def load_stays(
             )
             done += len(batch)
         only = f"(SELECT * FROM {SCHEMA}.observations WHERE origin = 'bench-stays')"
-        await session.execute(text(ADD_TO_CELLS.format(rows=only, only="")))
-        await session.execute(text(f"ANALYZE {SCHEMA}.uc_cells"))
+        await fold(session, only)
+        await analyze_uc(session)
     print(
         f"stays (SYNTHETIC): {n:,} whole-stay observations of {len(drgs)} MS-DRGs copied and folded in "
         f"{time.perf_counter() - started:.0f}s"

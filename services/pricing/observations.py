@@ -1,19 +1,39 @@
 """Charge and allowance observations: adding them and taking them back.
 
-The reviews read the cells in :mod:`services.pricing.scope_figures`.
+The reviews read the folded figures in :mod:`services.pricing.scope_figures`.
+
+Storage (one place = a state, ZIP3 and registered facility, :data:`PLACE`):
+- ``uc_place_cells`` (kind, setting, code, place, amount, n): for every folded observation, its weight
+  once, at its place and amount. A hospital's file is one place, so a file of any size writes one place
+  cell per distinct (kind, setting, code, amount) it holds;
+- ``uc_scope_cells`` (kind, setting, code, scope, amount, n): the same weights per amount for the wide
+  scopes only, national (``US``) and the state (``ST:…``), which hold too many places to be read place by
+  place; the narrow ones (ZIP3, peer groups) are read from the place cells of their places. Issue 13's
+  profile: the seven per-scope upserts per amount the cells took before were the whole cost of an import;
+  two of them stay, and the reviews read no scope slower than before;
+- ``uc_place_scopes`` (place, scope): the scopes a place's observations count under: ``US`` (always: it
+  also marks the place as known), its state, its ZIP3 and, for a registered facility, its peer group at
+  four widening levels (P4 = type|beds|teaching|trauma, P3 = type|beds|teaching, P2 = type|beds,
+  P1 = type);
+- ``uc_totals`` (kind, setting, code, scope, n): each scope's summed weight, one probe for a review.
 
 Invariants:
-- ``uc_cells`` holds, for every folded observation, its weight under each scope it belongs to (national,
-  its state, its ZIP3, and its facility's peer group at four widening levels). Folding and withdrawing
-  keep that exact: a cell's ``n`` is always the summed weight of the folded observations it describes.
+- A place or scope cell's ``n`` is the summed weight of the folded observations it describes; a
+  total's ``n`` is the summed weight of the folded observations of its (kind, setting, code) whose place
+  counts under its scope. Folding and withdrawing keep both exact; a count that falls to 0 is deleted.
+- Places and peer scopes follow the facility registry: :func:`refold_facilities` moves a facility's
+  place cells, peer mappings and peer totals around a change to it in the registry.
 - File loads stage rows with COPY and fold them in their own transaction. In-house observations (bill
   lines, accepted payments) are inserted unfolded by event handlers and folded by :func:`fold_pending`,
-  which one loop at a time runs (an advisory lock), so concurrent consumers never queue on a hot cell.
+  which one loop at a time runs (an advisory lock), so concurrent consumers never queue on a hot total.
 - A bill's own observations are withdrawn while the bill is priced, so no bill is its own evidence.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import uuid
 import zlib
 from collections.abc import Iterable, Sequence
@@ -27,39 +47,81 @@ from sqlalchemy.ext.asyncio import AsyncSession
 SCHEMA = "pricing"
 FOLD_LOCK = zlib.crc32(b"pricing.uc_fold")
 
-# The scopes one observation is counted under. Peer levels drop a credential at each step:
-# P4 = type|beds|teaching|trauma, P3 = type|beds|teaching, P2 = type|beds, P1 = type.
-_SCOPES_SQL = """
-    unnest(ARRAY[
-        'US', 'ST:' || o.state, 'Z3:' || o.zip3,
-        'P1:' || f.facility_type,
-        'P2:' || f.facility_type || '|' || f.bed_band,
-        'P3:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching,
-        'P4:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching || '|' || f.trauma_level
-    ]) AS s(scope)
+# Where an observation ``o`` was seen, as one key: "state|zip3|npi" (a part empty when unknown). The NPI
+# only when the registry holds it (``pf``, :data:`_REGISTERED`): only a registered facility has peers, and
+# the observations of the many providers no registry knows (a payer's rates for thousands of them) then
+# share one place per state and ZIP3, so a rate common to them all is one cell, not one per provider.
+PLACE = "concat_ws('|', coalesce(o.state, ''), coalesce(o.zip3, ''), coalesce(pf.npi, ''))"
+_REGISTERED = f"LEFT JOIN {SCHEMA}.facilities pf ON pf.npi = o.facility_npi"
+# The scopes of a place ``p.place``, with its facility ``f`` (NULLs where unknown: dropped).
+_PEER_SCOPES = """
+    'P1:' || f.facility_type,
+    'P2:' || f.facility_type || '|' || f.bed_band,
+    'P3:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching,
+    'P4:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching || '|' || f.trauma_level
 """
+_SCOPES = f"""unnest(ARRAY['US', 'ST:' || nullif(split_part(p.place, '|', 1), ''),
+    'Z3:' || nullif(split_part(p.place, '|', 2), ''), {_PEER_SCOPES}])"""
+_FACILITY = f"LEFT JOIN {SCHEMA}.facilities f ON f.npi = nullif(split_part(p.place, '|', 3), '')"
 
-ADD_TO_CELLS = f"""
-    INSERT INTO {SCHEMA}.uc_cells (kind, setting, code, scope, amount, n)
-    SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight)
-    FROM {{rows}} o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
-    CROSS JOIN LATERAL {_SCOPES_SQL}
-    WHERE s.scope IS NOT NULL {{only}}
-    GROUP BY 1, 2, 3, 4, 5
-    ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (kind, setting, code, scope, amount) DO UPDATE SET n = {SCHEMA}.uc_cells.n + EXCLUDED.n
+# Make the places of ``{rows}`` known: their scopes, from the registry as it is now.
+_ADD_PLACES = f"""
+    INSERT INTO {SCHEMA}.uc_place_scopes (place, scope)
+    SELECT p.place, s.scope FROM (SELECT DISTINCT {PLACE} AS place FROM {{rows}} o {_REGISTERED}) p
+    {_FACILITY}
+    CROSS JOIN LATERAL {_SCOPES} AS s(scope)
+    WHERE s.scope IS NOT NULL
+    ON CONFLICT DO NOTHING
 """
-
-_TAKE_FROM_CELLS = f"""
-    UPDATE {SCHEMA}.uc_cells c SET n = c.n - d.n
-    FROM (
-        SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight) AS n
-        FROM {{rows}} o LEFT JOIN {SCHEMA}.facilities f ON f.npi = o.facility_npi
-        CROSS JOIN LATERAL {_SCOPES_SQL}
-        WHERE s.scope IS NOT NULL {{only}}
-        GROUP BY 1, 2, 3, 4, 5
-    ) d
+# Per place and amount: the weights of ``{rows}``.
+_CELL_DELTAS = f"""
+    SELECT o.kind, o.setting, o.code, {PLACE} AS place, o.amount, sum(o.weight) AS n
+    FROM {{rows}} o {_REGISTERED} GROUP BY 1, 2, 3, 4, 5
+"""
+# Per wide scope (national, state) and amount: the weights of ``{rows}``.
+WIDE_SCOPES = "ARRAY['US', 'ST:' || nullif(o.state, '')]"
+_SCOPE_CELL_DELTAS = f"""
+    SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight) AS n
+    FROM {{rows}} o CROSS JOIN LATERAL unnest({WIDE_SCOPES}) AS s(scope)
+    WHERE s.scope IS NOT NULL GROUP BY 1, 2, 3, 4, 5
+"""
+# Per scope: the weights of ``{rows}``, through their places' scopes (``{scopes}`` narrows them).
+_TOTAL_DELTAS = f"""
+    SELECT r.kind, r.setting, r.code, s.scope, sum(r.n) AS n
+    FROM (SELECT o.kind, o.setting, o.code, {PLACE} AS place, sum(o.weight) AS n
+          FROM {{rows}} o {_REGISTERED} GROUP BY 1, 2, 3, 4) r
+    JOIN {SCHEMA}.uc_place_scopes s ON s.place = r.place {{scopes}}
+    GROUP BY 1, 2, 3, 4
+"""
+ADD_CELLS = f"""
+    INSERT INTO {SCHEMA}.uc_place_cells (kind, setting, code, place, amount, n)
+    {_CELL_DELTAS} ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (kind, setting, code, place, amount) DO UPDATE SET n = {SCHEMA}.uc_place_cells.n + EXCLUDED.n
+"""
+ADD_SCOPE_CELLS = f"""
+    INSERT INTO {SCHEMA}.uc_scope_cells (kind, setting, code, scope, amount, n)
+    {_SCOPE_CELL_DELTAS} ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (kind, setting, code, scope, amount) DO UPDATE SET n = {SCHEMA}.uc_scope_cells.n + EXCLUDED.n
+"""
+ADD_TOTALS = f"""
+    INSERT INTO {SCHEMA}.uc_totals (kind, setting, code, scope, n)
+    {_TOTAL_DELTAS} ORDER BY 1, 2, 3, 4
+    ON CONFLICT (kind, setting, code, scope) DO UPDATE SET n = {SCHEMA}.uc_totals.n + EXCLUDED.n
+"""
+_TAKE_CELLS = f"""
+    UPDATE {SCHEMA}.uc_place_cells c SET n = c.n - d.n FROM ({_CELL_DELTAS}) d
+    WHERE (c.kind, c.setting, c.code, c.place, c.amount) = (d.kind, d.setting, d.code, d.place, d.amount)
+    RETURNING c.kind, c.setting, c.code, c.place, c.amount, c.n
+"""
+_TAKE_SCOPE_CELLS = f"""
+    UPDATE {SCHEMA}.uc_scope_cells c SET n = c.n - d.n FROM ({_SCOPE_CELL_DELTAS}) d
     WHERE (c.kind, c.setting, c.code, c.scope, c.amount) = (d.kind, d.setting, d.code, d.scope, d.amount)
+    RETURNING c.kind, c.setting, c.code, c.scope, c.amount, c.n
+"""
+_TAKE_TOTALS = f"""
+    UPDATE {SCHEMA}.uc_totals t SET n = t.n - d.n FROM ({_TOTAL_DELTAS}) d
+    WHERE (t.kind, t.setting, t.code, t.scope) = (d.kind, d.setting, d.code, d.scope)
+    RETURNING t.kind, t.setting, t.code, t.scope, t.n
 """
 
 COLUMNS = (
@@ -125,6 +187,13 @@ async def copy_rows(
         await driver.copy_records_to_table(table, records=records, schema_name=schema, columns=columns)
 
 
+async def fold(session: AsyncSession, rows: str, params: dict[str, Any] | None = None) -> None:
+    """Count the observations ``rows`` (SQL: a table or a parenthesised query, aliased by the caller's
+    statement) into the place cells, the wide scopes' cells and the totals: four set-wise statements."""
+    for statement in (_ADD_PLACES, ADD_CELLS, ADD_SCOPE_CELLS, ADD_TOTALS):
+        await session.execute(text(statement.format(rows=rows, scopes="")), params or {})
+
+
 async def create_staging(session: AsyncSession) -> None:
     """A temporary table (this transaction only, no WAL, no index) where a file load stages its
     observations (:data:`STAGED`) before :func:`fold_staged` keeps and counts them all at once."""
@@ -138,8 +207,21 @@ async def create_staging(session: AsyncSession) -> None:
 
 
 async def stage(session: AsyncSession, rows: Sequence[ObservationIn]) -> None:
-    """COPY a batch of file observations into this transaction's staging table (see :func:`fold_staged`)."""
-    await copy_rows(session, "obs_staging", rows, columns=STAGED)
+    """COPY a batch of file observations into this transaction's staging table (see :func:`fold_staged`).
+
+    As CSV text, written by the csv module's C writer: asyncpg's binary records cost about three times
+    as much Python time per row (a Decimal and a date encoded field by field), the largest share of a
+    load's Python time after parsing. ``None`` is written as an empty unquoted field, CSV's NULL; no
+    observation holds an empty string (every loader turns an empty field into ``None``).
+    """
+    if not rows:
+        return
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    driver = await _driver(session)
+    await driver.copy_to_table(
+        "obs_staging", source=io.BytesIO(buffer.getvalue().encode()), columns=STAGED, format="csv"
+    )
 
 
 async def fold_staged(session: AsyncSession, origin: str, origin_ref: str) -> None:
@@ -147,9 +229,9 @@ async def fold_staged(session: AsyncSession, origin: str, origin_ref: str) -> No
     the whole load, then empty the staging table (a manifest may load several files in one transaction).
 
     One set-wise fold at the end writes each distinct cell once; folding per batch would rewrite the
-    popular cells (a national scope of a common code) again for every batch.
+    popular cells and totals again for every batch.
     """
-    # The hash aggregate over every scope and the sort before the cell writes stay in memory up to this.
+    # The hash aggregates and the sort before the cell writes stay in memory up to this.
     await session.execute(text("SET LOCAL work_mem = '256MB'"))
     # A temporary table is never auto-analysed: without counts the planner sorts instead of hashing.
     await session.execute(text("ANALYZE obs_staging"))
@@ -161,7 +243,7 @@ async def fold_staged(session: AsyncSession, origin: str, origin_ref: str) -> No
         ),
         {"origin": origin, "ref": origin_ref},
     )
-    await session.execute(text(ADD_TO_CELLS.format(rows="obs_staging", only="")))
+    await fold(session, "obs_staging")
     await session.execute(text("TRUNCATE obs_staging"))
 
 
@@ -178,25 +260,52 @@ async def deposit(
     return len(records)
 
 
+def _emptied(taken: str, key: str) -> str:
+    """SQL: the keys (JSON arrays) of the rows of ``taken`` (an UPDATE … RETURNING) now at 0 or less."""
+    return (
+        f"(SELECT coalesce(json_agg(json_build_array(kind, setting, code, {key})), '[]') "
+        f"FROM {taken} WHERE n <= 0)"
+    )
+
+
+_DROP = {
+    "cells": f"""DELETE FROM {SCHEMA}.uc_place_cells c USING json_array_elements(CAST(:keys AS json)) e
+        WHERE (c.kind, c.setting, c.code, c.place, c.amount) =
+        (e->>0, e->>1, e->>2, e->>3, CAST(e->>4 AS numeric)) AND c.n <= 0""",
+    "wide": f"""DELETE FROM {SCHEMA}.uc_scope_cells c USING json_array_elements(CAST(:keys AS json)) e
+        WHERE (c.kind, c.setting, c.code, c.scope, c.amount) =
+        (e->>0, e->>1, e->>2, e->>3, CAST(e->>4 AS numeric)) AND c.n <= 0""",
+    "totals": f"""DELETE FROM {SCHEMA}.uc_totals t USING json_array_elements(CAST(:keys AS json)) e
+        WHERE (t.kind, t.setting, t.code, t.scope) = (e->>0, e->>1, e->>2, e->>3) AND t.n <= 0""",
+}
+
+
+async def _drop_emptied(session: AsyncSession, cells: Any, wide: Any, totals: Any) -> None:
+    """Delete the place cells, scope cells and totals a withdrawal brought to 0 (JSON lists of keys),
+    and only those (no scan of the tables)."""
+    for name, keys in (("cells", cells), ("wide", wide), ("totals", totals)):
+        if keys and keys != "[]":
+            text_keys = keys if isinstance(keys, str) else json.dumps(keys)
+            await session.execute(text(_DROP[name]), {"keys": text_keys})
+
+
 async def withdraw(session: AsyncSession, origin: str, origin_ref: str) -> int:
-    """Remove every observation of (origin, ref) and take the folded ones out of the cells."""
+    """Remove every observation of (origin, ref) and take the folded ones out of the cells and totals."""
+    rows = "(SELECT * FROM gone WHERE folded)"
     gone = await session.execute(
         text(
             f"WITH gone AS (DELETE FROM {SCHEMA}.observations WHERE origin = :origin AND origin_ref = :ref "
-            "RETURNING *), "
-            f"taken AS ({_TAKE_FROM_CELLS.format(rows='gone', only='AND o.folded')} RETURNING 1) "
-            "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM taken)"
+            f"RETURNING *), cells AS ({_TAKE_CELLS.format(rows=rows)}), "
+            f"wide AS ({_TAKE_SCOPE_CELLS.format(rows=rows)}), "
+            f"totals AS ({_TAKE_TOTALS.format(rows=rows, scopes='')}) "
+            f"SELECT (SELECT count(*) FROM gone), {_emptied('cells', 'place, amount')}, "
+            f"{_emptied('wide', 'scope, amount')}, {_emptied('totals', 'scope')}"
         ),
         {"origin": origin, "ref": origin_ref},
     )
-    removed, _ = gone.one()
-    if removed:
-        await _drop_empty_cells(session)
+    removed, cells, wide, totals = gone.one()
+    await _drop_emptied(session, cells, wide, totals)
     return int(removed)
-
-
-async def _drop_empty_cells(session: AsyncSession) -> None:
-    await session.execute(text(f"DELETE FROM {SCHEMA}.uc_cells WHERE n <= 0"))
 
 
 async def fold_pending(session: AsyncSession, limit: int = 5000) -> int:
@@ -204,30 +313,60 @@ async def fold_pending(session: AsyncSession, limit: int = 5000) -> int:
     locked = await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": FOLD_LOCK})
     if not locked.scalar_one():
         return 0
+    pending = f"(SELECT * FROM {SCHEMA}.observations WHERE NOT folded ORDER BY id LIMIT {int(limit)})"
+    await session.execute(text(_ADD_PLACES.format(rows=pending)))
+    # Only observations whose place is known now (its ``US`` mapping): one deposited after the statement
+    # above waits for the next round, so no total misses a scope.
     result = await session.execute(
         text(
             f"WITH moved AS (UPDATE {SCHEMA}.observations SET folded = true WHERE id IN ("
-            f"SELECT id FROM {SCHEMA}.observations WHERE NOT folded ORDER BY id LIMIT :limit "
-            "FOR UPDATE SKIP LOCKED) RETURNING *), "
-            f"added AS ({ADD_TO_CELLS.format(rows='moved', only='')} RETURNING 1) "
-            "SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM added)"
+            f"SELECT o.id FROM {SCHEMA}.observations o {_REGISTERED} WHERE NOT o.folded AND EXISTS ("
+            f"SELECT 1 FROM {SCHEMA}.uc_place_scopes k WHERE k.place = {PLACE} AND k.scope = 'US') "
+            "ORDER BY o.id LIMIT :limit FOR UPDATE OF o SKIP LOCKED) RETURNING *), "
+            f"cells AS ({ADD_CELLS.format(rows='moved')} RETURNING 1), "
+            f"wide AS ({ADD_SCOPE_CELLS.format(rows='moved')} RETURNING 1), "
+            f"totals AS ({ADD_TOTALS.format(rows='moved', scopes='')} RETURNING 1) "
+            "SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM cells), "
+            "(SELECT count(*) FROM wide), (SELECT count(*) FROM totals)"
         ),
         {"limit": limit},
     )
-    moved, _ = result.one()
+    moved, *_ = result.one()
     return int(moved)
 
 
 async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: bool) -> None:
-    """Take out (``add=False``) or put back the peer-group cells of these facilities' observations.
-
-    Called around a change of their credentials, so peer cells always follow the registry.
-    """
+    """Take out (``add=False``) or put back these facilities' observations under the registry as it is:
+    their place cells (a registered NPI is part of the place), the peer scopes of their places and
+    their peer totals. Called before and after a change to these facilities in the registry (new,
+    changed credentials, removed), so places and peer scopes always follow it. National and state
+    cells and totals do not depend on the registry and stay."""
     if not npis:
         return
+    # The fold loop's lock, held to the end of the registry change: an observation the loop folded
+    # meanwhile would keep the place it had before the change, and no withdrawal would find it there.
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FOLD_LOCK})
     rows = f"(SELECT * FROM {SCHEMA}.observations WHERE folded AND facility_npi = ANY(:npis))"
-    only_peers = "AND left(s.scope, 1) = 'P'"
-    statement = (ADD_TO_CELLS if add else _TAKE_FROM_CELLS).format(rows=rows, only=only_peers)
-    await session.execute(text(statement), {"npis": list(npis)})
+    peers = "AND left(s.scope, 1) = 'P'"
+    params = {"npis": list(npis)}
     if not add:
-        await _drop_empty_cells(session)
+        taken = await session.execute(
+            text(
+                f"WITH cells AS ({_TAKE_CELLS.format(rows=rows)}), "
+                f"totals AS ({_TAKE_TOTALS.format(rows=rows, scopes=peers)}) "
+                f"SELECT {_emptied('cells', 'place, amount')}, {_emptied('totals', 'scope')}"
+            ),
+            params,
+        )
+        cells, totals = taken.one()
+        await _drop_emptied(session, cells, None, totals)
+        await session.execute(
+            text(
+                f"DELETE FROM {SCHEMA}.uc_place_scopes WHERE left(scope, 1) = 'P' "
+                "AND split_part(place, '|', 3) = ANY(:npis)"
+            ),
+            params,
+        )
+        return
+    for statement in (_ADD_PLACES, ADD_CELLS, ADD_TOTALS):
+        await session.execute(text(statement.format(rows=rows, scopes=peers)), params)

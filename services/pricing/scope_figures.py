@@ -1,22 +1,25 @@
-"""The figures the U&C reviews of one bill read from the folded cells (``pricing.uc_cells``): one statement.
+"""The figures the U&C reviews of one bill read from the folded observations: one statement.
 
 A review of a line widens over scopes in order (``reviews.scopes``): a *chain*, e.g. ZIP3 → state →
 national. Only the scopes a review reaches are read: the first step of every chain, and the next step
 only while the ones before it have fewer than ``min_observations`` (a recursive query). For each scope
-reached: how many observations (the sum of its cells' weights); for the one that ends its chain (enough
-observations): the nearest-rank percentile, the smallest amount at or below which ``percentile``% of the
-observations lie (the same value as Postgres' ``percentile_disc``).
+reached: how many observations (its row in ``uc_totals``: one probe); for the one that ends its chain
+(enough observations): the nearest-rank percentile, the smallest amount at or below which ``percentile``%
+of the observations lie (the same value as Postgres' ``percentile_disc``).
 
-Cost (issue 13): the count reads every cell of the scope (one ordered index range); the percentile then
-walks cells from the nearer end only, stopping at the answer: from the top for the 50th percentile and
-above (≈ 20% of the cells at the default 80th), from the bottom below it. The widest scopes (state, the
-broad peer levels) are read only when a narrower one is too thin.
+The percentile walks the scope's cells in amount order from the nearer end only, stopping at the answer:
+from the top for the 50th percentile and above (≈ 20% of the weight at the default 80th), from the bottom
+below it. National and a state: their own cells (``uc_scope_cells``, one ordered index range). A narrower
+scope (a ZIP3, a peer group): the place cells (``uc_place_cells``) of its places (``uc_place_scopes``),
+sorted (see ``observations``).
 
 From the top, the answer is the first amount ``a`` (largest first) where the weight at or above ``a``,
 ``D(a)``, satisfies ``D(a) × 100 > total × (100 − percentile)``: with ``cum(a)`` the weight at or below
 ``a``, ``D(a) = total − cum(a) + n(a)``, and that condition holds exactly when ``cum`` of the amount just
 below ``a`` is under ``percentile``% of the total, so the first such ``a`` from the top is the smallest
-``a`` with ``cum(a) × 100 ≥ total × percentile``: the nearest rank (weights are never negative, so the
+``a`` with ``cum(a) × 100 ≥ total × percentile``: the nearest rank. Several places' cells of one amount
+are summed one row at a time: the running sum can first pass only at a row of the answer's amount,
+because it has not passed after every row of the amounts before it (weights are never negative, so the
 running sums never shrink).
 """
 
@@ -41,8 +44,8 @@ class ScopeFigure:
 SCHEMA = "pricing"
 Key = tuple[str, str, str]  # (setting, code, scope)
 
-_TOTAL = f"""(SELECT coalesce(sum(c.n), 0)::bigint FROM {SCHEMA}.uc_cells c
-             WHERE c.kind = $2 AND c.setting = w.setting AND c.code = w.code AND c.scope = w.scope)"""
+_TOTAL = f"""(SELECT coalesce(sum(t.n), 0)::bigint FROM {SCHEMA}.uc_totals t
+             WHERE t.kind = $2 AND t.setting = w.setting AND t.code = w.code AND t.scope = w.scope)"""
 
 _WALK = {
     # From the top: the first amount whose weight at or above it passes (100 - p)% of the total.
@@ -51,6 +54,27 @@ _WALK = {
     "up": "ASC",
 }
 _PASSES = {"down": "x.running * 100 > t.total * (100 - $3)", "up": "x.running * 100 >= t.total * $3"}
+
+# The walk over ``{cells}`` (aliased c), read only for a scope that ends its chain (``{which}``). The
+# running sum is a float8: exact for whole numbers below 2**53 (every count here), and summed natively,
+# where a bigint's sum is a numeric, added and multiplied digit by digit on every row walked.
+_PERCENTILE = """
+    SELECT x.amount FROM (
+        SELECT c.amount, sum(c.n::float8) OVER (ORDER BY c.amount {order} ROWS UNBOUNDED PRECEDING) AS running
+        FROM {cells}
+        WHERE t.total >= $4 AND {which} AND c.kind = $2 AND c.setting = t.setting AND c.code = t.code
+        ORDER BY c.amount {order}
+    ) x
+    WHERE {passes}
+    ORDER BY x.amount {order}
+    LIMIT 1
+"""
+_WIDE = "{schema}.uc_scope_cells c"
+# National and a state: their own cells (see ``observations.WIDE_SCOPES``); the others: their places'.
+_IS_WIDE = "(t.scope = 'US' OR left(t.scope, 3) = 'ST:')"
+_LOCAL = (
+    "{schema}.uc_place_scopes p JOIN {schema}.uc_place_cells c ON c.place = p.place AND p.scope = t.scope"
+)
 
 _STATEMENT = """
 WITH RECURSIVE w AS (
@@ -65,25 +89,26 @@ WITH RECURSIVE w AS (
 ), t AS (
     SELECT DISTINCT setting, code, scope, total FROM reached
 )
-SELECT t.setting, t.code, t.scope, t.total, v.amount
-FROM t LEFT JOIN LATERAL (
-    SELECT x.amount FROM (
-        SELECT c.amount, sum(c.n) OVER (ORDER BY c.amount {order} ROWS UNBOUNDED PRECEDING) AS running
-        FROM {schema}.uc_cells c
-        WHERE c.kind = $2 AND c.setting = t.setting AND c.code = t.code AND c.scope = t.scope
-        ORDER BY c.amount {order}
-    ) x
-    WHERE {passes}
-    ORDER BY x.amount {order}
-    LIMIT 1
-) v ON t.total >= $4
+SELECT t.setting, t.code, t.scope, t.total, coalesce(n.amount, l.amount) AS amount
+FROM t
+LEFT JOIN LATERAL ({wide}) n ON true
+LEFT JOIN LATERAL ({local}) l ON true
 """
 
+
+def _statement(order: str, passes: str) -> str:
+    def walk(cells: str, which: str) -> str:
+        return _PERCENTILE.format(order=order, passes=passes, cells=cells, which=which)
+
+    return _STATEMENT.format(
+        total=_TOTAL,
+        wide=walk(_WIDE, f"{_IS_WIDE} AND c.scope = t.scope"),
+        local=walk(_LOCAL, f"NOT {_IS_WIDE}"),
+    ).replace("{schema}", SCHEMA)
+
+
 # asyncpg's own placeholders: the statement goes to the driver directly (see ``scope_figures``).
-STATEMENTS = {
-    way: _STATEMENT.format(total=_TOTAL, order=order, passes=_PASSES[way], schema=SCHEMA)
-    for way, order in _WALK.items()
-}
+STATEMENTS = {way: _statement(order, _PASSES[way]) for way, order in _WALK.items()}
 
 
 async def scope_figures(

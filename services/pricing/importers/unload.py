@@ -96,8 +96,11 @@ def _source(origin: str) -> Remove:
 async def _facility(session: AsyncSession, npi: int | str) -> int:
     if await session.get(Facility, str(npi)) is None:
         return 0
-    await refold_facilities(session, [str(npi)], add=False)  # its peer cells go with its credentials
+    # Its observations leave its place and peer groups with its credentials, for the place of an
+    # unregistered provider at the same state and ZIP3.
+    await refold_facilities(session, [str(npi)], add=False)
     await session.execute(delete(Facility).where(Facility.npi == str(npi)))
+    await refold_facilities(session, [str(npi)], add=True)
     return 1
 
 

@@ -11,7 +11,14 @@ from services.pricing.models.medicare import (
     ReferenceVersion,
     RelativeValue,
 )
-from services.pricing.models.observations import Facility, Observation, UcCell
+from services.pricing.models.observations import (
+    Facility,
+    Observation,
+    UcPlaceCell,
+    UcPlaceScope,
+    UcScopeCell,
+    UcTotal,
+)
 from services.pricing.models.pricings import Pricing, PricingLine, ReceivedBill
 from services.pricing.models.specialty import (
     AnesthesiaBaseUnit,
@@ -56,7 +63,10 @@ __all__ = [
     "ReferenceLoad",
     "ReferenceVersion",
     "RelativeValue",
-    "UcCell",
+    "UcPlaceCell",
+    "UcPlaceScope",
+    "UcScopeCell",
+    "UcTotal",
     "WageIndex",
     "ZipLocality",
     "access",

@@ -1,13 +1,16 @@
 """What U&C reviews compare against: the facility registry, charge and allowance observations.
 
 ``observations`` keeps every observation as loaded (one row per file row, bill line or accepted
-payment line, with a weight). ``uc_cells`` is the same data folded for fast percentiles: per kind,
-setting, code and scope (national, a state, a ZIP3, a peer group at each widening level), how many
-observations (summed weights) had each exact per-unit amount. A percentile is then an ordered walk over a
-scope's distinct amounts instead of a sort of its observations.
+payment line, with a weight). The same data folded for fast percentiles
+(see ``services.pricing.observations``): ``uc_place_cells``, per kind, setting, code and place (a state,
+ZIP3 and facility), how many observations (summed weights) had each exact per-unit amount;
+``uc_scope_cells``, the same per wide scope (national, a state);
+``uc_place_scopes``, the scopes (national, a state, a ZIP3, a peer group at each widening level) each
+place counts under; ``uc_totals``, each scope's count. A percentile is then an ordered walk over a
+scope's cells instead of a sort of its observations. ``uc_cells`` is a view of the per-scope cells.
 
 In-house observations (bills, accepted payments) are inserted unfolded in the handler's transaction and
-folded by one background loop at a time (no two consumers fight over a hot national cell); file loads
+folded by one background loop at a time (no two consumers fight over a hot national total); file loads
 fold their rows in their own transaction.
 """
 
@@ -66,12 +69,52 @@ class Observation(Base):
     folded: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
-class UcCell(Base):
-    __tablename__ = "uc_cells"
+class UcPlaceCell(Base):
+    """The summed weight of the folded observations of one place at one per-unit amount."""
+
+    __tablename__ = "uc_place_cells"
+
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    setting: Mapped[str] = mapped_column(Text, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    # "state|zip3|npi", a part empty if unknown (the NPI unless the registry holds it)
+    place: Mapped[str] = mapped_column(Text, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class UcScopeCell(Base):
+    """The same weights per amount for the wide scopes only: national (``US``) and a state (``ST:ID``)."""
+
+    __tablename__ = "uc_scope_cells"
 
     kind: Mapped[str] = mapped_column(Text, primary_key=True)
     setting: Mapped[str] = mapped_column(Text, primary_key=True)
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     scope: Mapped[str] = mapped_column(Text, primary_key=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class UcPlaceScope(Base):
+    """A scope a place's observations count under (``US`` for every known place)."""
+
+    __tablename__ = "uc_place_scopes"
+    __table_args__ = (Index("ix_uc_place_scopes_scope", "scope", "place"),)
+
+    place: Mapped[str] = mapped_column(Text, primary_key=True)
+    scope: Mapped[str] = mapped_column(
+        Text, primary_key=True
+    )  # US, ST:ID, Z3:837, P4:type|beds|teaching|trauma
+
+
+class UcTotal(Base):
+    """A scope's summed weight of folded observations of one kind, setting and code."""
+
+    __tablename__ = "uc_totals"
+
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    setting: Mapped[str] = mapped_column(Text, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,202 @@
+"""The folded U&C storage (place cells, wide-scope cells, scope totals) always equals what the folded
+observations add up to, scope by scope, through a file load, the in-house fold loop, a facility's change
+of credentials and withdrawals; and the reviews' figures equal plain ``percentile_disc`` over the rows.
+
+Everything runs in one transaction that is rolled back, on codes no other test uses, so the running
+pricing service's tables are left as they were."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.pricing.config import PricingSettings
+from services.pricing.observations import (
+    ObservationIn,
+    create_staging,
+    deposit,
+    fold_pending,
+    fold_staged,
+    refold_facilities,
+    stage,
+    withdraw,
+)
+from services.pricing.scope_figures import scope_figures
+from shared.catalog import service
+from shared.db import create_engine
+from shared.stack.devstack import DevStack
+
+D = Decimal
+
+# Every scope of every folded observation, recomputed from the rows and the registry as they are now.
+EXPECTED = """
+    SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight)::bigint AS n
+    FROM pricing.observations o LEFT JOIN pricing.facilities f ON f.npi = o.facility_npi
+    CROSS JOIN LATERAL unnest(ARRAY[
+        'US', 'ST:' || o.state, 'Z3:' || o.zip3,
+        'P1:' || f.facility_type,
+        'P2:' || f.facility_type || '|' || f.bed_band,
+        'P3:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching,
+        'P4:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching || '|' || f.trauma_level
+    ]) AS s(scope)
+    WHERE o.folded AND o.code = ANY(:codes) AND s.scope IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5
+"""
+
+
+@pytest.fixture
+async def session(stack: DevStack) -> AsyncIterator[AsyncSession]:
+    engine = create_engine(
+        PricingSettings(service="test", database_url=stack.database_url(service("pricing")), db_pool_size=1)
+    )
+    async with async_sessionmaker(engine)() as s:
+        await s.begin()
+        try:
+            yield s
+        finally:
+            await s.rollback()
+    await engine.dispose()
+
+
+async def _rows(session: AsyncSession, sql: str, codes: list[str]) -> set[tuple[object, ...]]:
+    return {tuple(r) for r in await session.execute(text(sql), {"codes": codes})}
+
+
+async def _assert_consistent(session: AsyncSession, codes: list[str]) -> None:
+    expected = await _rows(session, EXPECTED, codes)
+    cells = await _rows(
+        session,
+        "SELECT kind, setting, code, scope, amount, n FROM pricing.uc_cells WHERE code = ANY(:codes)",
+        codes,
+    )
+    assert cells == expected
+    wide = await _rows(
+        session,
+        "SELECT kind, setting, code, scope, amount, n FROM pricing.uc_scope_cells WHERE code = ANY(:codes)",
+        codes,
+    )
+    assert wide == {r for r in expected if r[3] == "US" or r[3].startswith("ST:")}
+    totals: dict[tuple[object, ...], int] = {}
+    for kind, setting, code, scope, _, n in expected:
+        totals[(kind, setting, code, scope)] = totals.get((kind, setting, code, scope), 0) + n
+    stored = await _rows(
+        session, "SELECT kind, setting, code, scope, n FROM pricing.uc_totals WHERE code = ANY(:codes)", codes
+    )
+    assert stored == {(*k, n) for k, n in totals.items()}
+    # No count left at 0 (withdrawals delete what they empty).
+    for table in ("uc_place_cells", "uc_scope_cells", "uc_totals"):
+        zero = f"SELECT count(*) FROM pricing.{table} WHERE code = ANY(:codes) AND n <= 0"
+        assert (await session.execute(text(zero), {"codes": codes})).scalar_one() == 0
+
+
+async def _fold_all(session: AsyncSession) -> None:
+    """Fold the pending observations; the running service's loop may hold the fold lock a moment."""
+    for _ in range(200):
+        await fold_pending(session)
+        left = await session.execute(text("SELECT count(*) FROM pricing.observations WHERE NOT folded"))
+        if left.scalar_one() == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the fold lock was never free")
+
+
+async def test_storage_follows_loads_folds_registry_changes_and_withdrawals(session: AsyncSession) -> None:
+    tag = uuid.uuid4().hex[:6].upper()
+    codes = [f"T{tag}1", f"T{tag}2"]
+    npis = [f"9{tag}{i:03d}"[:10] for i in range(3)]
+    for i, npi in enumerate(npis[:2]):  # the third NPI is not registered: no peer scopes
+        await session.execute(
+            text(
+                "INSERT INTO pricing.facilities (npi, name, facility_type, bed_band, teaching, trauma_level, "
+                "state, zip) VALUES (:npi, 'T', 'acute care hospital', :band, 'none', 'II', 'ID', '83701')"
+            ),
+            {"npi": npi, "band": ["100-199", "200-299"][i]},
+        )
+    a, b = codes
+    hospital = ("ID", "837", npis[0])
+    file_rows = [
+        ObservationIn("charge", "professional", a, D("100.00"), 1, *hospital),
+        ObservationIn("charge", "professional", a, D("100.00"), 3, *hospital),
+        ObservationIn("charge", "professional", a, D("250.00"), 1, *hospital),
+        ObservationIn("charge", "professional", a, D("180.00"), 2, "ID", "832", npis[1]),
+        ObservationIn("charge", "professional", a, D("90.00"), 1, "MT", "590", npis[2]),
+        ObservationIn("charge", "professional", a, D("95.00"), 1, None, None, None),
+        ObservationIn("allowed", "facility", b, D("1200.50"), 5, "ID", None, None),
+    ]
+    await create_staging(session)
+    await stage(session, file_rows)
+    await fold_staged(session, "file", f"test-{tag}")
+    await _assert_consistent(session, codes)
+
+    bill = uuid.uuid4()
+    in_house = [
+        ObservationIn("charge", "professional", a, D("100.00"), 1, *hospital),
+        ObservationIn("charge", "professional", a, D("300.00"), 1, "ID", "837", npis[1]),
+        ObservationIn("charge", "professional", b, D("40.00"), 1, "WY", "820", None),
+        ObservationIn("charge", "professional", b, D("40.00"), 2, "WY", "820", f"8{tag}0000"[:10]),
+    ]
+    await deposit(session, "bill", bill, in_house)
+    await _fold_all(session)
+    await _assert_consistent(session, codes)
+    # Two unregistered providers at one state and ZIP3 share a place: one cell of their common amount.
+    shared = "SELECT n FROM pricing.uc_place_cells WHERE code = :code AND place = 'WY|820|'"
+    assert (await session.execute(text(shared), {"code": b})).scalar_one() == 3
+
+    # A facility's credentials change: its peer scopes follow.
+    await refold_facilities(session, [npis[0]], add=False)
+    await session.execute(
+        text("UPDATE pricing.facilities SET teaching = 'major', trauma_level = 'I' WHERE npi = :npi"),
+        {"npi": npis[0]},
+    )
+    await refold_facilities(session, [npis[0]], add=True)
+    await _assert_consistent(session, codes)
+
+    # A provider is registered (it gets a place and peers of its own), another one leaves the registry.
+    await refold_facilities(session, [npis[2]], add=False)
+    await session.execute(
+        text(
+            "INSERT INTO pricing.facilities (npi, name, facility_type, bed_band, teaching, trauma_level, "
+            "state, zip) VALUES (:npi, 'T', 'physician group', '1-99', 'none', 'none', 'MT', '59001')"
+        ),
+        {"npi": npis[2]},
+    )
+    await refold_facilities(session, [npis[2]], add=True)
+    await _assert_consistent(session, codes)
+    await refold_facilities(session, [npis[1]], add=False)
+    await session.execute(text("DELETE FROM pricing.facilities WHERE npi = :npi"), {"npi": npis[1]})
+    await refold_facilities(session, [npis[1]], add=True)
+    await _assert_consistent(session, codes)
+
+    # The reviews' figures: the nearest-rank percentile of each scope, as plain SQL computes it.
+    chains = [[("professional", a, "Z3:837"), ("professional", a, "ST:ID"), ("professional", a, "US")]]
+    for percentile in (20, 50, 80):
+        figures = await scope_figures(session, "charge", percentile, 3, chains)
+        for (setting, code, scope), figure in figures.items():
+            plain = (
+                await session.execute(
+                    text(
+                        "SELECT percentile_disc(CAST(:p AS float) / 100) WITHIN GROUP (ORDER BY e.amount) "
+                        "FROM (SELECT amount, generate_series(1, n) FROM (" + EXPECTED + ") x "
+                        "WHERE setting = :setting AND code = :code AND scope = :scope AND kind = 'charge') e"
+                    ),
+                    {"p": percentile, "codes": codes, "setting": setting, "code": code, "scope": scope},
+                )
+            ).scalar_one()
+            assert figure.value == (plain if figure.observations >= 3 else None), (percentile, scope)
+
+    # The bill is priced: its own observations go, exactly; then the file is unloaded.
+    assert await withdraw(session, "bill", str(bill)) == len(in_house)
+    await _assert_consistent(session, codes)
+    place_cells = "SELECT count(*) FROM pricing.uc_place_cells WHERE code = :code AND place = 'WY|820|'"
+    assert (await session.execute(text(place_cells), {"code": b})).scalar_one() == 0  # withdrawn
+    assert await withdraw(session, "file", f"test-{tag}") == len(file_rows)
+    await _assert_consistent(session, codes)
+    for table in ("uc_place_cells", "uc_scope_cells", "uc_totals"):
+        left = f"SELECT count(*) FROM pricing.{table} WHERE code = ANY(:codes)"
+        assert (await session.execute(text(left), {"codes": codes})).scalar_one() == 0
