@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import create_engine
+from shared.settings import Settings
 
 T = TypeVar("T")
 # (partner id, clients) -> a new API key for that partner; clients ["*"] means all of its clients.
@@ -128,6 +133,20 @@ async def submit_bill(
     """
     extra = {**(headers or {}), **(auth_header(key) if key else {})}
     return await http.post(f"{urls['intake']}/v1/bills", json=body, headers=extra)
+
+
+@contextlib.asynccontextmanager
+async def rolled_back_session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A session on ``settings``' database inside one transaction that is rolled back at the end, so
+    what a test writes through it leaves nothing behind."""
+    engine = create_engine(settings)
+    async with async_sessionmaker(engine)() as session:
+        await session.begin()
+        try:
+            yield session
+        finally:
+            await session.rollback()
+    await engine.dispose()
 
 
 async def wait_until(

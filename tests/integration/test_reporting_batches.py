@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import fact_batch
 from services.reporting.bulk import driver
@@ -36,8 +36,8 @@ from services.reporting.repository import add_fee_terms
 from shared.bus.outbox import Outbox, Tx
 from shared.catalog import service
 from shared.contracts import Envelope
-from shared.db import create_engine
 from shared.stack.devstack import DevStack
+from tests.helpers import rolled_back_session
 
 QUEUES = (kpi_deltas, hist_deltas, pipeline_deltas, pattern_deltas)
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -45,18 +45,9 @@ NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 
 @pytest.fixture
 async def session(stack: DevStack) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(
-        ReportingSettings(
-            service="test", database_url=stack.database_url(service("reporting")), db_pool_size=1
-        )
-    )
-    async with async_sessionmaker(engine)() as s:
-        await s.begin()
-        try:
-            yield s
-        finally:
-            await s.rollback()
-    await engine.dispose()
+    url = stack.database_url(service("reporting"))
+    async with rolled_back_session(ReportingSettings(service="test", database_url=url, db_pool_size=1)) as s:
+        yield s
 
 
 def _copy(events: list[Any], run: str) -> list[Any]:

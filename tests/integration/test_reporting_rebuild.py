@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.config import ReportingSettings
 from services.reporting.contributions import (
@@ -44,9 +44,8 @@ from services.reporting.measures import (
 from services.reporting.models import BillApproval, BillFact, BillFinding
 from services.reporting.rebuild import rebuild
 from shared.catalog import service
-from shared.db import create_engine
 from shared.stack.devstack import DevStack
-from tests.helpers import unique
+from tests.helpers import rolled_back_session, unique
 
 ZONE = ZoneInfo("America/New_York")
 D = Decimal
@@ -56,18 +55,9 @@ T0 = datetime(2025, 3, 31, 23, 30, tzinfo=UTC)  # 19:30 on the 31st in New York,
 
 @pytest.fixture
 async def session(stack: DevStack) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(
-        ReportingSettings(
-            service="test", database_url=stack.database_url(service("reporting")), db_pool_size=1
-        )
-    )
-    async with async_sessionmaker(engine)() as s:
-        await s.begin()
-        try:
-            yield s
-        finally:
-            await s.rollback()
-    await engine.dispose()
+    url = stack.database_url(service("reporting"))
+    async with rolled_back_session(ReportingSettings(service="test", database_url=url, db_pool_size=1)) as s:
+        yield s
 
 
 def _facts(client: str) -> list[tuple[BillFact, list[Finding], list[Approval]]]:

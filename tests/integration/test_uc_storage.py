@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pricing.config import PricingSettings
 from services.pricing.observations import (
@@ -29,8 +29,8 @@ from services.pricing.observations import (
 )
 from services.pricing.scope_figures import scope_figures
 from shared.catalog import service
-from shared.db import create_engine
 from shared.stack.devstack import DevStack
+from tests.helpers import rolled_back_session
 
 D = Decimal
 
@@ -52,16 +52,9 @@ EXPECTED = """
 
 @pytest.fixture
 async def session(stack: DevStack) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(
-        PricingSettings(service="test", database_url=stack.database_url(service("pricing")), db_pool_size=1)
-    )
-    async with async_sessionmaker(engine)() as s:
-        await s.begin()
-        try:
-            yield s
-        finally:
-            await s.rollback()
-    await engine.dispose()
+    url = stack.database_url(service("pricing"))
+    async with rolled_back_session(PricingSettings(service="test", database_url=url, db_pool_size=1)) as s:
+        yield s
 
 
 async def _rows(session: AsyncSession, sql: str, codes: list[str]) -> set[tuple[object, ...]]:
