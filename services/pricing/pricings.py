@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,7 +19,7 @@ from pydantic import TypeAdapter
 from services.pricing.anesthesia import comparison_units, is_anesthesia
 from services.pricing.config import PricingSettings
 from services.pricing.decision import Decision, decide
-from services.pricing.models import Pricing, PricingLine
+from services.pricing.models import Pricing
 from services.pricing.observations import ObservationIn, deposit, withdraw
 from services.pricing.quotes import total_allowed, unpriced_billed
 from services.pricing.reference import ReferenceData
@@ -115,20 +114,12 @@ async def remember(tx: Tx, bill: BillReceivedV1) -> KnownBill | None:
     )
 
 
-@dataclass(frozen=True)
-class Priced:
-    """A bill's new pricing revision as announced (``event``), with its decision and statement."""
-
-    event: BillPricedV2
-    decision: Decision
-    statement: str
-
-
 async def price(
     tx: Tx, bill: BillReceivedV1, settings: PricingSettings, known: KnownBill, *, trigger: str
-) -> Priced:
+) -> BillPricedV2:
     """Price a bill ``remember`` (or ``PricingRepository.stored``) answered ``known`` for, store the
-    revision with its lines, announce it and put the bill's observations back."""
+    revision with its lines, announce it and put the bill's observations back; returns the announced
+    ``bill.priced``."""
     session, bill_id = tx.session, bill.bill_id
     # A bill never priced has no observations yet; payment ones exist only with an accepted payment.
     if known.priced_before:
@@ -147,7 +138,7 @@ async def price(
     if known.agreed_amount is not None:
         observed = bill_observations(bill, known.agreed_amount, units)
         await deposit(session, PAYMENT_ORIGIN, bill_id, observed)
-    return Priced(event, decision, statement)
+    return event
 
 
 def _event(
@@ -195,8 +186,7 @@ def _event(
 def _row(
     event: BillPricedV2, decision: Decision, statement: str, bill: BillReceivedV1
 ) -> tuple[tuple[Any, ...], str]:
-    """The pricings row (``PricingRepository.add``'s column order) and its lines as JSON; the same
-    values as :func:`_record`'s."""
+    """The pricings row (``PricingRepository.add``'s column order) and its lines as JSON."""
     uc = event.usual_and_customary
     pricing = (
         event.pricing_id,
@@ -240,61 +230,17 @@ def _row(
     return pricing, json.dumps(lines)
 
 
-def _record(event: BillPricedV2, decision: Decision, statement: str, bill: BillReceivedV1) -> Pricing:
-    dates = {line.line_number: line.service_date for line in bill.lines}
-    return Pricing(
-        id=event.pricing_id,
-        bill_id=event.bill_id,
-        revision=event.revision,
-        bill_revision=event.bill_revision,
-        trigger=event.trigger,
-        client_id=event.client_id,
-        method=event.method.value,
-        jurisdiction=event.jurisdiction,
-        locality=decision.locality.name if decision.locality else None,
-        multiplier=decision.multiplier,
-        fee_schedule_id=event.fee_schedule_id,
-        contract_id=event.contract_id,
-        total_billed=event.total_billed,
-        total_allowed=event.total_allowed,
-        unpriced_billed=event.unpriced_billed,
-        decision=[s.model_dump(mode="json") for s in event.decision],
-        usual_and_customary=event.usual_and_customary.model_dump(mode="json")
-        if event.usual_and_customary
-        else None,
-        findings=[f.model_dump(mode="json") for f in event.findings],
-        statement=statement,
-        statement_sha256=event.statement_sha256,
-        priced_at=event.priced_at,
-        lines=[
-            PricingLine(
-                line_number=line.line_number,
-                code=line.code,
-                modifiers=list(line.modifiers),
-                units=line.units or Decimal(1),
-                service_date=dates[line.line_number],
-                billed=line.billed,
-                method_amount=line.method_amount,
-                allowed=line.allowed,
-                basis=line.basis,
-                reason=line.reason,
-            )
-            for line in event.lines
-        ],
-    )
-
-
 async def reprice(tx: Tx, bill_id: uuid.UUID, settings: PricingSettings, reason: str) -> Pricing | None:
     """Price a known bill again (new reference data, a fixed contract…); None if pricing never saw it.
 
-    The answer is the stored revision as an unattached instance (nothing is added to the session)."""
+    The answer is the revision as stored, read back (an operator's path, not the consumer's)."""
     found = await PricingRepository(tx.session).stored(bill_id)
     if found is None:
         return None
     payload, known = found
     bill = BillReceivedV1.model_validate(payload)
-    priced = await price(tx, bill, settings, known, trigger=f"re-priced: {reason}")
-    return _record(priced.event, priced.decision, priced.statement, bill)
+    await price(tx, bill, settings, known, trigger=f"re-priced: {reason}")
+    return await PricingRepository(tx.session).latest(bill_id)
 
 
 async def payment_accepted(tx: Tx, bill_id: uuid.UUID, agreed: Decimal) -> bool:
