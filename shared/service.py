@@ -221,16 +221,31 @@ async def transaction(request: Request) -> AsyncIterator[Tx]:
     """One transaction per request, committed when the endpoint returns and before the response is sent.
 
     Under overload the request waits its turn (:class:`shared.http.RequestSlots`) and is answered 503
-    with ``Retry-After`` if it does not come soon enough."""
+    with ``Retry-After`` if it does not come soon enough. The body is received before the turn is taken
+    (:func:`_received`)."""
     runtime = runtime_of(request)
+    await _received(request)
     async with runtime.slots.turn(), runtime.sessions() as session, session.begin():
         yield Tx(session, runtime.outbox)
 
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for reads, taken like :func:`transaction`'s (the body first, then a turn)."""
     runtime = runtime_of(request)
+    await _received(request)
     async with runtime.slots.turn(), runtime.sessions() as session:
         yield session
+
+
+async def _received(request: Request) -> None:
+    """Receive the whole request body before the request takes one of the shared slots, so a client that
+    sends its body slowly holds only its own connection, never a slot every other request waits for
+    (found by trying it: a dozen slow uploads, some to public signing links, made a service answer 503
+    to everyone). Starlette keeps the body on the request for the endpoint (``body()``, ``form()`` and
+    ``stream()`` all replay it); it is at most ``max_body_bytes`` (``shared.http.BodyLimitMiddleware``)."""
+    # "Stream consumed": FastAPI parsed it already (form fields), so it has all arrived.
+    with contextlib.suppress(RuntimeError):
+        await request.body()
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]

@@ -6,6 +6,7 @@ U&C target 1,000.00 for 27447 (tests/fixtures/negotiation); billed 2,500.00.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import uuid
 from pathlib import Path
@@ -208,3 +209,30 @@ async def test_json_bodies_nested_past_the_parser_are_refused_naming_why(
         ], url
     listed = await http.get(f"{urls['intake']}/v1/bills")
     assert listed.status_code == 200
+
+
+async def test_slow_uploads_to_a_public_signing_link_do_not_take_the_service_from_everyone(
+    urls: dict[str, str], staff: dict[str, httpx.AsyncClient]
+) -> None:
+    """Found by trying it: a request took its turn for the database before its body had arrived, so a
+    dozen clients trickling bodies to ``POST /sign/{token}`` (public, any token) held every turn and the
+    service answered 503 to everyone for as long as they kept sending."""
+    url = httpx.URL(urls["agreements"])
+    host, port = url.host, url.port or 80
+    slow = []
+    try:
+        for n in range(12):  # more than the service's turns (PARLEY_HTTP_DB_SLOTS, the pool less two)
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(
+                (
+                    f"POST /sign/not-a-token-{n} HTTP/1.1\r\nHost: {host}\r\n"
+                    "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000\r\n\r\nc"
+                ).encode()
+            )
+            await writer.drain()
+            slow.append((reader, writer))
+        answer = await staff["auditor"].get(f"{urls['agreements']}/v1/agreements")
+        assert answer.status_code == 200, answer.text
+    finally:
+        for _, writer in slow:
+            writer.close()
