@@ -27,7 +27,7 @@ def build_handlers(settings: PricingSettings) -> Handlers:
     async def received(tx: Tx, bill: BillReceivedV1, _: Envelope) -> None:
         known = await remember(tx, bill)
         if known is None:
-            log.info("bill.stale_revision", revision=bill.revision)
+            log.info("bill.revision_known", revision=bill.revision)
             return
         replaced = bill.revision > 1 or bill.frequency is ClaimFrequency.replacement
         await price(

@@ -33,14 +33,15 @@ SCHEMA = "pricing"
 _KNOWN = f"""b.agreed_amount, ({TOKEN_QUERY}) AS token,
     (SELECT coalesce(max(p.revision), 0) FROM {SCHEMA}.pricings p WHERE p.bill_id = $1) AS last_revision"""
 
-# Stores a received bill unless a later revision of it is known (then no row: the bill is stale). The
-# row is locked either way, as ``SELECT … FOR UPDATE`` did.
+# Stores a received bill unless this or a later revision of it is known (then no row: the bill is stale,
+# or this revision was priced already under another event id). The row is locked either way, as
+# ``SELECT … FOR UPDATE`` did.
 _RECEIVE = f"""
 INSERT INTO {SCHEMA}.bills AS b (bill_id, revision, client_id, payload, received_at, voided)
 VALUES ($1, $2, $3, CAST($4 AS jsonb), $5, false)
 ON CONFLICT (bill_id) DO UPDATE
     SET revision = EXCLUDED.revision, payload = EXCLUDED.payload, received_at = EXCLUDED.received_at
-    WHERE b.revision <= EXCLUDED.revision
+    WHERE b.revision < EXCLUDED.revision
 RETURNING {_KNOWN}
 """
 
@@ -121,7 +122,8 @@ class PricingRepository:
         received_at: datetime,
     ) -> KnownBill | None:
         """Store a received bill (``payload_json``: what pricing keeps of it, as JSON), or replace the
-        stored one by this revision; None, with nothing changed, when a later revision is already known.
+        stored one by this later revision; None, with nothing changed, when this revision or a later one
+        is already known (a revision is priced once, even if its event comes again under a new id).
         One statement; the bill's row stays locked until the transaction ends."""
         driver = await self._driver()
         row = await driver.fetchrow(_RECEIVE, bill_id, revision, client_id, payload_json, received_at)

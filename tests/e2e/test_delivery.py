@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -70,6 +71,37 @@ async def test_a_redelivered_bill_received_is_priced_once(
         await db.fetchval("SELECT count(*) FROM negotiation.cases WHERE bill_id = $1", uuid.UUID(bill_id))
         == 1
     )
+
+
+async def test_a_bill_revision_sent_again_under_a_new_event_id_is_priced_once(
+    http: httpx.AsyncClient, urls: dict[str, str], db: asyncpg.Connection, settings: Settings
+) -> None:
+    """Found by trying it: a copy of a ``bill.received`` with a new envelope id (not a duplicate to the
+    inbox) priced the same revision a second time."""
+    bill_id = (await submit_bill(http, urls, bill())).json()["id"]
+    count = "SELECT count(*) FROM pricing.pricings WHERE bill_id = $1"
+    await wait_until(lambda: db.fetchval(count, uuid.UUID(bill_id)), what="first pricing")
+    processed = (
+        r'parley_events_total\{event_type="bill.received",group="pricing",'
+        r'outcome="processed",service="pricing"\}'
+    )
+    before = await _metric(http, urls["pricing"], processed)
+    body = await db.fetchval(
+        "SELECT body FROM intake.outbox WHERE key = $1 AND event_type = 'parley.bill.received'", bill_id
+    )
+    copy = json.loads(body) | {"id": str(uuid.uuid4())}
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        await producer.send_and_wait("bills.received", value=json.dumps(copy).encode(), key=bill_id.encode())
+    finally:
+        await producer.stop()
+
+    async def seen() -> bool:
+        return await _metric(http, urls["pricing"], processed) >= before + 1
+
+    await wait_until(seen, what="pricing to take the copy")
+    assert await db.fetchval(count, uuid.UUID(bill_id)) == 1
 
 
 async def test_an_event_a_service_cannot_apply_lands_in_its_dead_letter_topic(
