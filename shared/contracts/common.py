@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -38,6 +39,18 @@ class Payload(BaseModel):
     @classmethod
     def schema_urn(cls) -> str:
         return f"urn:parley:event:{cls.event_type}:v{cls.version}"
+
+
+class CaseEvent(Payload):
+    """Base of the ``negotiation.events`` about one case: every one names the case, its bill and the
+    client (by which readers scope it). Not a contract itself (no event type); the contracts come first
+    in their fields, so their JSON is as it was when each wrote these three itself."""
+
+    topic: ClassVar[Topic] = Topic.negotiation
+
+    case_id: uuid.UUID
+    bill_id: uuid.UUID
+    client_id: str
 
 
 # --- shared shapes -------------------------------------------------------------------------------

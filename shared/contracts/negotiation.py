@@ -11,6 +11,7 @@ from pydantic import Field
 
 from shared.contracts.bills import PricingMethod
 from shared.contracts.common import (
+    CaseEvent,
     LineOfBusiness,
     Money,
     Party,
@@ -31,14 +32,10 @@ class NotOpenedReason(StrEnum):
     unpriced = "unpriced"  # no line could be priced: a person must review the bill
 
 
-class CaseOpenedV1(Payload):
+class CaseOpenedV1(CaseEvent):
     event_type: ClassVar[str] = "case.opened"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     provider: ProviderRef
     billed: Money
     opening_offer: Money
@@ -70,14 +67,10 @@ class OfferMadeV1(Payload):
     made_at: datetime
 
 
-class CaseAgreedV1(Payload):
+class CaseAgreedV1(CaseEvent):
     event_type: ClassVar[str] = "case.agreed"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     provider: ProviderRef
     billed: Money
     agreed_amount: Money
@@ -121,16 +114,12 @@ class CaseRoute(StrEnum):
     review = "review"  # nothing could be priced: a person decides
 
 
-class CaseOpenedV2(Payload):
+class CaseOpenedV2(CaseEvent):
     """A case exists for a priced bill, on its route. A ``repriced`` case is opened and closed at once."""
 
     event_type: ClassVar[str] = "case.opened"
     version: ClassVar[int] = 2
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     provider: ProviderRef
     route: CaseRoute
     route_reason: str
@@ -146,16 +135,12 @@ class CaseOpenedV2(Payload):
     opened_at: datetime
 
 
-class CaseRoutedV1(Payload):
+class CaseRoutedV1(CaseEvent):
     """A case's route changed (a supervisor re-routed it, or a re-pricing moved it)."""
 
     event_type: ClassVar[str] = "case.routed"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     route: CaseRoute
     previous_route: CaseRoute | None
     reason: str
@@ -163,30 +148,22 @@ class CaseRoutedV1(Payload):
     routed_at: datetime
 
 
-class CaseAssignedV1(Payload):
+class CaseAssignedV1(CaseEvent):
     event_type: ClassVar[str] = "case.assigned"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     assignee: str | None = Field(description="User id; None when the case is returned to the queue.")
     previous_assignee: str | None
     assigned_by: str
     assigned_at: datetime
 
 
-class CaseRevisedV1(Payload):
+class CaseRevisedV1(CaseEvent):
     """A replacement bill was re-priced while the case was open: new target and evidence."""
 
     event_type: ClassVar[str] = "case.revised"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     pricing_revision: int
     billed: Money
     previous_target: Money | None
@@ -197,16 +174,12 @@ class CaseRevisedV1(Payload):
     revised_at: datetime
 
 
-class OfferMadeV2(Payload):
+class OfferMadeV2(CaseEvent):
     """An offer or counter-offer, with the evidence it rests on."""
 
     event_type: ClassVar[str] = "case.offer_made"
     version: ClassVar[int] = 2
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     offer_id: uuid.UUID
     seq: int = Field(description="1 for the opening offer, then one more per offer.")
     party: Party
@@ -221,44 +194,32 @@ class OfferMadeV2(Payload):
     made_at: datetime
 
 
-class OfferExpiredV1(Payload):
+class OfferExpiredV1(CaseEvent):
     event_type: ClassVar[str] = "case.offer_expired"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     offer_id: uuid.UUID
     expired_at: datetime
 
 
-class OfferDeclinedV1(Payload):
+class OfferDeclinedV1(CaseEvent):
     """A side declined the other's offer outright (no counter), with its reason."""
 
     event_type: ClassVar[str] = "case.offer_declined"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     offer_id: uuid.UUID
     party: Party = Field(description="Who declined.")
     reason: str
     declined_at: datetime
 
 
-class TermsConfirmedV1(Payload):
+class TermsConfirmedV1(CaseEvent):
     """One side confirmed the agreed terms; the case is agreed once both have."""
 
     event_type: ClassVar[str] = "case.terms_confirmed"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     party: Party
     amount: Money
     confirmed_by: str = Field(description="User id, or the provider contact who confirmed.")
@@ -266,7 +227,7 @@ class TermsConfirmedV1(Payload):
     confirmed_at: datetime
 
 
-class CaseAgreedV2(Payload):
+class CaseAgreedV2(CaseEvent):
     """Both sides confirmed the same terms: everything the settlement agreement needs.
 
     Emitted only after both confirmations and the duplicate-payment check. Carries the minimum necessary
@@ -275,11 +236,7 @@ class CaseAgreedV2(Payload):
 
     event_type: ClassVar[str] = "case.agreed"
     version: ClassVar[int] = 2
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     partner_claim_id: str | None
     provider: ProviderRef
     patient: PatientRef | None
@@ -303,28 +260,20 @@ class CaseAgreedV2(Payload):
     agreed_at: datetime
 
 
-class CaseReopenedV1(Payload):
+class CaseReopenedV1(CaseEvent):
     """An agreed case is back in negotiation (the provider declined to sign), with the reason."""
 
     event_type: ClassVar[str] = "case.reopened"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     reason: str
     reopened_at: datetime
 
 
-class CaseClosedV2(Payload):
+class CaseClosedV2(CaseEvent):
     event_type: ClassVar[str] = "case.closed"
     version: ClassVar[int] = 2
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     outcome: CaseOutcome
     reason: str
     method: PricingMethod | None = None

@@ -13,19 +13,15 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared.contracts.common import Money, Payload, Topic
+from shared.contracts.common import CaseEvent, Money
 
 
-class ApprovalRequestedV1(Payload):
+class ApprovalRequestedV1(CaseEvent):
     """An amount beyond the negotiator's settlement authority waits for a supervisor."""
 
     event_type: ClassVar[str] = "case.approval_requested"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     approval_id: uuid.UUID
     action: str = Field(description="'offer' (send this amount) or 'accept' (accept the provider's).")
     amount: Money
@@ -36,14 +32,10 @@ class ApprovalRequestedV1(Payload):
     requested_at: datetime
 
 
-class ApprovalDecidedV1(Payload):
+class ApprovalDecidedV1(CaseEvent):
     event_type: ClassVar[str] = "case.approval_decided"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     approval_id: uuid.UUID
     approved: bool
     reason: str
@@ -51,16 +43,12 @@ class ApprovalDecidedV1(Payload):
     decided_at: datetime
 
 
-class FollowUpDueV1(Payload):
+class FollowUpDueV1(CaseEvent):
     """A payer offer is still unanswered after the client's follow-up interval: call the provider."""
 
     event_type: ClassVar[str] = "case.follow_up_due"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     offer_id: uuid.UUID
     business_days: int = Field(description="Business days since the offer was made.")
     due_at: datetime
@@ -74,16 +62,12 @@ class ClockState(StrEnum):
     stopped = "stopped"  # the case ended otherwise
 
 
-class CaseClockV1(Payload):
+class CaseClockV1(CaseEvent):
     """A case clock (the No Surprises Act's open negotiation period) started, lapsed or ended."""
 
     event_type: ClassVar[str] = "case.clock"
     version: ClassVar[int] = 1
-    topic: ClassVar[Topic] = Topic.negotiation
 
-    case_id: uuid.UUID
-    bill_id: uuid.UUID
-    client_id: str
     clock_id: uuid.UUID
     kind: str = Field(description="'nsa_open_negotiation'.")
     state: ClockState
