@@ -254,7 +254,14 @@ async def bench_import(
 
 async def analyze_uc(session: AsyncSession) -> None:
     """Fresh statistics on the folded U&C tables after a bulk fold (autovacuum would take a while)."""
-    for table in ("uc_place_cells", "uc_scope_cells", "uc_place_scopes", "uc_totals"):
+    for table in (
+        "uc_services",
+        "uc_places",
+        "uc_place_cells",
+        "uc_scope_cells",
+        "uc_place_scopes",
+        "uc_totals",
+    ):
         await session.execute(text(f"ANALYZE {SCHEMA}.{table}"))
 
 
@@ -300,6 +307,14 @@ async def load_observations(
             done += len(batch)
         copied = time.perf_counter() - started
         await fold(session, f"(SELECT * FROM {SCHEMA}.observations WHERE origin = 'bench')")
+        # The plain-SQL baseline reads observations by service: the index such a design would have
+        # (Parley reads cells, and keeps no such index on observations since issue 13).
+        await session.execute(
+            text(
+                f"CREATE INDEX IF NOT EXISTS bench_observations_service ON {SCHEMA}.observations "
+                "(kind, setting, code)"
+            )
+        )
         await session.execute(text(f"ANALYZE {SCHEMA}.observations"))
         await analyze_uc(session)
         cells = (await session.execute(text(f"SELECT count(*) FROM {SCHEMA}.uc_place_cells"))).scalar_one()

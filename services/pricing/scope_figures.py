@@ -3,7 +3,8 @@
 A review of a line widens over scopes in order (``reviews.scopes``): a *chain*, e.g. ZIP3 → state →
 national. Only the scopes a review reaches are read: the first step of every chain, and the next step
 only while the ones before it have fewer than ``min_observations`` (a recursive query). For each scope
-reached: how many observations (its row in ``uc_totals``: one probe); for the one that ends its chain
+reached: how many observations (its row in ``uc_totals``, by the service's id in ``uc_services``: one
+probe); for the one that ends its chain
 (enough observations): the nearest-rank percentile, the smallest amount at or below which ``percentile``%
 of the observations lie (the same value as Postgres' ``percentile_disc``).
 
@@ -45,7 +46,7 @@ SCHEMA = "pricing"
 Key = tuple[str, str, str]  # (setting, code, scope)
 
 _TOTAL = f"""(SELECT coalesce(sum(t.n), 0)::bigint FROM {SCHEMA}.uc_totals t
-             WHERE t.kind = $2 AND t.setting = w.setting AND t.code = w.code AND t.scope = w.scope)"""
+             WHERE t.service_id = w.service_id AND t.scope = w.scope)"""
 
 _WALK = {
     # From the top: the first amount whose weight at or above it passes (100 - p)% of the total.
@@ -62,7 +63,7 @@ _PERCENTILE = """
     SELECT x.amount FROM (
         SELECT c.amount, sum(c.n::float8) OVER (ORDER BY c.amount {order} ROWS UNBOUNDED PRECEDING) AS running
         FROM {cells}
-        WHERE t.total >= $4 AND {which} AND c.kind = $2 AND c.setting = t.setting AND c.code = t.code
+        WHERE t.total >= $4 AND {which} AND c.service_id = t.service_id
         ORDER BY c.amount {order}
     ) x
     WHERE {passes}
@@ -73,21 +74,25 @@ _WIDE = "{schema}.uc_scope_cells c"
 # National and a state: their own cells (see ``observations.WIDE_SCOPES``); the others: their places'.
 _IS_WIDE = "(t.scope = 'US' OR left(t.scope, 3) = 'ST:')"
 _LOCAL = (
-    "{schema}.uc_place_scopes p JOIN {schema}.uc_place_cells c ON c.place = p.place AND p.scope = t.scope"
+    "{schema}.uc_place_scopes p "
+    "JOIN {schema}.uc_place_cells c ON c.place_id = p.place_id AND p.scope = t.scope"
 )
 
 _STATEMENT = """
-WITH RECURSIVE w AS (
+WITH RECURSIVE e AS (
     SELECT (e->>0)::int AS chain, (e->>1)::int AS step, e->>2 AS setting, e->>3 AS code, e->>4 AS scope
     FROM json_array_elements(CAST($1 AS json)) e
-), reached(chain, step, setting, code, scope, total) AS (
-    SELECT w.chain, w.step, w.setting, w.code, w.scope, {total} FROM w WHERE w.step = 0
+), w AS (
+    SELECT e.*, v.id AS service_id FROM e
+    LEFT JOIN {{schema}}.uc_services v ON v.kind = $2 AND v.setting = e.setting AND v.code = e.code
+), reached(chain, step, setting, code, scope, service_id, total) AS (
+    SELECT w.chain, w.step, w.setting, w.code, w.scope, w.service_id, {total} FROM w WHERE w.step = 0
     UNION ALL
-    SELECT w.chain, w.step, w.setting, w.code, w.scope, {total}
+    SELECT w.chain, w.step, w.setting, w.code, w.scope, w.service_id, {total}
     FROM reached r JOIN w ON w.chain = r.chain AND w.step = r.step + 1
     WHERE r.total < $4
 ), t AS (
-    SELECT DISTINCT setting, code, scope, total FROM reached
+    SELECT DISTINCT setting, code, scope, service_id, total FROM reached
 )
 SELECT t.setting, t.code, t.scope, t.total, coalesce(n.amount, l.amount) AS amount
 FROM t

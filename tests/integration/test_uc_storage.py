@@ -48,6 +48,12 @@ EXPECTED = """
     WHERE o.folded AND o.code = ANY(:codes) AND s.scope IS NOT NULL
     GROUP BY 1, 2, 3, 4, 5
 """
+# The cells' service and place ids, read back as the text they stand for.
+SERVICE = "JOIN pricing.uc_services v ON v.id = service_id WHERE v.code = ANY(:codes)"
+PLACE_CELL = (
+    "JOIN pricing.uc_services v ON v.id = service_id JOIN pricing.uc_places k ON k.id = place_id "
+    "WHERE v.code = :code"
+)
 
 
 @pytest.fixture
@@ -71,7 +77,7 @@ async def _assert_consistent(session: AsyncSession, codes: list[str]) -> None:
     assert cells == expected
     wide = await _rows(
         session,
-        "SELECT kind, setting, code, scope, amount, n FROM pricing.uc_scope_cells WHERE code = ANY(:codes)",
+        f"SELECT kind, setting, code, scope, amount, n FROM pricing.uc_scope_cells {SERVICE}",
         codes,
     )
     assert wide == {r for r in expected if r[3] == "US" or r[3].startswith("ST:")}
@@ -79,12 +85,12 @@ async def _assert_consistent(session: AsyncSession, codes: list[str]) -> None:
     for kind, setting, code, scope, _, n in expected:
         totals[(kind, setting, code, scope)] = totals.get((kind, setting, code, scope), 0) + n
     stored = await _rows(
-        session, "SELECT kind, setting, code, scope, n FROM pricing.uc_totals WHERE code = ANY(:codes)", codes
+        session, f"SELECT kind, setting, code, scope, n FROM pricing.uc_totals {SERVICE}", codes
     )
     assert stored == {(*k, n) for k, n in totals.items()}
     # No count left at 0 (withdrawals delete what they empty).
     for table in ("uc_place_cells", "uc_scope_cells", "uc_totals"):
-        zero = f"SELECT count(*) FROM pricing.{table} WHERE code = ANY(:codes) AND n <= 0"
+        zero = f"SELECT count(*) FROM pricing.{table} {SERVICE} AND n <= 0"
         assert (await session.execute(text(zero), {"codes": codes})).scalar_one() == 0
 
 
@@ -138,7 +144,7 @@ async def test_storage_follows_loads_folds_registry_changes_and_withdrawals(sess
     await _fold_all(session)
     await _assert_consistent(session, codes)
     # Two unregistered providers at one state and ZIP3 share a place: one cell of their common amount.
-    shared = "SELECT n FROM pricing.uc_place_cells WHERE code = :code AND place = 'WY|820|'"
+    shared = f"SELECT n FROM pricing.uc_place_cells {PLACE_CELL} AND place = 'WY|820|'"
     assert (await session.execute(text(shared), {"code": b})).scalar_one() == 3
 
     # A facility's credentials change: its peer scopes follow.
@@ -186,10 +192,10 @@ async def test_storage_follows_loads_folds_registry_changes_and_withdrawals(sess
     # The bill is priced: its own observations go, exactly; then the file is unloaded.
     assert await withdraw(session, "bill", str(bill)) == len(in_house)
     await _assert_consistent(session, codes)
-    place_cells = "SELECT count(*) FROM pricing.uc_place_cells WHERE code = :code AND place = 'WY|820|'"
+    place_cells = f"SELECT count(*) FROM pricing.uc_place_cells {PLACE_CELL} AND place = 'WY|820|'"
     assert (await session.execute(text(place_cells), {"code": b})).scalar_one() == 0  # withdrawn
     assert await withdraw(session, "file", f"test-{tag}") == len(file_rows)
     await _assert_consistent(session, codes)
     for table in ("uc_place_cells", "uc_scope_cells", "uc_totals"):
-        left = f"SELECT count(*) FROM pricing.{table} WHERE code = ANY(:codes)"
+        left = f"SELECT count(*) FROM pricing.{table} {SERVICE}"
         assert (await session.execute(text(left), {"codes": codes})).scalar_one() == 0

@@ -14,9 +14,11 @@ from services.pricing.models.medicare import (
 from services.pricing.models.observations import (
     Facility,
     Observation,
+    UcPlace,
     UcPlaceCell,
     UcPlaceScope,
     UcScopeCell,
+    UcService,
     UcTotal,
 )
 from services.pricing.models.pricings import Pricing, PricingLine, ReceivedBill
@@ -63,9 +65,11 @@ __all__ = [
     "ReferenceLoad",
     "ReferenceVersion",
     "RelativeValue",
+    "UcPlace",
     "UcPlaceCell",
     "UcPlaceScope",
     "UcScopeCell",
+    "UcService",
     "UcTotal",
     "WageIndex",
     "ZipLocality",
