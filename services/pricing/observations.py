@@ -26,9 +26,11 @@ Invariants:
   counts under its scope. Folding and withdrawing keep both exact; a count that falls to 0 is deleted.
 - Places and peer scopes follow the facility registry: :func:`refold_facilities` moves a facility's
   place cells, peer mappings and peer totals around a change to it in the registry.
-- File loads stage rows with COPY and fold them in their own transaction. In-house observations (bill
+- File loads stage rows with COPY and fold them in their own transaction, holding the fold lock from
+  before their first write (so they add figures by MERGE, :func:`fold`). In-house observations (bill
   lines, accepted payments) are inserted unfolded by event handlers and folded by :func:`fold_pending`,
-  which one loop at a time runs (an advisory lock), so concurrent consumers never queue on a hot total.
+  which one loop at a time runs (the same advisory lock, tried: a round is skipped while it is held), so
+  concurrent consumers never queue on a hot total.
 - A bill's own observations are withdrawn while the bill is priced, so no bill is its own evidence.
 """
 
@@ -94,57 +96,80 @@ _ADD_PLACES = f"""
     WHERE s.scope IS NOT NULL
     ON CONFLICT DO NOTHING
 """
-# Per place and amount: the weights of ``{rows}``.
-_CELL_DELTAS = f"""
-    SELECT v.id AS service_id, k.id AS place_id, o.amount, sum(o.weight) AS n
-    FROM {{rows}} o {_REGISTERED} {_SERVICE} {_PLACE_ID} GROUP BY 1, 2, 3
-"""
-# Per wide scope (national, state) and amount: the weights of ``{rows}``.
-WIDE_SCOPES = "ARRAY['US', 'ST:' || nullif(o.state, '')]"
-_SCOPE_CELL_DELTAS = f"""
-    SELECT v.id AS service_id, s.scope, o.amount, sum(o.weight) AS n
-    FROM {{rows}} o {_SERVICE} CROSS JOIN LATERAL unnest({WIDE_SCOPES}) AS s(scope)
+# The weights of ``{rows}`` per service, place and amount (with the place's state, which the place
+# determines): what every cell, scope cell and total below is summed from (``{deltas}``).
+_DELTAS = f"""(
+    SELECT v.id AS service_id, k.id AS place_id, o.state, o.amount, sum(o.weight) AS n
+    FROM {{rows}} o {_REGISTERED} {_SERVICE} {_PLACE_ID} GROUP BY 1, 2, 3, 4)"""
+# Per place and amount (the deltas' rows already are: a place has one state).
+_CELL_DELTAS = "SELECT d.service_id, d.place_id, d.amount, d.n FROM {deltas} d"
+# Per wide scope (national, state) and amount.
+_SCOPE_CELL_DELTAS = """
+    SELECT d.service_id, s.scope, d.amount, sum(d.n) AS n
+    FROM {deltas} d CROSS JOIN LATERAL unnest(ARRAY['US', 'ST:' || nullif(d.state, '')]) AS s(scope)
     WHERE s.scope IS NOT NULL GROUP BY 1, 2, 3
 """
-# Per scope: the weights of ``{rows}``, through their places' scopes (``{scopes}`` narrows them).
+# Per scope, through the places' scopes (``{scopes}`` narrows them).
 _TOTAL_DELTAS = f"""
     SELECT r.service_id, s.scope, sum(r.n) AS n
-    FROM (SELECT v.id AS service_id, k.id AS place_id, sum(o.weight) AS n
-          FROM {{rows}} o {_REGISTERED} {_SERVICE} {_PLACE_ID} GROUP BY 1, 2) r
+    FROM (SELECT d.service_id, d.place_id, sum(d.n) AS n FROM {{deltas}} d GROUP BY 1, 2) r
     JOIN {SCHEMA}.uc_place_scopes s ON s.place_id = r.place_id {{scopes}}
     GROUP BY 1, 2
 """
+
+
+class _Figures(NamedTuple):
+    """A table of folded figures: its key columns and the SQL of its deltas."""
+
+    table: str
+    key: tuple[str, ...]
+    deltas: str
+
+    def upsert(self) -> str:
+        """Add the deltas, creating what is missing; safe beside any concurrent writer."""
+        columns = ", ".join(self.key)
+        order = ", ".join(str(i + 1) for i in range(len(self.key)))
+        return (
+            f"INSERT INTO {SCHEMA}.{self.table} ({columns}, n) {self.deltas} ORDER BY {order} "
+            f"ON CONFLICT ({columns}) DO UPDATE SET n = {SCHEMA}.{self.table}.n + EXCLUDED.n"
+        )
+
+    def merge(self) -> str:
+        """Add the deltas by MERGE: about a third cheaper per row than :meth:`upsert` in bulk, but its
+        insert fails if another transaction inserts the same key meanwhile, so only under the fold lock
+        (every writer that inserts figures holds it; withdrawals, which only update and delete, do not
+        need to: a row deleted meanwhile is inserted again)."""
+        on = " AND ".join(f"c.{k} = d.{k}" for k in self.key)
+        columns = ", ".join(self.key)
+        values = ", ".join(f"d.{k}" for k in self.key)
+        order = ", ".join(str(i + 1) for i in range(len(self.key)))
+        # In key order: the index is then walked in order rather than at random (≈ 30% of the MERGE).
+        return (
+            f"MERGE INTO {SCHEMA}.{self.table} c USING ({self.deltas} ORDER BY {order}) d ON {on} "
+            "WHEN MATCHED THEN UPDATE SET n = c.n + d.n "
+            f"WHEN NOT MATCHED THEN INSERT ({columns}, n) VALUES ({values}, d.n)"
+        )
+
+    def take(self) -> str:
+        """Subtract the deltas; RETURNING each touched key and its new count."""
+        keys = ", ".join(f"c.{k}" for k in self.key)
+        on = " AND ".join(f"c.{k} = d.{k}" for k in self.key)
+        return (
+            f"UPDATE {SCHEMA}.{self.table} c SET n = c.n - d.n FROM ({self.deltas}) d WHERE {on} "
+            f"RETURNING {keys}, c.n"
+        )
+
+
+_PLACE_CELLS = _Figures("uc_place_cells", ("service_id", "place_id", "amount"), _CELL_DELTAS)
+_SCOPE_CELLS = _Figures("uc_scope_cells", ("service_id", "scope", "amount"), _SCOPE_CELL_DELTAS)
+_TOTALS = _Figures("uc_totals", ("service_id", "scope"), _TOTAL_DELTAS)
 _KNOW = (_ADD_SERVICES, _ADD_PLACE_IDS, _ADD_PLACES)
-ADD_CELLS = f"""
-    INSERT INTO {SCHEMA}.uc_place_cells (service_id, place_id, amount, n)
-    {_CELL_DELTAS} ORDER BY 1, 2, 3
-    ON CONFLICT (service_id, place_id, amount) DO UPDATE SET n = {SCHEMA}.uc_place_cells.n + EXCLUDED.n
-"""
-ADD_SCOPE_CELLS = f"""
-    INSERT INTO {SCHEMA}.uc_scope_cells (service_id, scope, amount, n)
-    {_SCOPE_CELL_DELTAS} ORDER BY 1, 2, 3
-    ON CONFLICT (service_id, scope, amount) DO UPDATE SET n = {SCHEMA}.uc_scope_cells.n + EXCLUDED.n
-"""
-ADD_TOTALS = f"""
-    INSERT INTO {SCHEMA}.uc_totals (service_id, scope, n)
-    {_TOTAL_DELTAS} ORDER BY 1, 2
-    ON CONFLICT (service_id, scope) DO UPDATE SET n = {SCHEMA}.uc_totals.n + EXCLUDED.n
-"""
-_TAKE_CELLS = f"""
-    UPDATE {SCHEMA}.uc_place_cells c SET n = c.n - d.n FROM ({_CELL_DELTAS}) d
-    WHERE (c.service_id, c.place_id, c.amount) = (d.service_id, d.place_id, d.amount)
-    RETURNING c.service_id, c.place_id, c.amount, c.n
-"""
-_TAKE_SCOPE_CELLS = f"""
-    UPDATE {SCHEMA}.uc_scope_cells c SET n = c.n - d.n FROM ({_SCOPE_CELL_DELTAS}) d
-    WHERE (c.service_id, c.scope, c.amount) = (d.service_id, d.scope, d.amount)
-    RETURNING c.service_id, c.scope, c.amount, c.n
-"""
-_TAKE_TOTALS = f"""
-    UPDATE {SCHEMA}.uc_totals t SET n = t.n - d.n FROM ({_TOTAL_DELTAS}) d
-    WHERE (t.service_id, t.scope) = (d.service_id, d.scope)
-    RETURNING t.service_id, t.scope, t.n
-"""
+
+
+def _sql(statement: str, rows: str, scopes: str = "") -> str:
+    """A statement above over the observations ``rows`` (a table or a parenthesised query)."""
+    return statement.format(rows=rows, deltas=_DELTAS.format(rows=rows), scopes=scopes)
+
 
 COLUMNS = (
     "origin",
@@ -209,12 +234,35 @@ async def copy_rows(
         await driver.copy_records_to_table(table, records=records, schema_name=schema, columns=columns)
 
 
+async def hold_fold_lock(session: AsyncSession) -> None:
+    """Take the fold lock to the end of the transaction, waiting for the fold loop's round to end.
+
+    Whoever writes figures in bulk holds it (file loads from before their first write to the U&C
+    tables: taken later, a load holding rows the fold loop waits for would wait for the loop in turn, a
+    deadlock), so no one inserts a figure beside them and :meth:`_Figures.merge` is safe.
+    """
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FOLD_LOCK})
+
+
 async def fold(session: AsyncSession, rows: str, params: dict[str, Any] | None = None) -> None:
     """Count the observations ``rows`` (SQL: a table or a parenthesised query, aliased by the caller's
-    statement) into the place cells, the wide scopes' cells and the totals: six set-wise statements (the
-    first three make its services and places known)."""
-    for statement in (*_KNOW, ADD_CELLS, ADD_SCOPE_CELLS, ADD_TOTALS):
-        await session.execute(text(statement.format(rows=rows, scopes="")), params or {})
+    statement) into the place cells, the wide scopes' cells and the totals, in bulk.
+
+    Under the fold lock (:func:`hold_fold_lock`): makes their services and places known, sums the rows
+    once per service, place and amount into a temporary table, and MERGEs the figures from it (see
+    :meth:`_Figures.merge`)."""
+    params = params or {}
+    await hold_fold_lock(session)
+    for statement in _KNOW:
+        await session.execute(text(_sql(statement, rows)), params)
+    await session.execute(
+        text(f"CREATE TEMP TABLE uc_deltas ON COMMIT DROP AS {_DELTAS.format(rows=rows)}"), params
+    )
+    # A temporary table is never auto-analysed: the MERGEs' joins are planned from these counts.
+    await session.execute(text("ANALYZE uc_deltas"))
+    for figures in (_PLACE_CELLS, _SCOPE_CELLS, _TOTALS):
+        await session.execute(text(figures.merge().format(deltas="uc_deltas", scopes="")))
+    await session.execute(text("DROP TABLE uc_deltas"))
 
 
 async def create_staging(session: AsyncSession) -> None:
@@ -315,9 +363,9 @@ async def withdraw(session: AsyncSession, origin: str, origin_ref: str) -> int:
     gone = await session.execute(
         text(
             f"WITH gone AS (DELETE FROM {SCHEMA}.observations WHERE origin = :origin AND origin_ref = :ref "
-            f"RETURNING *), cells AS ({_TAKE_CELLS.format(rows=rows)}), "
-            f"wide AS ({_TAKE_SCOPE_CELLS.format(rows=rows)}), "
-            f"totals AS ({_TAKE_TOTALS.format(rows=rows, scopes='')}) "
+            f"RETURNING *), cells AS ({_sql(_PLACE_CELLS.take(), rows)}), "
+            f"wide AS ({_sql(_SCOPE_CELLS.take(), rows)}), "
+            f"totals AS ({_sql(_TOTALS.take(), rows)}) "
             f"SELECT (SELECT count(*) FROM gone), {_emptied('cells', 'place_id, amount')}, "
             f"{_emptied('wide', 'scope, amount')}, {_emptied('totals', 'scope')}"
         ),
@@ -335,7 +383,7 @@ async def fold_pending(session: AsyncSession, limit: int = 5000) -> int:
         return 0
     pending = f"(SELECT * FROM {SCHEMA}.observations WHERE NOT folded ORDER BY id LIMIT {int(limit)})"
     for statement in _KNOW:
-        await session.execute(text(statement.format(rows=pending)))
+        await session.execute(text(_sql(statement, pending)))
     # Only observations whose service and place are known now (the place's ``US`` mapping): one deposited
     # after the statements above waits for the next round, so no cell or total misses it.
     result = await session.execute(
@@ -346,9 +394,9 @@ async def fold_pending(session: AsyncSession, limit: int = 5000) -> int:
             f"WHERE k.place = {PLACE} AND ks.scope = 'US') AND EXISTS (SELECT 1 FROM {SCHEMA}.uc_services v "
             "WHERE v.kind = o.kind AND v.setting = o.setting AND v.code = o.code) "
             "ORDER BY o.id LIMIT :limit FOR UPDATE OF o SKIP LOCKED) RETURNING *), "
-            f"cells AS ({ADD_CELLS.format(rows='moved')} RETURNING 1), "
-            f"wide AS ({ADD_SCOPE_CELLS.format(rows='moved')} RETURNING 1), "
-            f"totals AS ({ADD_TOTALS.format(rows='moved', scopes='')} RETURNING 1) "
+            f"cells AS ({_sql(_PLACE_CELLS.upsert(), 'moved')} RETURNING 1), "
+            f"wide AS ({_sql(_SCOPE_CELLS.upsert(), 'moved')} RETURNING 1), "
+            f"totals AS ({_sql(_TOTALS.upsert(), 'moved')} RETURNING 1) "
             "SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM cells), "
             "(SELECT count(*) FROM wide), (SELECT count(*) FROM totals)"
         ),
@@ -368,15 +416,15 @@ async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: 
         return
     # The fold loop's lock, held to the end of the registry change: an observation the loop folded
     # meanwhile would keep the place it had before the change, and no withdrawal would find it there.
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FOLD_LOCK})
+    await hold_fold_lock(session)
     rows = f"(SELECT * FROM {SCHEMA}.observations WHERE folded AND facility_npi = ANY(:npis))"
     peers = "AND left(s.scope, 1) = 'P'"
     params = {"npis": list(npis)}
     if not add:
         taken = await session.execute(
             text(
-                f"WITH cells AS ({_TAKE_CELLS.format(rows=rows)}), "
-                f"totals AS ({_TAKE_TOTALS.format(rows=rows, scopes=peers)}) "
+                f"WITH cells AS ({_sql(_PLACE_CELLS.take(), rows)}), "
+                f"totals AS ({_sql(_TOTALS.take(), rows, peers)}) "
                 f"SELECT {_emptied('cells', 'place_id, amount')}, {_emptied('totals', 'scope')}"
             ),
             params,
@@ -391,5 +439,5 @@ async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: 
             params,
         )
         return
-    for statement in (*_KNOW, ADD_CELLS, ADD_TOTALS):
-        await session.execute(text(statement.format(rows=rows, scopes=peers)), params)
+    for statement in (*_KNOW, _PLACE_CELLS.upsert(), _TOTALS.upsert()):
+        await session.execute(text(_sql(statement, rows, peers)), params)

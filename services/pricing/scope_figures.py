@@ -71,7 +71,7 @@ _PERCENTILE = """
     LIMIT 1
 """
 _WIDE = "{schema}.uc_scope_cells c"
-# National and a state: their own cells (see ``observations.WIDE_SCOPES``); the others: their places'.
+# National and a state: their own cells (see ``observations._SCOPE_CELL_DELTAS``); the others: their places'.
 _IS_WIDE = "(t.scope = 'US' OR left(t.scope, 3) = 'ST:')"
 _LOCAL = (
     "{schema}.uc_place_scopes p "

@@ -21,7 +21,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pricing.importers.base import LoadSummary, optional_decimal
-from services.pricing.observations import ObservationIn, create_staging, fold_staged, stage, withdraw
+from services.pricing.observations import (
+    ObservationIn,
+    create_staging,
+    fold_staged,
+    hold_fold_lock,
+    stage,
+    withdraw,
+)
 from shared.codes import US_STATES
 
 BATCH = 20000
@@ -77,7 +84,10 @@ async def registry(session: AsyncSession) -> Registry:
 async def start_observations(
     session: AsyncSession, origin: str, summary: LoadSummary
 ) -> tuple[Registry, ObservationWriter]:
-    """Every observation load begins alike: take out the source's earlier rows, read the registry."""
+    """Every observation load begins alike: hold the fold lock (before its first write to the U&C
+    tables: see ``hold_fold_lock``; the fold loop's in-house observations wait for the load's end), take
+    out the source's earlier rows, read the registry."""
+    await hold_fold_lock(session)
     await create_staging(session)
     await withdraw(session, origin, summary.target)
     return await registry(session), ObservationWriter(session, origin, summary.target)
