@@ -35,9 +35,10 @@ from services.pricing.observations import (
 from shared.codes import US_STATES
 
 BATCH = 20000
-# Observations per chunk (see ObservationWriter). The first chunk's parsing and the last chunk's work
-# are not overlapped, so smaller is better, down to where the server's per-statement and per-chunk costs
-# show: chosen by measurement (``python -m bench.imports``, README "Performance").
+# Observations per chunk (see ObservationWriter). The first chunk's parsing and the last chunk's work are
+# not overlapped, and the batches parsed while a chunk runs wait in memory (about 6 MB of CSV here); each
+# chunk costs a few statements and sums of its own. 50,000, 100,000 and 200,000 measured alike
+# (``python -m bench.imports``, README "Performance").
 CHUNK = 100_000
 # NUMERIC(12,2): anything larger cannot be stored and is no price anyway.
 LARGEST = Decimal("9999999999.99")
