@@ -254,8 +254,10 @@ async def stage(session: AsyncSession, rows: Sequence[ObservationIn]) -> None:
         await stage_csv(session, staging_csv(rows))
 
 
-# ``session.info`` key: the script (an asyncio task) the session's connection may still be working on.
+# ``session.info`` keys: the script (an asyncio task) the session's connection may still be working on;
+# whether the load being staged sent chunks.
 _IN_FLIGHT = "pricing.staged_in_flight"
+_CHUNKED = "pricing.staged_in_chunks"
 # What the fold needs of an observation (not its date), summed over the observations alike.
 _SUMMED = "kind, setting, code, amount, weight, state, zip3, facility_npi"
 _ALIKE = "kind, setting, code, amount, state, zip3, facility_npi"
@@ -269,15 +271,25 @@ def _literal(value: str) -> str:
     return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _chunk_script(origin: str, origin_ref: str) -> list[str]:
-    """Keep the staged observations as ``(origin, origin_ref)``, sum their weights per :data:`_ALIKE`
-    into ``obs_chunks``, empty the staging table."""
-    return [
-        # The hash aggregates (and, in the fold, the sorts before the cell writes) stay in memory up to this.
-        "SET LOCAL work_mem = '256MB'",
+# The hash aggregates (and, in the fold, the sorts before the cell writes) stay in memory up to this.
+_WORK_MEM = "SET LOCAL work_mem = '256MB'"
+
+
+def _keep(origin: str, origin_ref: str) -> str:
+    """SQL: keep the staged observations as ``(origin, origin_ref)``, folded."""
+    return (
         f"INSERT INTO {SCHEMA}.observations ({', '.join(COLUMNS)}) "
         f"SELECT CAST({_literal(origin)} AS text), CAST({_literal(origin_ref)} AS text), "
-        f"{', '.join(STAGED)}, NULL, true FROM obs_staging",
+        f"{', '.join(STAGED)}, NULL, true FROM obs_staging"
+    )
+
+
+def _chunk_script(origin: str, origin_ref: str) -> list[str]:
+    """Keep the staged observations, sum their weights per :data:`_ALIKE` into ``obs_chunks``, empty the
+    staging table."""
+    return [
+        _WORK_MEM,
+        _keep(origin, origin_ref),
         f"INSERT INTO obs_chunks ({_SUMMED}) "
         f"SELECT kind, setting, code, amount, sum(weight), state, zip3, facility_npi FROM obs_staging "
         f"GROUP BY {_ALIKE}",
@@ -306,6 +318,7 @@ async def send_chunk(session: AsyncSession, origin: str, origin_ref: str) -> Non
     write sends them all and the server needs nothing more from this process until it is done: the
     caller's parser may hold the event loop for as long as it likes.
     """
+    session.info[_CHUNKED] = True
     await _send(session, _chunk_script(origin, origin_ref))
 
 
@@ -338,6 +351,7 @@ async def quiesce(session: AsyncSession) -> None:
     caller's rollback finds the connection free. Waiting (a chunk's work, seconds at most) is simpler
     than cancelling, which asyncpg does from a second connection whose request may reach the server late.
     """
+    session.info.pop(_CHUNKED, None)
     task = session.info.pop(_IN_FLIGHT, None)
     if task is not None:
         await asyncio.wait([task])
@@ -347,29 +361,39 @@ async def quiesce(session: AsyncSession) -> None:
 
 async def fold_staged(session: AsyncSession, origin: str, origin_ref: str) -> None:
     """Keep the staged observations as ``(origin, origin_ref)`` and count every observation the load
-    kept (its chunks' sums, :func:`send_chunk`) into the cells, then empty the temporary tables (a
-    manifest may load several files in one transaction).
+    kept into the cells, then empty the temporary tables (a manifest may load several files in one
+    transaction). A load that sent chunks (:func:`send_chunk`) folds their sums and the staged rows,
+    summed once more; one that did not folds the staged rows as they are.
 
-    The cells are written once per load, by one set-wise fold of the summed weights: each distinct cell
-    and total once. Folding each chunk would rewrite the popular cells and totals again for every chunk
-    (issue 13: 3.7 times the Postgres CPU for the bench's wide hospital file folded in 16 chunks); what
-    a chunk does instead (keep its rows, sum them) is linear in its rows, and it is what overlaps the
-    parsing of the next rows.
+    The cells are written once per load, by one set-wise fold: each distinct cell and total once.
+    Folding each chunk would rewrite the popular cells and totals again for every chunk (issue 13: 3.7
+    times the Postgres CPU for the bench's wide hospital file folded in 16 chunks); what a chunk does
+    instead (keep its rows, sum them) is linear in its rows, and it is what overlaps the parsing of the
+    next rows.
     """
+    rows, sums = "obs_staging", []
+    if session.info.pop(_CHUNKED, False):
+        # The same observations in several chunks, summed once: the fold then aggregates a row per
+        # distinct place and amount, not one per chunk (the bench's wide hospital file: 3.1 M
+        # observations, 31 chunks, 0.36 M sums; the load's Postgres CPU 236 → 164 µs per row).
+        rows = "obs_summed"
+        sums = [
+            f"INSERT INTO obs_summed ({_SUMMED}) "
+            f"SELECT kind, setting, code, amount, sum(weight), state, zip3, facility_npi FROM ("
+            f"SELECT {_SUMMED} FROM obs_chunks UNION ALL SELECT {_SUMMED} FROM obs_staging) AS o "
+            f"GROUP BY {_ALIKE}",
+            "TRUNCATE obs_chunks, obs_staging",
+        ]
     await _send(
         session,
         [
-            *_chunk_script(origin, origin_ref),
-            # The same observations in several chunks, summed once: the fold then aggregates a row per
-            # distinct place and amount, not one per chunk (the bench's wide hospital file: 3.1 M
-            # observations, 31 chunks, 0.36 M sums; the load's Postgres CPU 236 → 164 µs per row).
-            f"INSERT INTO obs_summed ({_SUMMED}) SELECT kind, setting, code, amount, sum(weight), state, "
-            f"zip3, facility_npi FROM obs_chunks GROUP BY {_ALIKE}",
-            "TRUNCATE obs_chunks",
+            _WORK_MEM,
+            _keep(origin, origin_ref),
+            *sums,
             # A temporary table is never auto-analysed: without counts the planner sorts instead of hashing.
-            "ANALYZE obs_summed",
-            *(statement.format(rows="obs_summed", scopes="") for statement in FOLD),
-            "TRUNCATE obs_summed",
+            f"ANALYZE {rows}",
+            *(statement.format(rows=rows, scopes="") for statement in FOLD),
+            f"TRUNCATE {rows}",
         ],
     )
     await settle(session)
