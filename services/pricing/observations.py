@@ -375,7 +375,8 @@ async def fold_staged(session: AsyncSession, origin: str, origin_ref: str) -> No
     if session.info.pop(_CHUNKED, False):
         # The same observations in several chunks, summed once: the fold then aggregates a row per
         # distinct place and amount, not one per chunk (the bench's wide hospital file: 3.1 M
-        # observations, 31 chunks, 0.36 M sums; the load's Postgres CPU 236 → 164 µs per row).
+        # observations in 31 chunks are 0.36 M sums; folding the chunks' sums as they were cost the
+        # load 236 µs of Postgres CPU per row, 164 summed, 212 before chunks).
         rows = "obs_summed"
         sums = [
             f"INSERT INTO obs_summed ({_SUMMED}) "

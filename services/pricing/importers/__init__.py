@@ -241,8 +241,8 @@ async def run_load(
     try:
         await dataset.loader(session, path, year_key, summary, progress)
     except BaseException:
-        # An observation load may fail while a fold of its still runs on the connection (ObservationWriter):
-        # the caller's rollback must wait for it.
+        # An observation load may fail while a chunk of its still runs on the connection
+        # (ObservationWriter): the caller's rollback must wait for it.
         await quiesce(session)
         raise
     summary.close()
