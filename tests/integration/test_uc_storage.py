@@ -1,6 +1,7 @@
 """The folded U&C storage (place cells, wide-scope cells, scope totals) always equals what the folded
-observations add up to, scope by scope, through a file load, the in-house fold loop, a facility's change
-of credentials and withdrawals; and the reviews' figures equal plain ``percentile_disc`` over the rows.
+observations add up to, scope by scope, through a file load (kept in chunks while it is parsed), the
+in-house fold loop, a facility's change of credentials and withdrawals; and the reviews' figures equal
+plain ``percentile_disc`` over the rows. A file load fails as a whole, with its own error.
 
 Everything runs in one transaction that is rolled back, on codes no other test uses, so the running
 pricing service's tables are left as they were."""
@@ -8,16 +9,25 @@ pricing service's tables are left as they were."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
+from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import services.pricing.importers.observed as observed
+import services.pricing.observations as observations
 from services.pricing.config import PricingSettings
+from services.pricing.importers import ReferenceFileError, run_load
+from services.pricing.importers.base import LoadSummary
+from services.pricing.importers.observed import start_observations
 from services.pricing.observations import (
+    STAGED,
     ObservationIn,
     create_staging,
     deposit,
@@ -199,3 +209,94 @@ async def test_storage_follows_loads_folds_registry_changes_and_withdrawals(sess
     for table in ("uc_place_cells", "uc_scope_cells", "uc_totals"):
         left = f"SELECT count(*) FROM pricing.{table} {SERVICE}"
         assert (await session.execute(text(left), {"codes": codes})).scalar_one() == 0
+
+
+async def _still_running(_: AsyncSession) -> bool:
+    return True
+
+
+@pytest.mark.parametrize("server", ["as it is", "always busy"])
+async def test_a_load_kept_in_chunks_while_parsing_folds_every_observation_once(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch, server: str
+) -> None:
+    """Chunks kept and summed on the server while the next rows are parsed, batches waiting meanwhile,
+    the same cells in several chunks: the rows are kept as they came and the cells are exactly theirs."""
+    monkeypatch.setattr(observed, "BATCH", 2)
+    monkeypatch.setattr(observed, "CHUNK", 3)
+    if server == "always busy":  # every batch waits until a chunk's worth is parsed
+        monkeypatch.setattr(observed, "chunk_running", _still_running)
+    tag = uuid.uuid4().hex[:6].upper()
+    codes = [f"C{tag}1", f"C{tag}2"]
+    rows = [
+        ObservationIn("charge", "professional", codes[i % 2], D(100 + i % 3), 1 + i % 2, "ID", "837", None)
+        for i in range(17)
+    ]
+    # A source's name is the user's text: quotes and backslashes are kept as they are, never run as SQL.
+    source = f"test-{tag} St. Mary's \\ O''Neil"
+    summary = LoadSummary("observations", "chunks.csv", source)
+    _, writer = await start_observations(session, "file", summary)
+    for row in rows:
+        await writer.add([row])
+    await writer.finish()
+    kept = await session.execute(
+        text(
+            f"SELECT {', '.join(STAGED)} FROM pricing.observations WHERE origin = 'file' AND origin_ref = :r"
+        ),
+        {"r": source},
+    )
+    assert sorted(tuple(r) for r in kept) == sorted(rows)
+    await _assert_consistent(session, codes)
+
+
+def _slow_or_failing(extra: str) -> Callable[[], list[str]]:
+    chunk_script = observations._chunk_script
+    return lambda: [*chunk_script(), extra]
+
+
+async def test_a_chunk_that_fails_on_the_server_fails_the_load(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(observed, "BATCH", 1)
+    monkeypatch.setattr(observed, "CHUNK", 1)
+    monkeypatch.setattr(observations, "_chunk_script", _slow_or_failing("SELECT 1 / 0"))
+    summary = LoadSummary("observations", "failing.csv", f"test-{uuid.uuid4().hex[:6]}")
+    _, writer = await start_observations(session, "file", summary)
+
+    async def load() -> None:
+        for _ in range(3):
+            await writer.add([ObservationIn("charge", "professional", "99213", D("10.00"))])
+        await writer.finish()
+
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await load()
+
+
+async def test_a_file_that_fails_while_a_chunk_runs_fails_with_its_own_error(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The parser's error is the load's, once the chunk on the server is over: the connection is then free
+    for the caller's rollback (here: for another statement)."""
+    monkeypatch.setattr(observed, "BATCH", 1)
+    monkeypatch.setattr(observed, "CHUNK", 1)
+    monkeypatch.setattr(observations, "_chunk_script", _slow_or_failing("SELECT pg_sleep(0.3)"))
+    items = [
+        {
+            "description": f"item {i}",
+            "code_information": [{"code": "99213", "type": "CPT"}],
+            "standard_charges": [{"setting": "outpatient", "gross_charge": 100 + i}],
+        }
+        for i in range(3)
+    ]
+    document = {
+        "hospital_name": "Test General",
+        "last_updated_on": "2026-01-01",
+        "version": "3.0.0",
+        "hospital_address": ["1 Main St, Boise, ID 83701"],
+        "type_2_npi": ["1000000004"],
+        "standard_charge_information": items,
+    }
+    path = tmp_path / f"broken-{uuid.uuid4().hex[:6]}.json"
+    path.write_text(json.dumps(document)[:-2] + ', {"description": ')  # cut off after three items
+    with pytest.raises(ReferenceFileError, match="not valid JSON"):
+        await run_load(session, "hpt", path)
+    assert (await session.execute(text("SELECT 1"))).scalar_one() == 1

@@ -41,6 +41,7 @@ from services.pricing.importers.terms import load_clients, load_contracts, load_
 from services.pricing.importers.tic_load import load_tic
 from services.pricing.importers.unload import NothingToUnload, Unloaded, UnloadError, unload
 from services.pricing.importers.zip_codes import load_zip5, load_zip9
+from services.pricing.observations import quiesce
 
 Loader = Callable[[AsyncSession, Path, int, LoadSummary, Progress | None], Awaitable[None]]
 
@@ -237,7 +238,13 @@ async def run_load(
     if await already_loaded(session, name, year_key, summary.target, digest):
         summary.skipped = True
         return summary
-    await dataset.loader(session, path, year_key, summary, progress)
+    try:
+        await dataset.loader(session, path, year_key, summary, progress)
+    except BaseException:
+        # An observation load may fail while a chunk of its still runs on the connection
+        # (ObservationWriter): the caller's rollback must wait for it.
+        await quiesce(session)
+        raise
     summary.close()
     if summary.rows_loaded == 0:  # a header-only file would otherwise have emptied the target
         raise NothingLoaded(summary)

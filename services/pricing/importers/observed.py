@@ -23,15 +23,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.pricing.importers.base import LoadSummary, optional_decimal
 from services.pricing.observations import (
     ObservationIn,
+    chunk_running,
     create_staging,
     fold_staged,
     hold_fold_lock,
-    stage,
+    send_chunk,
+    settle,
+    stage_csv,
+    staging_csv,
     withdraw,
 )
 from shared.codes import US_STATES
 
 BATCH = 20000
+# Observations per chunk (see ObservationWriter). The first chunk's parsing and the last chunk's work are
+# not overlapped, and the batches parsed while a chunk runs wait in memory (about 6 MB of CSV here); each
+# chunk costs a few statements and sums of its own. 50,000, 100,000 and 200,000 measured alike
+# (``python -m bench.imports``, README "Performance").
+CHUNK = 100_000
 # NUMERIC(12,2): anything larger cannot be stored and is no price anyway.
 LARGEST = Decimal("9999999999.99")
 _ADDRESS = re.compile(r"\b([A-Z]{2})\s+(\d{5})(?:-\d{4})?\s*$")
@@ -51,24 +60,53 @@ class Place(NamedTuple):
 
 @dataclass
 class ObservationWriter:
-    """Stages observations in batches (COPY) and folds them into the U&C cells once at the end.
+    """Stages observations in batches (COPY), keeps and sums them in chunks, each chunk on the server
+    while the loader parses the rows after it, and folds the sums into the U&C cells once at the end.
 
-    Memory is one batch of ``BATCH`` observations, whatever the file's size.
+    One connection runs one statement at a time: while a chunk runs, the batches parsed meanwhile wait
+    here as CSV and are staged once it is done; at ``CHUNK`` waiting observations the parser waits for
+    it. Memory is at most about a chunk of observations as CSV text, whatever the file's size. All of it
+    is in the caller's transaction: a chunk that fails fails the load (its error is raised at the next
+    batch or at :meth:`finish`), and a load that fails while a chunk runs waits for it before the caller
+    rolls back (``run_load``, :func:`quiesce`).
     """
 
     session: AsyncSession
     origin: str
     source: str
     pending: list[ObservationIn] = field(default_factory=list)
+    waiting: list[bytes] = field(default_factory=list)  # batches parsed while a chunk ran, as CSV
+    waiting_rows: int = 0
+    staged: int = 0  # observations in the staging table
 
     async def add(self, rows: list[ObservationIn]) -> None:
         self.pending.extend(rows)
-        if len(self.pending) >= BATCH:
-            await self.flush()
+        if len(self.pending) < BATCH:
+            return
+        self._encode()
+        if self.waiting_rows < CHUNK and await chunk_running(self.session):
+            return  # the server is still busy with the last chunk: parse on
+        await self._stage()
+        if self.staged >= CHUNK:
+            await send_chunk(self.session, self.origin, self.source)
+            self.staged = 0
+
+    def _encode(self) -> None:
+        self.waiting.append(staging_csv(self.pending))
+        self.waiting_rows += len(self.pending)
+        self.pending = []
+
+    async def _stage(self) -> None:
+        await settle(self.session)
+        await stage_csv(self.session, b"".join(self.waiting))
+        self.staged += self.waiting_rows
+        self.waiting, self.waiting_rows = [], 0
 
     async def flush(self) -> None:
-        await stage(self.session, self.pending)
-        self.pending = []
+        """Stage every observation added so far: the chunk in flight is then done, the connection free."""
+        if self.pending:
+            self._encode()
+        await self._stage()
 
     async def finish(self) -> None:
         await self.flush()
