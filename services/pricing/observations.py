@@ -28,10 +28,8 @@ Invariants:
   place cells, peer mappings and peer totals around a change to it in the registry.
 - File loads stage rows with COPY, keep and sum them in chunks while the file is parsed (the server
   works on a chunk while the loader parses the next rows) and fold the sums once, all in the load's own
-  transaction, holding the fold lock from before their first write (so they add figures by MERGE,
-  :func:`fold`). In-house observations (bill
-  lines, accepted payments) are inserted unfolded by event handlers and folded by :func:`fold_pending`,
-  which one loop at a time runs (the same advisory lock, tried: a round is skipped while it is held), so
+  transaction. In-house observations (bill lines, accepted payments) are inserted unfolded by event
+  handlers and folded by :func:`fold_pending`, which one loop at a time runs (an advisory lock), so
   concurrent consumers never queue on a hot total.
 - A bill's own observations are withdrawn while the bill is priced, so no bill is its own evidence.
 """
@@ -129,28 +127,17 @@ class _Figures(NamedTuple):
     deltas: str
 
     def upsert(self) -> str:
-        """Add the deltas, creating what is missing; safe beside any concurrent writer."""
+        """Add the deltas, creating what is missing; safe beside any concurrent writer.
+
+        In key order: the index is walked in order, and the new rows land in the heap in key order, so a
+        review's walk over a scope's cells reads few heap pages. (``MERGE`` was tried: a third cheaper
+        per row in bulk, but its join with a large table (hashed in batches) loses the order, and the
+        reviews of the bench's stays at 5 M observations read twice the pages: issue 13.)"""
         columns = ", ".join(self.key)
         order = ", ".join(str(i + 1) for i in range(len(self.key)))
         return (
             f"INSERT INTO {SCHEMA}.{self.table} ({columns}, n) {self.deltas} ORDER BY {order} "
             f"ON CONFLICT ({columns}) DO UPDATE SET n = {SCHEMA}.{self.table}.n + EXCLUDED.n"
-        )
-
-    def merge(self) -> str:
-        """Add the deltas by MERGE: about a third cheaper per row than :meth:`upsert` in bulk, but its
-        insert fails if another transaction inserts the same key meanwhile, so only under the fold lock
-        (every writer that inserts figures holds it; withdrawals, which only update and delete, do not
-        need to: a row deleted meanwhile is inserted again)."""
-        on = " AND ".join(f"c.{k} = d.{k}" for k in self.key)
-        columns = ", ".join(self.key)
-        values = ", ".join(f"d.{k}" for k in self.key)
-        order = ", ".join(str(i + 1) for i in range(len(self.key)))
-        # In key order: the index is then walked in order rather than at random (≈ 30% of the MERGE).
-        return (
-            f"MERGE INTO {SCHEMA}.{self.table} c USING ({self.deltas} ORDER BY {order}) d ON {on} "
-            "WHEN MATCHED THEN UPDATE SET n = c.n + d.n "
-            f"WHEN NOT MATCHED THEN INSERT ({columns}, n) VALUES ({values}, d.n)"
         )
 
     def take(self) -> str:
@@ -239,12 +226,7 @@ async def copy_rows(
 
 
 async def hold_fold_lock(session: AsyncSession) -> None:
-    """Take the fold lock to the end of the transaction, waiting for the fold loop's round to end.
-
-    Whoever writes figures in bulk holds it (file loads from before their first write to the U&C
-    tables: taken later, a load holding rows the fold loop waits for would wait for the loop in turn, a
-    deadlock), so no one inserts a figure beside them and :meth:`_Figures.merge` is safe.
-    """
+    """Take the fold lock to the end of the transaction, waiting for the fold loop's round to end."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FOLD_LOCK})
 
 
@@ -252,20 +234,20 @@ async def fold(session: AsyncSession, rows: str, params: dict[str, Any] | None =
     """Count the observations ``rows`` (SQL: a table or a parenthesised query, aliased by the caller's
     statement) into the place cells, the wide scopes' cells and the totals, in bulk.
 
-    Under the fold lock (:func:`hold_fold_lock`): makes their services and places known, sums the rows
-    once per service, place and amount into a temporary table, and MERGEs the figures from it (see
-    :meth:`_Figures.merge`)."""
+    Makes their services and places known, sums the rows once per service, place and amount into a
+    temporary table, and adds the place cells, scope cells and totals from it (:meth:`_Figures.upsert`).
+    No lock: the upserts are safe beside the fold loop (and a load taking the loop's lock after its
+    first writes could deadlock with it)."""
     params = params or {}
-    await hold_fold_lock(session)
     for statement in _KNOW:
         await session.execute(text(_sql(statement, rows)), params)
     await session.execute(
         text(f"CREATE TEMP TABLE uc_deltas ON COMMIT DROP AS {_DELTAS.format(rows=rows)}"), params
     )
-    # A temporary table is never auto-analysed: the MERGEs' joins are planned from these counts.
+    # A temporary table is never auto-analysed: the sums below are planned from these counts.
     await session.execute(text("ANALYZE uc_deltas"))
     for figures in (_PLACE_CELLS, _SCOPE_CELLS, _TOTALS):
-        await session.execute(text(figures.merge().format(deltas="uc_deltas", scopes="")))
+        await session.execute(text(figures.upsert().format(deltas="uc_deltas", scopes="")))
     await session.execute(text("DROP TABLE uc_deltas"))
 
 

@@ -26,7 +26,6 @@ from services.pricing.observations import (
     chunk_running,
     create_staging,
     fold_staged,
-    hold_fold_lock,
     send_chunk,
     settle,
     stage_csv,
@@ -122,10 +121,7 @@ async def registry(session: AsyncSession) -> Registry:
 async def start_observations(
     session: AsyncSession, origin: str, summary: LoadSummary
 ) -> tuple[Registry, ObservationWriter]:
-    """Every observation load begins alike: hold the fold lock (before its first write to the U&C
-    tables: see ``hold_fold_lock``; the fold loop's in-house observations wait for the load's end), take
-    out the source's earlier rows, read the registry."""
-    await hold_fold_lock(session)
+    """Every observation load begins alike: take out the source's earlier rows, read the registry."""
     await create_staging(session)
     await withdraw(session, origin, summary.target)
     return await registry(session), ObservationWriter(session, origin, summary.target)
