@@ -225,11 +225,6 @@ async def copy_rows(
         await driver.copy_records_to_table(table, records=records, schema_name=schema, columns=columns)
 
 
-async def hold_fold_lock(session: AsyncSession) -> None:
-    """Take the fold lock to the end of the transaction, waiting for the fold loop's round to end."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FOLD_LOCK})
-
-
 async def fold(session: AsyncSession, rows: str, params: dict[str, Any] | None = None) -> None:
     """Count the observations ``rows`` (SQL: a table or a parenthesised query, aliased by the caller's
     statement) into the place cells, the wide scopes' cells and the totals, in bulk.
@@ -298,12 +293,6 @@ async def stage_csv(session: AsyncSession, data: bytes) -> None:
     # A buffer, not a file object (asyncpg reads a file in a thread, 512 kB at a time), nor bytes (taken
     # for a path).
     await driver.copy_to_table("obs_staging", source=memoryview(data), columns=STAGED, format="csv")
-
-
-async def stage(session: AsyncSession, rows: Sequence[ObservationIn]) -> None:
-    """COPY a batch of file observations into this transaction's staging table (see :func:`fold_staged`)."""
-    if rows:
-        await stage_csv(session, staging_csv(rows))
 
 
 # ``session.info`` keys: the script (an asyncio task) the session's connection may still be working on;
@@ -544,7 +533,7 @@ async def refold_facilities(session: AsyncSession, npis: Sequence[str], *, add: 
         return
     # The fold loop's lock, held to the end of the registry change: an observation the loop folded
     # meanwhile would keep the place it had before the change, and no withdrawal would find it there.
-    await hold_fold_lock(session)
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FOLD_LOCK})
     rows = f"(SELECT * FROM {SCHEMA}.observations WHERE folded AND facility_npi = ANY(:npis))"
     peers = "AND left(s.scope, 1) = 'P'"
     params = {"npis": list(npis)}

@@ -34,7 +34,8 @@ from services.pricing.observations import (
     fold_pending,
     fold_staged,
     refold_facilities,
-    stage,
+    stage_csv,
+    staging_csv,
     withdraw,
 )
 from services.pricing.scope_figures import scope_figures
@@ -139,7 +140,7 @@ async def test_storage_follows_loads_folds_registry_changes_and_withdrawals(sess
         ObservationIn("allowed", "facility", b, D("1200.50"), 5, "ID", None, None),
     ]
     await create_staging(session)
-    await stage(session, file_rows)
+    await stage_csv(session, staging_csv(file_rows))
     await fold_staged(session, "file", f"test-{tag}")
     await _assert_consistent(session, codes)
 
