@@ -98,9 +98,10 @@ _ADD_PLACES = f"""
     ON CONFLICT DO NOTHING
 """
 # The weights of ``{rows}`` per service, place and amount (with the place's state, which the place
-# determines): what every cell, scope cell and total below is summed from (``{deltas}``).
+# determines: an empty state is no state, as in :data:`PLACE`, so a row here is one per service, place
+# and amount): what every cell, scope cell and total below is summed from (``{deltas}``).
 _DELTAS = f"""(
-    SELECT v.id AS service_id, k.id AS place_id, o.state, o.amount, sum(o.weight) AS n
+    SELECT v.id AS service_id, k.id AS place_id, nullif(o.state, '') AS state, o.amount, sum(o.weight) AS n
     FROM {{rows}} o {_REGISTERED} {_SERVICE} {_PLACE_ID} GROUP BY 1, 2, 3, 4)"""
 # Per place and amount (the deltas' rows already are: a place has one state).
 _CELL_DELTAS = "SELECT d.service_id, d.place_id, d.amount, d.n FROM {deltas} d"

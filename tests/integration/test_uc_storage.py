@@ -50,7 +50,7 @@ EXPECTED = """
     SELECT o.kind, o.setting, o.code, s.scope, o.amount, sum(o.weight)::bigint AS n
     FROM pricing.observations o LEFT JOIN pricing.facilities f ON f.npi = o.facility_npi
     CROSS JOIN LATERAL unnest(ARRAY[
-        'US', 'ST:' || o.state, 'Z3:' || o.zip3,
+        'US', 'ST:' || nullif(o.state, ''), 'Z3:' || nullif(o.zip3, ''),
         'P1:' || f.facility_type,
         'P2:' || f.facility_type || '|' || f.bed_band,
         'P3:' || f.facility_type || '|' || f.bed_band || '|' || f.teaching,
@@ -150,6 +150,9 @@ async def test_storage_follows_loads_folds_registry_changes_and_withdrawals(sess
         ObservationIn("charge", "professional", a, D("300.00"), 1, "ID", "837", npis[1]),
         ObservationIn("charge", "professional", b, D("40.00"), 1, "WY", "820", None),
         ObservationIn("charge", "professional", b, D("40.00"), 2, "WY", "820", f"8{tag}0000"[:10]),
+        # An empty state is no state: one place, one cell, with the row that has none.
+        ObservationIn("charge", "professional", b, D("45.00"), 1, "", "821", None),
+        ObservationIn("charge", "professional", b, D("45.00"), 1, None, "821", None),
     ]
     await deposit(session, "bill", bill, in_house)
     await _fold_all(session)
