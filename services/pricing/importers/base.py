@@ -143,6 +143,29 @@ def optional_decimal(value: str | float | int | None, column: str) -> Decimal | 
     return number
 
 
+def json_objects(value: Any, name: str) -> list[dict[str, Any]]:
+    """A JSON file's array of objects (``name``: the field, for the message); missing or null is none.
+
+    Raises ValueError naming the field when it holds anything else (a string, a number, an array of
+    strings): the loaders reject that item with the reason instead of failing the load.
+    """
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError(f"{name}: expected an array of objects")
+    return value
+
+
+def json_strings(value: Any, name: str) -> list[str]:
+    """A JSON file's array of codes or names (numbers read as their text); missing or null is none.
+    Raises ValueError naming the field when it is not an array of strings or numbers."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+        raise ValueError(f"{name}: expected an array of strings")
+    return [str(v) for v in value]
+
+
 def parse_date(value: str | None, column: str) -> date | None:
     """Dates as CMS and partners write them: 2025-01-01, 20250101, 1/1/2025; '*' or empty means none."""
     if value is None or not value.strip() or value.strip() == "*":

@@ -29,7 +29,14 @@ from typing import IO, Any
 import ijson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pricing.importers.base import LoadSummary, Progress, ReferenceFileError, parse_date
+from services.pricing.importers.base import (
+    LoadSummary,
+    Progress,
+    ReferenceFileError,
+    json_objects,
+    json_strings,
+    parse_date,
+)
 from services.pricing.importers.observed import Place, place_of, published_amount, start_observations
 from services.pricing.importers.tables import open_json, open_text, peek_text
 from services.pricing.observations import ObservationIn
@@ -52,8 +59,8 @@ def _count(value: Any) -> int | None:
     raise ValueError("count is not a whole number")
 
 
-def _setting(value: str | None) -> str:
-    return "professional" if (value or "").strip().lower() == "professional" else "facility"
+def _setting(value: Any) -> str:
+    return "professional" if str(value or "").strip().lower() == "professional" else "facility"
 
 
 def _payer_observations(
@@ -243,8 +250,31 @@ def _hospital_facts(path: Path, summary: LoadSummary) -> dict[str, Any]:
 def _json_payers(charge: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {**payer, "negotiated_dollar": payer.get("standard_charge_dollar")}
-        for payer in charge.get("payers_information", [])
+        for payer in json_objects(charge.get("payers_information"), "payers_information")
     ]
+
+
+Charge = tuple[dict[str, Any], list[dict[str, Any]], list[str]]  # a standard charge, its payers, modifiers
+
+
+def _json_item(item: Any) -> tuple[list[tuple[str, str]], list[Charge]]:
+    """An item's (code, type) pairs and its standard charges, each with its payers and their modifiers.
+
+    Raises ValueError naming a field of the wrong JSON type (a string where an object or an array
+    belongs): the item is then rejected with that reason, and the load goes on.
+    """
+    if not isinstance(item, dict):
+        raise ValueError("an item of standard_charge_information is not an object")
+    pairs = [
+        (str(c.get("code") or ""), str(c.get("type") or ""))
+        for c in json_objects(item.get("code_information"), "code_information")
+    ]
+    charges: list[Charge] = []
+    for charge in json_objects(item.get("standard_charges"), "standard_charges"):
+        payers = _json_payers(charge)
+        modifiers = [m for p in payers for m in json_strings(p.get("modifiers"), "modifiers")]
+        charges.append((charge, payers, modifiers))
+    return pairs, charges
 
 
 async def load_hpt_json(
@@ -260,10 +290,13 @@ async def load_hpt_json(
         try:
             for number, item in enumerate(ijson.items(fh, "standard_charge_information.item"), start=1):
                 seen_items = True
-                pairs = [(c.get("code", ""), c.get("type", "")) for c in item.get("code_information", [])]
-                for charge in item.get("standard_charges", []):
-                    payers = _json_payers(charge)
-                    code, why = coded(pairs, [m for p in payers for m in p.get("modifiers", [])])
+                try:
+                    pairs, charges = _json_item(item)
+                except ValueError as exc:
+                    summary.reject(number, str(exc))
+                    continue
+                for charge, payers, modifiers in charges:
+                    code, why = coded(pairs, modifiers)
                     if code is None:
                         summary.reject(number, why)
                         continue

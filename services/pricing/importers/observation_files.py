@@ -14,11 +14,14 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pricing.importers.base import LoadSummary, Progress, decimal, parse_date
-from services.pricing.importers.observed import Registry, start_observations
+from services.pricing.importers.observed import LARGEST, Registry, start_observations
 from services.pricing.importers.tables import Columns, read_table
 from services.pricing.observations import ObservationIn
 from services.pricing.service_codes import COMPONENT_MODIFIERS, cents, service_code
 from shared.codes import US_STATES
+
+# What the observations' weight column holds (a 4-byte integer).
+MAX_WEIGHT = 2**31 - 1
 
 OBSERVATION_COLUMNS = Columns(
     required={"kind": ("kind",), "setting": ("setting",), "code": ("code",), "amount": ("amount",)},
@@ -53,9 +56,14 @@ def observation_from_row(row: dict[str, str], registry: Registry) -> Observation
     units = decimal(row.get("units") or "1", "units")
     if amount <= 0 or units <= 0:
         raise ValueError("amount: amount and units must be greater than zero")
+    if amount / units > LARGEST:
+        raise ValueError(f"amount: the amount per unit is over {LARGEST:,}, too large for a price")
+    per_unit = cents(amount / units)
+    if per_unit <= 0:
+        raise ValueError("amount: the amount per unit (amount ÷ units) is under half a cent")
     weight = row.get("weight") or "1"
-    if not weight.isdigit() or int(weight) < 1:
-        raise ValueError("weight: a whole number of observations, at least 1")
+    if not weight.isdigit() or not 1 <= int(weight) <= MAX_WEIGHT:
+        raise ValueError(f"weight: a whole number of observations, from 1 to {MAX_WEIGHT:,}")
     state = (row.get("state") or "").upper() or None
     if state is not None and state not in US_STATES:
         raise ValueError("state: not a US state code")
@@ -70,7 +78,7 @@ def observation_from_row(row: dict[str, str], registry: Registry) -> Observation
         kind=kind,
         setting=setting,
         code=code,
-        amount=cents(amount / units),
+        amount=per_unit,
         weight=int(weight),
         state=state,
         zip3=zip_code[:3] or None,

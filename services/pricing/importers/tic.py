@@ -44,7 +44,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from services.pricing.importers.base import LoadSummary, optional_decimal, parse_date
+from services.pricing.importers.base import (
+    LoadSummary,
+    json_objects,
+    json_strings,
+    optional_decimal,
+    parse_date,
+)
 from services.pricing.importers.observed import LARGEST
 from services.pricing.service_codes import cents, coded
 
@@ -83,8 +89,12 @@ class InNetworkPrice:
 
 def provider_group(raw: dict[str, Any]) -> ProviderGroup:
     """A provider group entry; NPI 0 (a TIN-level contract) and blanks are not NPIs."""
-    npis = tuple(s for n in raw.get("npi") or [] if (s := str(n).strip()) and s.strip("0"))
-    tin = (raw.get("tin") or {}).get("value")
+    listed = raw.get("npi")
+    npis = tuple(
+        s for n in (listed if isinstance(listed, list) else []) if (s := str(n).strip()) and s.strip("0")
+    )
+    tin_field = raw.get("tin")
+    tin = tin_field.get("value") if isinstance(tin_field, dict) else None
     return ProviderGroup(npis, str(tin).strip() if tin else None)
 
 
@@ -129,38 +139,58 @@ def _price(
     return kind, cents(amount)
 
 
-def in_network_prices(
-    items: Iterable[dict[str, Any]], as_of: date, summary: LoadSummary
-) -> Iterator[InNetworkPrice]:
-    """Every price of the ``in_network`` items that is evidence of what the payer allows (module doc)."""
+def in_network_prices(items: Iterable[Any], as_of: date, summary: LoadSummary) -> Iterator[InNetworkPrice]:
+    """Every price of the ``in_network`` items that is evidence of what the payer allows (module doc).
+
+    An item with a field of the wrong JSON type (a string where an object or an array belongs) is
+    rejected with the field named, before any of its prices is taken; the load goes on."""
     for number, item in enumerate(items, start=1):
-        arrangement = str(item.get("negotiation_arrangement") or "ffs").strip().lower()
-        if arrangement != "ffs":
-            summary.keep_out(
-                f"in-network items kept out: {arrangement} "
-                "(a price for a bundle or per member, not for one service)"
-            )
+        try:
+            prices = _item_prices(number, item, as_of, summary)
+        except ValueError as exc:
+            summary.reject(number, str(exc))
             continue
-        pairs = [(str(item.get("billing_code") or ""), str(item.get("billing_code_type") or ""))]
-        service, why = coded(pairs)
-        if service is None:
-            summary.reject(number, why)
-            continue
-        for rate in item.get("negotiated_rates") or []:
-            references = _references(rate.get("provider_references"))
-            groups = tuple(provider_group(g) for g in rate.get("provider_groups") or [])
-            for price in rate.get("negotiated_prices") or []:
-                found = _price(number, service, price, as_of, summary)
-                if found is None:
-                    continue
-                code = coded(pairs, [str(m) for m in price.get("billing_code_modifier") or []])[0] or service
-                billing_class = str(price.get("billing_class") or "").strip().lower()
-                settings = SETTINGS.get(billing_class)
-                if settings is None:
-                    summary.reject(
-                        number,
-                        f"{code}: billing_class {billing_class!r}: not professional, institutional or both",
-                    )
-                    continue
-                for setting in settings:
-                    yield InNetworkPrice(number, found[0], setting, code, found[1], references, groups)
+        yield from prices
+
+
+def _item_prices(number: int, item: Any, as_of: date, summary: LoadSummary) -> list[InNetworkPrice]:
+    """The prices of one ``in_network`` item; ValueError names a field of the wrong JSON type."""
+    if not isinstance(item, dict):
+        raise ValueError("an item of in_network is not an object")
+    arrangement = str(item.get("negotiation_arrangement") or "ffs").strip().lower()
+    if arrangement != "ffs":
+        summary.keep_out(
+            f"in-network items kept out: {arrangement} "
+            "(a price for a bundle or per member, not for one service)"
+        )
+        return []
+    pairs = [(str(item.get("billing_code") or ""), str(item.get("billing_code_type") or ""))]
+    service, why = coded(pairs)
+    if service is None:
+        summary.reject(number, why)
+        return []
+    found: list[InNetworkPrice] = []
+    for rate in json_objects(item.get("negotiated_rates"), "negotiated_rates"):
+        references = _references(rate.get("provider_references"))
+        groups = tuple(
+            provider_group(g) for g in json_objects(rate.get("provider_groups"), "provider_groups")
+        )
+        for price in json_objects(rate.get("negotiated_prices"), "negotiated_prices"):
+            modifiers = json_strings(price.get("billing_code_modifier"), "billing_code_modifier")
+            priced = _price(number, service, price, as_of, summary)
+            if priced is None:
+                continue
+            code = coded(pairs, modifiers)[0] or service
+            billing_class = str(price.get("billing_class") or "").strip().lower()
+            settings = SETTINGS.get(billing_class)
+            if settings is None:
+                summary.reject(
+                    number,
+                    f"{code}: billing_class {billing_class!r}: not professional, institutional or both",
+                )
+                continue
+            found += [
+                InNetworkPrice(number, priced[0], setting, code, priced[1], references, groups)
+                for setting in settings
+            ]
+    return found
