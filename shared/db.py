@@ -51,6 +51,14 @@ def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncE
     )
 
 
+async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under ``session``, in its transaction: for COPY and for hot statements
+    that skip SQLAlchemy's compile, execution and result layers."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -24,6 +24,7 @@ from services.pricing.models import (
     ReceivedBill,
 )
 from services.pricing.reference_cache import TOKEN_QUERY
+from shared.db import raw_connection
 
 SCHEMA = "pricing"
 
@@ -110,8 +111,7 @@ class PricingRepository:
         # first, as autoflush would send it before a statement through the session. Those handlers end
         # with such a statement, so this is a no-op today; it keeps the order if one ever does not.
         await self.session.flush()
-        connection = await self.session.connection()
-        return (await connection.get_raw_connection()).driver_connection
+        return await raw_connection(self.session)
 
     async def receive(
         self,

@@ -33,6 +33,8 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import raw_connection
+
 
 @dataclass(frozen=True)
 class ScopeFigure:
@@ -135,9 +137,7 @@ async def scope_figures(
     # has read the reference version through the session first): SQLAlchemy's execution and result
     # layers cost more than the rest of the review in Python, and one JSON parameter instead of five
     # arrays spares asyncpg a type check per element (issue 13's profile of the decision).
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
+    driver = await raw_connection(session)
     statement = STATEMENTS["down" if percentile >= 50 else "up"]
     rows = await driver.fetch(statement, json.dumps(flat), kind, percentile, min_observations)
     return {(r["setting"], r["code"], r["scope"]): ScopeFigure(int(r["total"]), r["amount"]) for r in rows}

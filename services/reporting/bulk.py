@@ -13,19 +13,10 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import asyncpg
 from sqlalchemy import FromClause
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncSession
 
 _DIALECT = postgresql.dialect()
-
-
-async def driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under ``session``, in its transaction."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
 
 
 class Params:

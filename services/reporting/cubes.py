@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Table, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.bulk import Params, driver, unnest
+from services.reporting.bulk import Params, unnest
 from services.reporting.contributions import HIST, KPI, PATTERN, PIPELINE, Ledger
 from services.reporting.measures import (
     COUNTS,
@@ -43,6 +43,7 @@ from services.reporting.models import (
     pipeline_deltas,
     pipeline_open,
 )
+from shared.db import raw_connection
 
 SCHEMA = "reporting"
 FOLD_LOCK = zlib.crc32(b"reporting.kpi_fold") - 2**31
@@ -97,7 +98,7 @@ async def queue_deltas(session: AsyncSession, ledger: Ledger) -> None:
     inserts = delta_inserts(p, ledger)
     if inserts:
         ctes = ", ".join(f"q{i} AS ({sql})" for i, sql in enumerate(inserts))
-        await (await driver(session)).execute(f"WITH {ctes} SELECT 1", *p.values)
+        await (await raw_connection(session)).execute(f"WITH {ctes} SELECT 1", *p.values)
 
 
 def _upsert(

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.bulk import Params, driver, unnest
+from services.reporting.bulk import Params, unnest
 from services.reporting.contributions import Finding, Ledger, contribution
 from services.reporting.cubes import SCHEMA, delta_inserts
 from services.reporting.facts import (
@@ -40,6 +40,7 @@ from services.reporting.models import BillApproval, BillFact, BillFinding
 from shared.bus.consumer import BatchScope
 from shared.bus.outbox import Tx
 from shared.contracts import Envelope, Payload
+from shared.db import raw_connection
 
 _KEY = "reporting.facts_batch"
 _COLUMNS = ", ".join(FACT_COLUMNS)
@@ -91,7 +92,7 @@ class FactsBatch:
         wanted = sorted({b for b in bill_ids if b not in self.bills})
         if not wanted:
             return
-        connection = await driver(self.session)
+        connection = await raw_connection(self.session)
         rows = await connection.fetch(_CREATE_AND_LOCK, wanted)
         missing = set(wanted) - {row["bill_id"] for row in rows}
         if missing:  # committed by another transaction after our snapshot: lock it now
@@ -142,7 +143,7 @@ class FactsBatch:
             ctes.append(f"DELETE FROM {SCHEMA}.bill_facts WHERE bill_id = ANY({p(untouched, 'uuid[]')})")
         if ctes:
             sql = "WITH " + ", ".join(f"w{i} AS ({cte})" for i, cte in enumerate(ctes)) + " SELECT 1"
-            await (await driver(self.session)).execute(sql, *p.values)
+            await (await raw_connection(self.session)).execute(sql, *p.values)
 
     def _changes(self, p: Params, touched: list[BillState]) -> list[str]:
         """The statements (to run as CTEs of one) writing the changed facts, findings and approvals."""
@@ -199,7 +200,7 @@ class FactsBatch:
         clients = sorted({s.fact.client_id for s in touched if s.fact.client_id and is_resolved(s.fact)})
         if not clients:
             return {}
-        connection = await driver(self.session)
+        connection = await raw_connection(self.session)
         await connection.fetchval(_FEE_LOCKS, sorted(client_lock_key(c) for c in clients))
         histories: dict[str, list[FeeTerms]] = {}
         # A statement after the locks': it sees the terms a concurrent change committed while they waited.

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import services.pricing.importers.observed as observed
-import services.pricing.observations as observations
+import services.pricing.staging as staging
 from services.pricing.config import PricingSettings
 from services.pricing.importers import ReferenceFileError, run_load
 from services.pricing.importers.base import LoadSummary
@@ -29,16 +29,13 @@ from services.pricing.importers.observed import start_observations
 from services.pricing.observations import (
     STAGED,
     ObservationIn,
-    create_staging,
     deposit,
     fold_pending,
-    fold_staged,
     refold_facilities,
-    stage_csv,
-    staging_csv,
     withdraw,
 )
 from services.pricing.scope_figures import scope_figures
+from services.pricing.staging import create_staging, fold_staged, stage_csv, staging_csv
 from shared.catalog import service
 from shared.stack.devstack import DevStack
 from tests.helpers import rolled_back_session
@@ -253,7 +250,7 @@ async def test_a_load_kept_in_chunks_while_parsing_folds_every_observation_once(
 
 
 def _slow_or_failing(extra: str) -> Callable[[], list[str]]:
-    chunk_script = observations._chunk_script
+    chunk_script = staging._chunk_script
     return lambda: [*chunk_script(), extra]
 
 
@@ -262,7 +259,7 @@ async def test_a_chunk_that_fails_on_the_server_fails_the_load(
 ) -> None:
     monkeypatch.setattr(observed, "BATCH", 1)
     monkeypatch.setattr(observed, "CHUNK", 1)
-    monkeypatch.setattr(observations, "_chunk_script", _slow_or_failing("SELECT 1 / 0"))
+    monkeypatch.setattr(staging, "_chunk_script", _slow_or_failing("SELECT 1 / 0"))
     summary = LoadSummary("observations", "failing.csv", f"test-{uuid.uuid4().hex[:6]}")
     _, writer = await start_observations(session, "file", summary)
 
@@ -282,7 +279,7 @@ async def test_a_file_that_fails_while_a_chunk_runs_fails_with_its_own_error(
     for the caller's rollback (here: for another statement)."""
     monkeypatch.setattr(observed, "BATCH", 1)
     monkeypatch.setattr(observed, "CHUNK", 1)
-    monkeypatch.setattr(observations, "_chunk_script", _slow_or_failing("SELECT pg_sleep(0.3)"))
+    monkeypatch.setattr(staging, "_chunk_script", _slow_or_failing("SELECT pg_sleep(0.3)"))
     items = [
         {
             "description": f"item {i}",

@@ -41,7 +41,7 @@ from services.pricing.importers.terms import load_clients, load_contracts, load_
 from services.pricing.importers.tic_load import load_tic
 from services.pricing.importers.unload import NothingToUnload, Unloaded, UnloadError, unload
 from services.pricing.importers.zip_codes import load_zip5, load_zip9
-from services.pricing.observations import quiesce
+from services.pricing.staging import quiesce
 
 Loader = Callable[[AsyncSession, Path, int, LoadSummary, Progress | None], Awaitable[None]]
 

@@ -21,8 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pricing.importers.base import LoadSummary, optional_decimal
-from services.pricing.observations import (
-    ObservationIn,
+from services.pricing.observations import ObservationIn, withdraw
+from services.pricing.staging import (
     chunk_running,
     create_staging,
     fold_staged,
@@ -30,7 +30,6 @@ from services.pricing.observations import (
     settle,
     stage_csv,
     staging_csv,
-    withdraw,
 )
 from shared.codes import US_STATES
 

@@ -28,7 +28,7 @@ from services.pricing.importers.base import LoadSummary, Progress, decimal, opti
 from services.pricing.importers.medicare import Batches
 from services.pricing.importers.tables import Columns, read_table
 from services.pricing.models import AnesthesiaBaseUnit, AnesthesiaConversionFactor, ClinicalLabRate, DmeposFee
-from services.pricing.observations import copy_rows
+from services.pricing.staging import copy_rows
 from shared.codes import US_STATES
 
 ANESTHESIA_CF_COLUMNS = Columns(

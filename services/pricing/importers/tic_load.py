@@ -22,7 +22,8 @@ from services.pricing.importers.observed import Registry, provider_place, start_
 from services.pricing.importers.tables import open_json
 from services.pricing.importers.tic import InNetworkPrice, in_network_prices, provider_group
 from services.pricing.importers.tic_allowed import load_out_of_network
-from services.pricing.observations import STAGED, ObservationIn, copy_rows
+from services.pricing.observations import STAGED, ObservationIn
+from services.pricing.staging import copy_rows
 
 REF_BATCH = 5000
 

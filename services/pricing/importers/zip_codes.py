@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.pricing.importers.base import LoadSummary, Progress
 from services.pricing.importers.tables import read_fixed_width
 from services.pricing.models import ZipLocality
-from services.pricing.observations import copy_rows
+from services.pricing.staging import copy_rows
 
 ZIP5_LAYOUT = {
     "state": (1, 2),
