@@ -22,7 +22,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import fact_batch
-from services.reporting.bulk import driver
 from services.reporting.config import ReportingSettings
 from services.reporting.contributions import Approval, Finding, Ledger, contribution
 from services.reporting.cubes import delta_rows
@@ -36,6 +35,7 @@ from services.reporting.repository import add_fee_terms
 from shared.bus.outbox import Outbox, Tx
 from shared.catalog import service
 from shared.contracts import Envelope
+from shared.db import raw_connection
 from shared.stack.devstack import DevStack
 from tests.helpers import rolled_back_session
 
@@ -197,7 +197,7 @@ async def test_a_batch_leaves_what_its_events_leave_one_at_a_time(session: Async
     some = sorted(bills["batched"][:5])
     batch = FactsBatch(session, settings.zone)
     await batch.load(some)
-    fallback = await (await driver(session)).fetch(fact_batch._LOCK, some)
+    fallback = await (await raw_connection(session)).fetch(fact_batch._LOCK, some)
     assert [FactRow(*(r[c] for c in FACT_COLUMNS)) for r in fallback] == [batch.bills[b].fact for b in some]
 
     batched_deltas = await _queued(session, marks[0], marks[1])
